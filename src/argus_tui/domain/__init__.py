@@ -1,0 +1,1 @@
+"""Pure domain code: models, UPIDs, privilege maths. No I/O, no third-party clients."""

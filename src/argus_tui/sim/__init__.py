@@ -1,0 +1,1 @@
+"""The built-in Proxmox VE API simulator: a real HTTPS server speaking `/api2/json`."""

@@ -1,0 +1,87 @@
+"""Built-in scenarios: the demo cluster and generated large clusters for benchmarks."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from importlib import resources
+from typing import Any
+
+from argus_tui.sim.metrics import unit
+from argus_tui.sim.scenario import Scenario, ScenarioError, scenario_from_dict
+
+DEMO_TOKEN_ID = "argus@pve!demo"
+_WORDS = (
+    "web", "api", "db", "cache", "queue", "auth", "mail", "dns", "proxy", "build", "ci",
+    "log", "metrics", "search", "backup", "files", "vpn", "git", "chat", "wiki",
+)  # fmt: skip
+_ENVS = ("prod", "staging", "dev", "test")
+
+
+def demo_data() -> dict[str, Any]:
+    text = resources.files("argus_tui.sim").joinpath("scenarios/demo.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def demo_scenario(seed: int | None = None) -> Scenario:
+    """The demo cluster; `seed` overrides the scenario's own seed."""
+    data = demo_data()
+    if seed is not None:
+        data["cluster"]["seed"] = seed
+    return scenario_from_dict(data)
+
+
+def parse_generate(spec: str) -> dict[str, int]:
+    """`nodes=50,guests=10000` -> {"nodes": 50, "guests": 10000}."""
+    out: dict[str, int] = {}
+    for part in filter(None, spec.split(",")):
+        match = re.fullmatch(r"\s*(nodes|guests)\s*=\s*(\d+)\s*", part)
+        if not match:
+            raise ScenarioError(f"--generate expects nodes=N,guests=M, got {spec!r}")
+        out[match.group(1)] = int(match.group(2))
+    if not out:
+        raise ScenarioError(f"--generate expects nodes=N,guests=M, got {spec!r}")
+    return out
+
+
+def generated_scenario(nodes: int = 3, guests: int = 25, seed: int = 0) -> Scenario:
+    """A large synthetic cluster with the demo's users and token, for benchmarks."""
+    if nodes < 1 or guests < 0:
+        raise ScenarioError("--generate needs at least one node")
+    data: dict[str, Any] = {
+        "cluster": {"name": f"gen-{nodes}n", "version": "9.1.2", "seed": seed},
+        "node": [
+            {"name": f"pve{i + 1:02d}", "cpus": 64, "memory": "512G", "disk": "2T",
+             "ip": f"10.20.{i // 250}.{i % 250 + 1}"}  # fmt: skip
+            for i in range(nodes)
+        ],
+        "pool": [{"id": "tenant-a"}, {"id": "tenant-b"}],
+    }
+    items = []
+    for i in range(guests):
+        vmid = 1000 + i
+        r = unit(seed, str(vmid), "gen")
+        is_lxc = r < 0.35
+        word = _WORDS[int(unit(seed, str(vmid), "w") * len(_WORDS))]
+        env = _ENVS[int(unit(seed, str(vmid), "e") * len(_ENVS))]
+        status = "running" if unit(seed, str(vmid), "s") < 0.75 else "stopped"
+        item: dict[str, Any] = {
+            "vmid": vmid,
+            "type": "lxc" if is_lxc else "qemu",
+            "name": f"{word}-{env}-{i:05d}",
+            "node": f"pve{i % nodes + 1:02d}",
+            "status": status,
+            "cores": 1 + int(unit(seed, str(vmid), "c") * 8),
+            "memory": f"{1 + int(unit(seed, str(vmid), 'm') * 16)}G",
+            "disk": f"{8 + int(unit(seed, str(vmid), 'd') * 200)}G",
+            "tags": [env, word],
+        }
+        if r > 0.9:
+            item["pool"] = "tenant-a" if r > 0.95 else "tenant-b"
+        items.append(item)
+    data["guest"] = items
+    demo = demo_data()
+    data["user"] = demo["user"]
+    data["token"] = demo["token"]
+    data["acl"] = demo["acl"]
+    return scenario_from_dict(data)
