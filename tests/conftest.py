@@ -17,7 +17,9 @@ from argus_tui.sim.server import Simulator
 from argus_tui.sim.state import SimClock
 
 # The real PVE contract lives beside the repository when available.
-SHARED_PVE = Path(os.environ.get("ARGUS_PVE_API_DIR", Path(__file__).parents[2] / "shared" / "pve-api"))
+SHARED_PVE = Path(
+    os.environ.get("ARGUS_PVE_API_DIR", Path(__file__).parents[2] / "shared" / "pve-api")
+)
 FROZEN_EPOCH = 1_790_000_000.0  # a fixed "now" for deterministic tests
 
 
@@ -56,7 +58,7 @@ def sim(make_sim: Callable[..., Simulator]) -> Simulator:
 
 
 def client_for(sim: Simulator, token_id: str | None = None, secret: str | None = None) -> Any:
-    """A proxmoxer client pinned to the simulator's certificate fingerprint."""
+    """A proxmoxer client that verifies the simulator's certificate against its cluster CA."""
     token_id = token_id or sim.token_id
     secret = secret or sim.token_secret
     user, _, name = token_id.partition("!")
@@ -66,7 +68,7 @@ def client_for(sim: Simulator, token_id: str | None = None, secret: str | None =
         user=user,
         token_name=name,
         token_value=secret,
-        verify_ssl=False,
+        verify_ssl=ca_file_for(sim),
         timeout=10,
     )
 
@@ -74,3 +76,19 @@ def client_for(sim: Simulator, token_id: str | None = None, secret: str | None =
 @pytest.fixture
 def pve(sim: Simulator) -> Any:
     return client_for(sim)
+
+
+_CA_FILES: dict[bytes, str] = {}
+
+
+def ca_file_for(sim: Simulator) -> str:
+    """A file holding the simulator's cluster CA, for clients that verify TLS properly."""
+    pem = sim.bundle.ca_pem
+    if pem not in _CA_FILES:
+        import tempfile
+
+        handle = tempfile.NamedTemporaryFile("wb", suffix=".pem", delete=False)  # noqa: SIM115
+        handle.write(pem)
+        handle.close()
+        _CA_FILES[pem] = handle.name
+    return _CA_FILES[pem]

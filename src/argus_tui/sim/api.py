@@ -157,65 +157,138 @@ class Api:
         vm_audit = _perm("/vms/{vmid}", "VM.Audit")
         add("GET", "/version", self.version)
         add("GET", "/nodes", self.nodes)
-        add("GET", "/nodes/{node}/status", self.node_status, NODE,
-            _perm("/nodes/{node}", "Sys.Audit"), proxy=True)  # fmt: skip
+        add(
+            "GET",
+            "/nodes/{node}/status",
+            self.node_status,
+            NODE,
+            _perm("/nodes/{node}", "Sys.Audit"),
+            proxy=True,
+        )
         add("GET", "/cluster/status", self.cluster_status, "", _perm("/", "Sys.Audit"))
-        add("GET", "/cluster/resources", self.cluster_resources,
-            "type:str?(vm|storage|node|sdn)")  # fmt: skip
+        add("GET", "/cluster/resources", self.cluster_resources, "type:str?(vm|storage|node|sdn)")
         add("GET", "/cluster/tasks", self.cluster_tasks)
         add("GET", "/cluster/log", self.cluster_log, "max:int?>=1")
         add("GET", "/cluster/nextid", self.nextid, "vmid:int?>=100<=999999999")
         add("GET", "/cluster/ha/status/current", self.ha_status, "", _perm("/", "Sys.Audit"))
-        add("GET", "/cluster/ha/resources", self.ha_resources, "type:str?(ct|vm)",
-            _perm("/", "Sys.Audit"))  # fmt: skip
+        add(
+            "GET",
+            "/cluster/ha/resources",
+            self.ha_resources,
+            "type:str?(ct|vm)",
+            _perm("/", "Sys.Audit"),
+        )
         add("GET", "/cluster/backup", self.backup_jobs, "", _perm("/", "Sys.Audit"))
-        add("GET", "/nodes/{node}/tasks", self.node_tasks,
+        add(
+            "GET",
+            "/nodes/{node}/tasks",
+            self.node_tasks,
             f"{NODE} errors:bool?=0 limit:int?>=0=50 since:int?"
             " source:str?(archive|active|all)=archive start:int?>=0=0 statusfilter:str?"
             " typefilter:str? until:int? userfilter:str? vmid:int?>=100<=999999999",
-            proxy=True)  # fmt: skip
-        add("GET", "/nodes/{node}/tasks/{upid}/status", self.task_status, f"{NODE} upid:str",
-            proxy=True)  # fmt: skip
-        add("GET", "/nodes/{node}/tasks/{upid}/log", self.task_log,
-            f"{NODE} upid:str download:bool? limit:int?>=0=50 start:int?>=0=0", proxy=True)  # fmt: skip
-        add("DELETE", "/nodes/{node}/tasks/{upid}", self.task_stop, f"{NODE} upid:str",
-            proxy=True)  # fmt: skip
-        add("GET", "/nodes/{node}/qemu", self.guest_list("qemu"), f"{NODE} full:bool?",
-            proxy=True)  # fmt: skip
+            proxy=True,
+        )
+        add(
+            "GET",
+            "/nodes/{node}/tasks/{upid}/status",
+            self.task_status,
+            f"{NODE} upid:str",
+            proxy=True,
+        )
+        add(
+            "GET",
+            "/nodes/{node}/tasks/{upid}/log",
+            self.task_log,
+            f"{NODE} upid:str download:bool? limit:int?>=0=50 start:int?>=0=0",
+            proxy=True,
+        )
+        add("DELETE", "/nodes/{node}/tasks/{upid}", self.task_stop, f"{NODE} upid:str", proxy=True)
+        add("GET", "/nodes/{node}/qemu", self.guest_list("qemu"), f"{NODE} full:bool?", proxy=True)
         add("GET", "/nodes/{node}/lxc", self.guest_list("lxc"), NODE, proxy=True)
         for gtype in ("qemu", "lxc"):
             base = f"/nodes/{{node}}/{gtype}/{{vmid}}"
-            add("GET", f"{base}/status/current", self.guest_current(gtype), f"{NODE} {VMID}",
-                vm_audit, proxy=True)  # fmt: skip
-            add("GET", f"{base}/config", self.guest_config(gtype),
-                f"{NODE} {VMID} current:bool?=0 snapshot:str?", vm_audit, proxy=True)  # fmt: skip
-            add("GET", f"{base}/snapshot", self.guest_snapshots(gtype), f"{NODE} {VMID}",
-                vm_audit, proxy=True)  # fmt: skip
-            add("GET", f"{base}/rrddata", self.guest_rrd(gtype),
+            add(
+                "GET",
+                f"{base}/status/current",
+                self.guest_current(gtype),
+                f"{NODE} {VMID}",
+                vm_audit,
+                proxy=True,
+            )
+            add(
+                "GET",
+                f"{base}/config",
+                self.guest_config(gtype),
+                f"{NODE} {VMID} current:bool?=0 snapshot:str?",
+                vm_audit,
+                proxy=True,
+            )
+            add(
+                "GET",
+                f"{base}/snapshot",
+                self.guest_snapshots(gtype),
+                f"{NODE} {VMID}",
+                vm_audit,
+                proxy=True,
+            )
+            add(
+                "GET",
+                f"{base}/rrddata",
+                self.guest_rrd(gtype),
                 f"{NODE} {VMID} timeframe:str(hour|day|week|month|year) cf:str?(AVERAGE|MAX)",
-                vm_audit)  # fmt: skip
+                vm_audit,
+            )
             specs = _QEMU_POWER_SPECS if gtype == "qemu" else _LXC_POWER_SPECS
             for action, spec in specs.items():
-                add("POST", f"{base}/status/{action}", self.power(gtype, action),
-                    f"{NODE} {VMID} {spec}", _perm("/vms/{vmid}", "VM.PowerMgmt"),
-                    proxy=True)  # fmt: skip
-        add("GET", "/nodes/{node}/rrddata", self.node_rrd,
+                add(
+                    "POST",
+                    f"{base}/status/{action}",
+                    self.power(gtype, action),
+                    f"{NODE} {VMID} {spec}",
+                    _perm("/vms/{vmid}", "VM.PowerMgmt"),
+                    proxy=True,
+                )
+        add(
+            "GET",
+            "/nodes/{node}/rrddata",
+            self.node_rrd,
             f"{NODE} timeframe:str(hour|day|week|month|year|decade) cf:str?(AVERAGE|MAX)",
-            _perm("/nodes/{node}", "Sys.Audit"))  # fmt: skip
-        add("GET", "/nodes/{node}/syslog", self.syslog,
+            _perm("/nodes/{node}", "Sys.Audit"),
+        )
+        add(
+            "GET",
+            "/nodes/{node}/syslog",
+            self.syslog,
             f"{NODE} limit:int?>=0 service:str? since:str? start:int?>=0 until:str?",
-            _perm("/nodes/{node}", "Sys.Syslog"), proxy=True)  # fmt: skip
-        add("GET", "/nodes/{node}/journal", self.journal,
+            _perm("/nodes/{node}", "Sys.Syslog"),
+            proxy=True,
+        )
+        add(
+            "GET",
+            "/nodes/{node}/journal",
+            self.journal,
             f"{NODE} endcursor:str? lastentries:int?>=0 since:int?>=0 startcursor:str?"
-            " until:int?>=0", _perm("/nodes/{node}", "Sys.Syslog"), proxy=True)  # fmt: skip
-        add("GET", "/nodes/{node}/storage", self.storage,
+            " until:int?>=0",
+            _perm("/nodes/{node}", "Sys.Syslog"),
+            proxy=True,
+        )
+        add(
+            "GET",
+            "/nodes/{node}/storage",
+            self.storage,
             f"{NODE} content:str? enabled:bool?=0 format:bool?=0 storage:str? target:str?",
-            proxy=True)  # fmt: skip
+            proxy=True,
+        )
         add("GET", "/access/permissions", self.access_permissions, "path:str? userid:str?")
         add("GET", "/access/roles", self.access_roles)
         add("GET", "/pools", self.pools, "poolid:str? type:str?(qemu|lxc|storage)")
-        add("GET", "/pools/{poolid}", self.pool, "poolid:str type:str?(qemu|lxc|storage)",
-            _perm("/pool/{poolid}", "Pool.Audit"))  # fmt: skip
+        add(
+            "GET",
+            "/pools/{poolid}",
+            self.pool,
+            "poolid:str type:str?(qemu|lxc|storage)",
+            _perm("/pool/{poolid}", "Pool.Audit"),
+        )
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -228,7 +301,9 @@ class Api:
         guest = req.state.guests.get(vmid)
         if guest is None or guest.type != gtype or guest.node != node:
             folder = "qemu-server" if gtype == "qemu" else "lxc"
-            raise SimError(500, f"Configuration file 'nodes/{node}/{folder}/{vmid}.conf' does not exist")
+            raise SimError(
+                500, f"Configuration file 'nodes/{node}/{folder}/{vmid}.conf' does not exist"
+            )
         return guest
 
     # -- version, nodes, cluster --------------------------------------------------------------
@@ -249,12 +324,16 @@ class Api:
         if for_resources:
             entry = {"id": f"node/{node.name}", "type": "node", **entry}
         stale = state.node_stale(node, now)
+        if not stale:
+            entry["level"] = ""  # level and cgroup-mode do not need Sys.Audit (extract_node_stats)
+            if for_resources:
+                entry["cgroup-mode"] = 2
         if not self._can(req, f"/nodes/{node.name}", "Sys.Audit"):
             return entry
         if not stale:
-            entry.update(maxcpu=node.cpus, maxmem=node.memory, level="")
+            entry.update(maxcpu=node.cpus, maxmem=node.memory)
             if for_resources:
-                entry.update({"maxdisk": node.disk, "cgroup-mode": 2})
+                entry["maxdisk"] = node.disk
         if node.online:
             usage = state.node_usage(node, now)
             entry.update(
@@ -284,6 +363,7 @@ class Api:
         free_mem = node.memory - int(usage["mem"])
         load = usage["cpu"] * node.cpus
         major = state.scenario.pve_major
+        repoid = self.version(req).data["repoid"]
         kernel = "6.14.11-4-pve" if major >= 9 else "6.8.12-4-pve"
         data: dict[str, Any] = {
             "cpu": round(usage["cpu"], 6),
@@ -315,7 +395,7 @@ class Api:
                 "avail": node.disk - int(usage["disk"]),
             },
             "ksm": {"shared": 0},
-            "pveversion": f"pve-manager/{state.scenario.version}/{self.version(req).data['repoid']}",
+            "pveversion": f"pve-manager/{state.scenario.version}/{repoid}",
             "kversion": f"Linux {kernel} #1 SMP PREEMPT_DYNAMIC PMX {kernel} (2025-09-30T10:00Z)",
             "current-kernel": {
                 "sysname": "Linux",
@@ -451,7 +531,7 @@ class Api:
             if only_node is not None and node.name != only_node:
                 continue
             for sid, plugin, content, shared, size in defs:
-                privs = ("Datastore.Audit",)
+                privs: tuple[str, ...] = ("Datastore.Audit",)
                 if not for_resources:
                     privs = ("Datastore.Audit", "Datastore.AllocateSpace")
                 if not self._can(req, f"/storage/{sid}", *privs):
@@ -503,9 +583,21 @@ class Api:
         quorate = len(online) * 2 > len(state.nodes)
         master = online[0].name if online else next(iter(state.nodes))
         out: list[dict[str, Any]] = [
-            {"id": "quorum", "type": "quorum", "node": master, "status": "OK" if quorate else "No quorum on node", "quorate": 1 if quorate else 0},
-            {"id": f"master/{master}", "type": "master", "node": master, "status": f"{master} (active, {_ctime(now)})", "timestamp": now},
-        ]  # fmt: skip
+            {
+                "id": "quorum",
+                "type": "quorum",
+                "node": master,
+                "status": "OK" if quorate else "No quorum on node",
+                "quorate": 1 if quorate else 0,
+            },
+            {
+                "id": f"master/{master}",
+                "type": "master",
+                "node": master,
+                "status": f"{master} (active, {_ctime(now)})",
+                "timestamp": now,
+            },
+        ]
         for node in state.nodes.values():
             mode = "active" if node.online else "old timestamp - dead?"
             out.append(
@@ -676,8 +768,11 @@ class Api:
         try:
             upid = UPID.parse(raw)
         except UPIDError:
-            raise SimError(400, "Parameter verification failed.",
-                           errors={"upid": "unable to parse worker upid"}) from None  # fmt: skip
+            raise SimError(
+                400,
+                "Parameter verification failed.",
+                errors={"upid": "unable to parse worker upid"},
+            ) from None
         task = req.state.tasks.get(str(upid))
         if task is None or upid.node != req.params["node"]:
             raise SimError(500, f"no such task: '{raw}'")
@@ -835,8 +930,11 @@ class Api:
             if unit(req.state.seed, guest.key, "snap") > 0.5:
                 when = int(req.state.start_time - 86400 * 7)
                 snaps.append(
-                    {"name": "before-upgrade", "description": "before the OS upgrade",
-                     "snaptime": when}  # fmt: skip
+                    {
+                        "name": "before-upgrade",
+                        "description": "before the OS upgrade",
+                        "snaptime": when,
+                    }
                 )
                 if gtype == "qemu":
                     snaps[-1]["vmstate"] = 0
@@ -864,7 +962,7 @@ class Api:
         node = state.nodes.get(req.params["node"])
         if node is None:
             raise SimError(500, f"no such cluster node '{req.params['node']}'")
-        times, step = rrd_times(state.now(), req.params["timeframe"], state.scenario.pve_major)
+        times, _ = rrd_times(state.now(), req.params["timeframe"], state.scenario.pve_major)
         use_max = req.params.get("cf") == "MAX"
         rows = []
         for t in times:
@@ -1049,8 +1147,14 @@ class Api:
             if not self._can(req, f"/vms/{guest.vmid}", "VM.Audit"):
                 continue
             members.append(
-                {"id": guest.key, "type": guest.type, "vmid": guest.vmid, "node": guest.node,
-                 "name": guest.name, "status": guest.status}  # fmt: skip
+                {
+                    "id": guest.key,
+                    "type": guest.type,
+                    "vmid": guest.vmid,
+                    "node": guest.node,
+                    "name": guest.name,
+                    "status": guest.status,
+                }
             )
         return members
 

@@ -10,11 +10,29 @@ from typing import Any
 from argus_tui.sim.metrics import unit
 from argus_tui.sim.scenario import Scenario, ScenarioError, scenario_from_dict
 
-DEMO_TOKEN_ID = "argus@pve!demo"
+DEMO_TOKEN_ID = "argus@pve!demo"  # noqa: S105 - an id, not a secret
 _WORDS = (
-    "web", "api", "db", "cache", "queue", "auth", "mail", "dns", "proxy", "build", "ci",
-    "log", "metrics", "search", "backup", "files", "vpn", "git", "chat", "wiki",
-)  # fmt: skip
+    "web",
+    "api",
+    "db",
+    "cache",
+    "queue",
+    "auth",
+    "mail",
+    "dns",
+    "proxy",
+    "build",
+    "ci",
+    "log",
+    "metrics",
+    "search",
+    "backup",
+    "files",
+    "vpn",
+    "git",
+    "chat",
+    "wiki",
+)
 _ENVS = ("prod", "staging", "dev", "test")
 
 
@@ -51,8 +69,13 @@ def generated_scenario(nodes: int = 3, guests: int = 25, seed: int = 0) -> Scena
     data: dict[str, Any] = {
         "cluster": {"name": f"gen-{nodes}n", "version": "9.1.2", "seed": seed},
         "node": [
-            {"name": f"pve{i + 1:02d}", "cpus": 64, "memory": "512G", "disk": "2T",
-             "ip": f"10.20.{i // 250}.{i % 250 + 1}"}  # fmt: skip
+            {
+                "name": f"pve{i + 1:02d}",
+                "cpus": 64,
+                "memory": "512G",
+                "disk": "2T",
+                "ip": f"10.20.{i // 250}.{i % 250 + 1}",
+            }
             for i in range(nodes)
         ],
         "pool": [{"id": "tenant-a"}, {"id": "tenant-b"}],

@@ -56,7 +56,9 @@ def parse_spec(spec: str) -> dict[str, Param]:
     return params
 
 
-def validate(params: dict[str, Param], given: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+def validate(
+    params: dict[str, Param], given: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
     """Check and convert request parameters; returns (values, errors by parameter)."""
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}

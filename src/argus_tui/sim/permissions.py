@@ -56,8 +56,11 @@ class PermissionEngine:
 
     def _add(self, acl: AclSpec) -> None:
         node = self._root
+        prefix = ""
         for part in _split(acl.path)[1:]:
             node = node.children.setdefault(part, _AclNode())
+            prefix += "/" + part
+            self._acl_paths.add(prefix)  # iterate_acl_tree also visits intermediate nodes
         if acl.subject.startswith("@"):
             bucket = node.groups.setdefault(acl.subject[1:], {})
         elif "!" in acl.subject:

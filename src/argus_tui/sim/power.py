@@ -58,8 +58,9 @@ def submit(
             return
         _apply(state, guest, action, params)
 
-    task = Task(upid=upid, node=guest.node, lines=lines, duration=duration, error=error,
-                on_end=finish)  # fmt: skip
+    task = Task(
+        upid=upid, node=guest.node, lines=lines, duration=duration, error=error, on_end=finish
+    )
     guest.busy_upid = task.key
     state._add_task(task)
     return task.key
@@ -89,7 +90,10 @@ def _log(guest: Guest, action: str, kind: str, error: str) -> list[tuple[float, 
             "start": [
                 (0.2, f"generating cloud-init ISO for VM {vmid}" if vmid % 3 == 0 else ""),
                 (0.5, f"swtpm_setup: Starting vTPM for VM {vmid}" if vmid % 5 == 0 else ""),
-                (1.5, "kvm: warning: host doesn't support requested feature" if vmid % 7 == 0 else ""),
+                (
+                    1.5,
+                    "kvm: warning: host doesn't support requested feature" if vmid % 7 == 0 else "",
+                ),
             ],
             "shutdown": [(0.5, f"requesting shutdown of VM {vmid}"), (3.0, "waiting for guest")],
             "reboot": [(0.5, f"requesting reboot of VM {vmid}")],
@@ -143,9 +147,12 @@ def _ha_request(state: ClusterState, guest: Guest, action: str, authid: str, now
         qm_type, vz_type, duration = _TYPES[real]
         error = _failure(guest, real, "VM" if guest.type == "qemu" else "CT")
         lrm_upid = state.new_upid(
-            guest.node, qm_type if guest.type == "qemu" else vz_type, str(guest.vmid),
-            "root@pam", state.now(),
-        )  # fmt: skip
+            guest.node,
+            qm_type if guest.type == "qemu" else vz_type,
+            str(guest.vmid),
+            "root@pam",
+            state.now(),
+        )
 
         def done() -> None:
             if not error:
@@ -153,8 +160,16 @@ def _ha_request(state: ClusterState, guest: Guest, action: str, authid: str, now
             else:
                 guest.hastate = "error"
 
-        state._add_task(Task(upid=lrm_upid, node=guest.node, lines=[], duration=duration,
-                             error=error, on_end=done))  # fmt: skip
+        state._add_task(
+            Task(
+                upid=lrm_upid,
+                node=guest.node,
+                lines=[],
+                duration=duration,
+                error=error,
+                on_end=done,
+            )
+        )
 
     task = Task(upid=upid, node=guest.node, lines=lines, duration=0.5, error="", on_end=forward)
     guest.busy_upid = task.key

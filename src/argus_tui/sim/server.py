@@ -135,8 +135,11 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             params = self._read_params()
         except (ValueError, UnicodeDecodeError):
-            self._error(SimError(400, "Parameter verification failed.",
-                                 errors={"body": "malformed request body"}))  # fmt: skip
+            self._error(
+                SimError(
+                    400, "Parameter verification failed.", errors={"body": "malformed request body"}
+                )
+            )
             return
         authid = sim.authenticate(self.headers.get("Authorization"))
         if authid is None or authid.startswith("!"):
@@ -285,9 +288,11 @@ class Simulator:
     def start(self) -> Simulator:
         """Serve in a background thread; returns self for chaining."""
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
-            name="argus-sim", daemon=True,
-        )  # fmt: skip
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="argus-sim",
+            daemon=True,
+        )
         self._thread.start()
         return self
 

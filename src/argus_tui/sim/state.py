@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from argus_tui.domain.upid import UPID
 from argus_tui.sim.metrics import Profile, rate, unit
 from argus_tui.sim.permissions import PermissionEngine
-from argus_tui.sim.scenario import ROOT_TOKEN_ID, Scenario, TokenSpec
+from argus_tui.sim.scenario import ROOT_TOKEN_ID, Scenario, TaskSpec, TokenSpec
 
 STALE_AFTER = 300  # seconds after which pmxcfs data is considered gone (NOTES §e)
 OFFLINE_SINCE = 900  # offline nodes in a scenario went away this long before start
@@ -171,7 +171,9 @@ class ClusterState:
         for g in scenario.guests:
             running = g.status in ("running", "paused") and not g.template
             node_up = self.nodes[g.node].online
-            started = now - 3600 * (1 + 900 * unit(self.seed, str(g.vmid), "up")) if running else None
+            started = (
+                now - 3600 * (1 + 900 * unit(self.seed, str(g.vmid), "up")) if running else None
+            )
             history = [(now - 86400 * 400, running)]
             if running and started is not None:
                 history = [(now - 86400 * 400, False), (started, True)]
@@ -182,7 +184,9 @@ class ClusterState:
                 type=g.type,
                 name=g.name,
                 node=g.node,
-                status=("paused" if g.status == "paused" else g.status) if not g.template else "stopped",
+                status=("paused" if g.status == "paused" else g.status)
+                if not g.template
+                else "stopped",
                 cores=g.cores,
                 memory=g.memory,
                 disk=g.disk,
@@ -213,8 +217,15 @@ class ClusterState:
         self.tasks: dict[str, Task] = {}
         self.task_order: list[str] = []
         self.cluster_log: list[dict[str, object]] = []
-        for spec in scenario.tasks:
-            self._seed_task(spec.node, spec.type, spec.id, spec.user, now - spec.ago, spec)
+        for task_spec in scenario.tasks:
+            self._seed_task(
+                task_spec.node,
+                task_spec.type,
+                task_spec.id,
+                task_spec.user,
+                now - task_spec.ago,
+                task_spec,
+            )
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -242,11 +253,8 @@ class ClusterState:
         return UPID(node, pid, pstart, int(start), type_, id_, user)
 
     def _seed_task(
-        self, node: str, type_: str, id_: str, user: str, start: float, spec: object
+        self, node: str, type_: str, id_: str, user: str, start: float, spec: TaskSpec
     ) -> None:
-        from argus_tui.sim.scenario import TaskSpec
-
-        assert isinstance(spec, TaskSpec)
         upid = self.new_upid(node, type_, id_, user, start)
         lines = [(0.0, line) for line in spec.log] or [(0.0, default_log_line(type_, id_))]
         task = Task(upid=upid, node=node, lines=lines, duration=spec.duration, error=spec.error)
