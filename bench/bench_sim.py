@@ -121,6 +121,7 @@ def simulator(spec: str, nodes: int) -> Iterator[SimProcess]:
 
 def _session(sim: SimProcess, gzip: bool) -> requests.Session:
     session = requests.Session()
+    session.trust_env = False  # else REQUESTS_CA_BUNDLE overrides verify=False, proxies apply
     session.verify = False  # its own self-signed CA; TLS cost is still paid
     session.headers["Authorization"] = sim.auth
     if not gzip:
@@ -239,13 +240,17 @@ def table(rows: list[Row], threads: int, gzip: bool) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--guests", default="demo,10000",
-                        help="comma list: 'demo' (25 guests) or a guest count to generate")  # fmt: skip
+    parser.add_argument(
+        "--guests", default="demo,10000",
+        help="comma list: 'demo' (25 guests) or a guest count to generate",
+    )  # fmt: skip
     parser.add_argument("--nodes", type=int, default=50, help="nodes of generated clusters")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per load phase")
     parser.add_argument("--threads", type=int, default=4, help="concurrent clients")
-    parser.add_argument("--no-gzip", action="store_true",
-                        help="send Accept-Encoding: identity (the simulator gzips otherwise)")  # fmt: skip
+    parser.add_argument(
+        "--no-gzip", action="store_true",
+        help="send Accept-Encoding: identity (the simulator gzips otherwise)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     specs = [s.strip() for s in args.guests.split(",") if s.strip()]
     for spec in specs:
@@ -259,8 +264,10 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(measure(spec, args.nodes, args.duration, args.threads, gzip))
     print(f"Machine: {machine()}")
     print(f"Command: {' '.join([Path(sys.executable).name, *sys.argv])}")
-    print(f"Each phase {args.duration:g} s after {WARMUP} warm-up requests; latencies are "
-          "client-side, full body read; memory from /proc/PID/status of the argus sim process.\n")  # fmt: skip
+    print(
+        f"Each phase {args.duration:g} s after {WARMUP} warm-up requests; latencies are "
+        "client-side, full body read; memory from /proc/PID/status of the argus sim process.\n"
+    )
     print(table(rows, args.threads, gzip))
     return 0
 

@@ -8,18 +8,20 @@ authenticate, 4 permission denied. Tracebacks are for bugs only.
 from __future__ import annotations
 
 import argparse
+import getpass
+import json
+import os
 import signal
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, TextIO
 
 from argus_tui import __version__
+from argus_tui.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ArgusError, ConfigError
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_UNREACHABLE = 3
-EXIT_DENIED = 4
+CONNECTION_FLAGS = ("profile", "host", "token_id", "fingerprint", "ca_file", "insecure")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,11 +31,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"argus: {message} (see 'argus --help')\n")
 
 
+def _connection_flags(parser: argparse.ArgumentParser, *, host_required: bool = False) -> None:
+    group = parser.add_argument_group("connection (override ARGUS_* and the profile)")
+    group.add_argument("--profile", metavar="NAME", help="profile from config.toml")
+    group.add_argument("--host", metavar="H[:P]", required=host_required, help="server address")
+    group.add_argument("--token-id", metavar="USER@REALM!NAME", help="API token id")
+    tls = group.add_mutually_exclusive_group()
+    tls.add_argument("--fingerprint", metavar="FP", help="pin this SHA-256 certificate fingerprint")
+    tls.add_argument("--ca-file", metavar="PEM", help="verify against this CA certificate")
+    tls.add_argument("--insecure", action="store_true", help="do not verify TLS (not advised)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="argus",
-        description="A keyboard-driven terminal UI for Proxmox VE.",
-    )
+    parser = _Parser(prog="argus", description="A keyboard-driven terminal UI for Proxmox VE.")
     parser.add_argument("--version", action="version", version=f"argus {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -45,9 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     source = sim.add_mutually_exclusive_group()
     source.add_argument("--scenario", type=Path, metavar="FILE", help="scenario TOML file")
     source.add_argument(
-        "--generate",
-        metavar="SPEC",
-        help="generate a large cluster, e.g. nodes=50,guests=10000",
+        "--generate", metavar="SPEC", help="generate a large cluster, e.g. nodes=50,guests=10000"
     )
     sim.add_argument("--host", default="127.0.0.1", help="address to listen on")
     sim.add_argument("--port", type=int, default=8006, help="port (0 picks a free one)")
@@ -55,12 +63,94 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--cert", type=Path, metavar="PEM", help="serve this certificate")
     sim.add_argument("--key", type=Path, metavar="PEM", help="private key for --cert")
     sim.add_argument("--verbose", action="store_true", help="log every request to stderr")
+
+    login = commands.add_parser(
+        "login",
+        help="check a token, store its secret in the OS keyring, save a profile",
+        description="Check the API token against the server, store the secret in the OS"
+        " keyring and write the profile. Without --fingerprint/--ca-file/--insecure, a"
+        " certificate the system does not trust is shown and you are asked to pin it.",
+    )
+    _connection_flags(login, host_required=True)
+    login.add_argument("--secret-stdin", action="store_true", help="read the secret from stdin")
+    login.add_argument("--read-only", action="store_true", help="hide every power action")
+    login.add_argument(
+        "--colour",
+        choices=("red", "yellow", "green", "blue", "magenta", "cyan"),
+        help="profile colour, so production looks different",
+    )
+    login.add_argument("--yes", action="store_true", help="trust the shown certificate")
+
+    logout = commands.add_parser("logout", help="remove a profile and its stored secret")
+    logout.add_argument("--profile", metavar="NAME", help="profile to remove")
+    profiles = commands.add_parser("profiles", help="list profiles")
+    profiles.add_argument("--json", action="store_true", help="machine-readable output")
+
+    doctor = commands.add_parser(
+        "doctor", help="check connection, TLS, token and what the token may do"
+    )
+    _connection_flags(doctor)
+    doctor.add_argument("--json", action="store_true", help="machine-readable output")
+
+    status = commands.add_parser("status", help="one snapshot of cluster, nodes and guests")
+    _connection_flags(status)
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+
+    tasks = commands.add_parser("tasks", help="recent tasks")
+    _connection_flags(tasks)
+    tasks.add_argument("--failed", action="store_true", help="only failed tasks")
+    tasks.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    tasks.add_argument("--json", action="store_true", help="machine-readable output")
+
+    task_log = commands.add_parser("task-log", help="one task's log")
+    _connection_flags(task_log)
+    task_log.add_argument("upid", metavar="UPID", help="the task id")
+    task_log.add_argument("--follow", action="store_true", help="tail until the task ends")
     return parser
 
 
 def _fail(message: str, code: int) -> int:
     print(f"argus: {message}", file=sys.stderr)
     return code
+
+
+# -- composition ------------------------------------------------------------------------
+
+
+def _secret_store() -> Any:
+    from argus_tui.secrets import SecretStore
+
+    return SecretStore()
+
+
+def _resolve(args: argparse.Namespace) -> Any:
+    from argus_tui.config import Config, Flags, resolve
+    from argus_tui.secrets import token_account
+
+    flags = Flags(**{name: getattr(args, name, None) for name in CONNECTION_FLAGS})
+    store = _secret_store()
+    return resolve(
+        flags,
+        os.environ,
+        Path.cwd(),
+        Config.load(),
+        lambda profile: store.get(token_account(profile)),
+    )
+
+
+def _client(args: argparse.Namespace) -> tuple[Any, Any]:
+    from argus_tui.pve.client import PveClient
+
+    resolved = _resolve(args)
+    if resolved.settings.tls.mode == "insecure":
+        print(
+            f"argus: warning: TLS verification is OFF for {resolved.settings.address}",
+            file=sys.stderr,
+        )
+    return PveClient(resolved.settings), resolved
+
+
+# -- commands ---------------------------------------------------------------------------
 
 
 def run_sim(args: argparse.Namespace) -> int:
@@ -126,10 +216,313 @@ def run_sim(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _read_secret(args: argparse.Namespace, stdin: TextIO) -> Any:
+    from argus_tui.domain.secret import Secret
+
+    if args.secret_stdin:
+        value = stdin.readline().strip()
+    elif stdin.isatty():
+        value = getpass.getpass("Token secret (input hidden): ").strip()
+    else:
+        raise ConfigError(
+            "no terminal to ask for the token secret", hint="pipe it in with --secret-stdin"
+        )
+    if not value:
+        raise ConfigError("the token secret is empty")
+    return Secret(value)
+
+
+def run_login(args: argparse.Namespace) -> int:
+    from argus_tui.config import Config, Profile, parse_host, validate_profile_name
+    from argus_tui.errors import TLSFailure
+    from argus_tui.pve.client import ConnectionSettings, PveClient, TlsConfig
+    from argus_tui.pve.mapping import privileges_from
+    from argus_tui.pve.tls import fetch_fingerprint
+    from argus_tui.secrets import token_account
+
+    name = validate_profile_name(args.profile or "default")
+    host, port = parse_host(args.host)
+    if not args.token_id:
+        raise ConfigError("--token-id is required", hint="e.g. --token-id 'argus@pve!tui'")
+    config = Config.load()
+    store = _secret_store()
+    store.check()  # fail before asking for anything if there is nowhere to keep the secret
+    secret = _read_secret(args, sys.stdin)
+
+    from argus_tui.config import _fingerprint
+
+    if args.insecure:
+        tls = TlsConfig("insecure")
+    elif args.fingerprint:
+        tls = TlsConfig("fingerprint", fingerprint=_fingerprint(args.fingerprint))
+    elif args.ca_file:
+        if not Path(args.ca_file).is_file():
+            raise ConfigError(f"CA file {args.ca_file} does not exist")
+        tls = TlsConfig("ca", ca_file=str(Path(args.ca_file).resolve()))
+    else:
+        tls = TlsConfig("system")
+
+    def settings_for(tls_config: TlsConfig) -> ConnectionSettings:
+        return ConnectionSettings(host, port, args.token_id, secret, tls_config)
+
+    client = PveClient(settings_for(tls))
+    try:
+        version = client.version()
+    except TLSFailure:
+        if tls.mode != "system":
+            raise
+        fingerprint = fetch_fingerprint(host, port)
+        print(
+            f"The certificate of {host}:{port} is not trusted by this system"
+            " (Proxmox uses a self-signed certificate by default).\n"
+            f"  SHA-256 fingerprint: {fingerprint}\n"
+            "Compare it with the one shown in the Proxmox web UI (Node > System >"
+            " Certificates) or by 'pvenode cert info' on the node.",
+            file=sys.stderr,
+        )
+        if not args.yes:
+            if not sys.stdin.isatty() or args.secret_stdin:
+                raise ConfigError(
+                    "refusing to trust an unverified certificate without asking",
+                    hint=f"pass --fingerprint {fingerprint} (after checking it) or --yes",
+                ) from None
+            answer = input("Trust and pin this certificate? [y/N] ").strip().lower()
+            if answer not in ("y", "yes"):
+                return _fail("certificate not trusted; nothing was saved", EXIT_FAILED)
+        tls = TlsConfig("fingerprint", fingerprint=fingerprint)
+        client = PveClient(settings_for(tls))
+        version = client.version()
+    privileges = privileges_from(client.permissions())
+    store.set(token_account(name), secret)
+    config.profiles[name] = Profile(
+        name=name,
+        host=host,
+        port=port,
+        token_id=args.token_id,
+        tls=tls.mode,
+        fingerprint=tls.fingerprint,
+        ca_file=tls.ca_file,
+        read_only=args.read_only,
+        colour=args.colour or "",
+    )
+    if config.default_name() is None or config.default is None:
+        config.default = config.default or name
+    config.save()
+    print(
+        f"Logged in to {host}:{port} (Proxmox VE {version.get('version', '?')}) as"
+        f" {args.token_id}; profile '{name}' saved in {config.path}, secret stored in the"
+        f" keyring ({store.describe()}). TLS: {tls.describe()}."
+    )
+    if privileges.empty:
+        print(
+            "Note: this token holds no privileges yet; run 'argus doctor' to see why and how"
+            " to grant them.",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+def run_logout(args: argparse.Namespace) -> int:
+    from argus_tui.config import Config, validate_profile_name
+    from argus_tui.secrets import token_account
+
+    config = Config.load()
+    name = args.profile or config.default_name()
+    if name is None:
+        raise ConfigError("which profile?", hint="pass --profile NAME (see 'argus profiles')")
+    validate_profile_name(name)
+    if name not in config.profiles:
+        raise ConfigError(f"no profile named {name!r}")
+    removed_secret = _secret_store().delete(token_account(name))
+    del config.profiles[name]
+    if config.default == name:
+        config.default = None
+    config.save()
+    note = "and its stored secret" if removed_secret else "(no stored secret was found)"
+    print(f"Removed profile '{name}' {note}.")
+    return EXIT_OK
+
+
+def run_profiles(args: argparse.Namespace) -> int:
+    from argus_tui.config import Config
+
+    config = Config.load()
+    default = config.default_name()
+    rows = [
+        {
+            "name": p.name,
+            "default": p.name == default,
+            "host": f"{p.host}:{p.port}",
+            "token_id": p.token_id,
+            "tls": p.tls,
+            "read_only": p.read_only,
+            "colour": p.colour or None,
+        }
+        for p in sorted(config.profiles.values(), key=lambda p: p.name)
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    if not rows:
+        print("No profiles yet; create one with 'argus login'.")
+        return EXIT_OK
+    for row in rows:
+        flags = [row["tls"]] + (["read-only"] if row["read_only"] else [])
+        marker = "*" if row["default"] else " "
+        print(f"{marker} {row['name']:<16} {row['host']:<28} {row['token_id']:<28} {', '.join(flags)}")
+    return EXIT_OK
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    from argus_tui.services import doctor
+
+    client, resolved = _client(args)
+    report = doctor.run(client)
+    if args.json:
+        data = report.to_json()
+        data["profile"] = resolved.profile
+        data["secret_source"] = resolved.secret_source
+        print(json.dumps(data, indent=2))
+        return report.exit_code
+    print(f"Argus doctor for {report.server} as {report.token_id}"
+          f" (profile: {resolved.profile or 'none'}, secret from {resolved.secret_source})")  # fmt: skip
+    for check in report.checks:
+        print(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
+    if report.features:
+        print("Features:")
+        for feature in report.features:
+            state = "ok" if feature.ok else "NO"
+            line = f"  [{state}] {feature.title}"
+            if not feature.ok:
+                line += f": needs {feature.privilege} on {feature.path}; grant with: {feature.grant}"
+            print(line)
+    for advice in report.advice:
+        print(f"Note: {advice}")
+    print("Recommended roles (pveum on a node):")
+    for command in report.recommended:
+        print(f"  {command}")
+    if report.error is not None:
+        print(f"argus: {report.error}", file=sys.stderr)
+    return report.exit_code
+
+
+def _fmt_bytes(value: int | None) -> str:
+    if value is None:
+        return "-"
+    size = float(value)
+    for unit in ("B", "K", "M", "G", "T"):
+        if size < 1024 or unit == "T":
+            return f"{size:.0f}{unit}" if unit == "B" else f"{size:.1f}{unit}"
+        size /= 1024
+    return "-"
+
+
+def _fmt_pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from argus_tui.domain.permissions import allowed_actions
+    from argus_tui.domain.text import printable
+    from argus_tui.services.snapshot import collect, snapshot_json
+
+    client, resolved = _client(args)
+    snapshot = collect(client)
+    if args.json:
+        print(json.dumps(snapshot_json(snapshot, read_only=resolved.read_only), indent=2))
+        return EXIT_OK
+    cluster = snapshot.cluster
+    quorum = {True: "quorate", False: "NOT QUORATE", None: "quorum unknown"}[cluster.quorate]
+    print(f"Cluster {printable(cluster.name) or '(standalone)'}: {quorum},"
+          f" Proxmox VE {cluster.version or '?'}")  # fmt: skip
+    print(f"{'NODE':<16} {'STATUS':<8} {'CPU':>5} {'MEM':>16} {'UPTIME':>9}")
+    for node in snapshot.nodes:
+        mem = f"{_fmt_bytes(node.mem)}/{_fmt_bytes(node.maxmem)}"
+        uptime = "-" if node.uptime is None else f"{node.uptime // 86400}d{node.uptime % 86400 // 3600}h"
+        print(f"{printable(node.name):<16} {node.status:<8} {_fmt_pct(node.cpu):>5} {mem:>16} {uptime:>9}")
+    print()
+    print(f"{'VMID':>6} {'NAME':<24} {'TYPE':<4} {'NODE':<12} {'STATUS':<9} {'CPU':>5} {'MEM':>16}  ACTIONS")
+    for guest in snapshot.guests:
+        mem = f"{_fmt_bytes(guest.mem)}/{_fmt_bytes(guest.maxmem)}"
+        actions = "" if resolved.read_only else ",".join(allowed_actions(guest, snapshot.privileges))
+        name = printable(guest.label)[:24] + (" (template)" if guest.template else "")
+        print(
+            f"{guest.vmid:>6} {name:<24} {guest.type:<4} {printable(guest.node):<12}"
+            f" {printable(guest.status):<9} {_fmt_pct(guest.cpu):>5} {mem:>16}  {actions}"
+        )
+    for warning in snapshot.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return EXIT_OK
+
+
+def run_tasks(args: argparse.Namespace) -> int:
+    from argus_tui.domain.text import printable
+    from argus_tui.services.tasks import recent_tasks, task_json
+
+    client, _ = _client(args)
+    tasks, warnings = recent_tasks(client, failed_only=args.failed, limit=args.limit)
+    if args.json:
+        print(json.dumps([task_json(t) for t in tasks], indent=2))
+    else:
+        print(f"{'STARTED':<19} {'NODE':<10} {'TYPE':<12} {'ID':<8} {'USER':<24} STATUS")
+        for task in tasks:
+            started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(task.starttime))
+            status = "running" if task.running else printable(task.status or "")
+            print(
+                f"{started:<19} {printable(task.node):<10} {printable(task.type):<12}"
+                f" {printable(task.id):<8} {printable(task.user):<24} {status}"
+            )
+        if not tasks:
+            print("(no tasks)" if not args.failed else "(no failed tasks)")
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return EXIT_OK
+
+
+def run_task_log(args: argparse.Namespace) -> int:
+    from argus_tui.domain.text import printable
+    from argus_tui.domain.upid import UPID, UPIDError
+    from argus_tui.services.tasks import follow_log
+
+    try:
+        upid = UPID.parse(args.upid)
+    except UPIDError as exc:
+        raise ConfigError(str(exc), hint="copy the UPID from 'argus tasks --json'") from None
+    client, _ = _client(args)
+
+    def emit(line: str) -> None:
+        print(printable(line), flush=True)
+
+    final = follow_log(client, upid, emit, follow=args.follow)
+    if final is not None and final != "OK" and not final.startswith("WARNINGS"):
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "sim": run_sim,
+    "login": run_login,
+    "logout": run_logout,
+    "profiles": run_profiles,
+    "doctor": run_doctor,
+    "status": run_status,
+    "tasks": run_tasks,
+    "task-log": run_task_log,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "sim":
-        return run_sim(args)
-    parser.print_help()
-    return EXIT_USAGE
+    command = COMMANDS.get(args.command or "")
+    if command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return command(args)
+    except ArgusError as exc:
+        return _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        return _fail("interrupted", EXIT_FAILED)
+    except BrokenPipeError:
+        return EXIT_OK

@@ -219,4 +219,3 @@ def test_pve_exporter_scrapes_the_demo_cluster(sim: Simulator, exporter: Exporte
     # The exporter logged no errors, warnings or tracebacks.
     problems = [line for line in log.splitlines() if any(p in line for p in LOG_PROBLEMS)]
     assert not problems, log
-    assert set(exporter.disabled) <= set(OPTIONAL_COLLECTORS)

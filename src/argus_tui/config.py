@@ -1,0 +1,402 @@
+"""Profiles in config.toml and connection settings resolved by precedence.
+
+Precedence, highest first: command-line flags, `ARGUS_*` environment, a `.env` file in
+the working directory, the profile. The token secret never lives in config.toml: it
+comes from the environment, `.env`, or the OS keyring entry of the profile.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from argus_tui.domain.secret import Secret
+from argus_tui.errors import ConfigError
+from argus_tui.pve.client import ConnectionSettings, TlsConfig, TlsMode, normalise_fingerprint
+
+APP = "argus"
+DEFAULT_PORT = 8006
+DEFAULT_PROFILE = "default"
+ENV_KEYS = (
+    "ARGUS_HOST",
+    "ARGUS_TOKEN_ID",
+    "ARGUS_TOKEN_SECRET",
+    "ARGUS_FINGERPRINT",
+    "ARGUS_CA_FILE",
+    "ARGUS_VERIFY_TLS",
+    "ARGUS_PROFILE",
+    "ARGUS_LLM_BASE_URL",
+    "ARGUS_LLM_MODEL",
+    "ARGUS_LLM_API_KEY",
+    "OPENAI_API_KEY",
+)
+_PROFILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_COLOURS = ("", "red", "yellow", "green", "blue", "magenta", "cyan")
+
+
+def config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP, appauthor=False))
+
+
+def config_path() -> Path:
+    return config_dir() / "config.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str
+    host: str
+    port: int = DEFAULT_PORT
+    token_id: str = ""
+    tls: TlsMode = "system"
+    fingerprint: str | None = None
+    ca_file: str | None = None
+    read_only: bool = False
+    colour: str = ""
+
+    def to_toml(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "host": self.host,
+            "port": self.port,
+            "token_id": self.token_id,
+            "tls": self.tls,
+            "read_only": self.read_only,
+        }
+        if self.fingerprint:
+            out["fingerprint"] = self.fingerprint
+        if self.ca_file:
+            out["ca_file"] = self.ca_file
+        if self.colour:
+            out["colour"] = self.colour
+        return out
+
+
+@dataclass(slots=True)
+class Config:
+    """The whole config.toml: profiles and which one is the default."""
+
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    default: str | None = None
+    path: Path = field(default_factory=config_path)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Config:
+        path = path or config_path()
+        if not path.exists():
+            return cls(path=path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"{path} is not valid TOML: {exc}",
+                hint="fix the file, or remove it and run 'argus login' again",
+            ) from None
+        profiles: dict[str, Profile] = {}
+        raw_profiles = data.get("profiles", {})
+        if not isinstance(raw_profiles, dict):
+            raise ConfigError(f"{path}: [profiles] must be a table")
+        for name, raw in raw_profiles.items():
+            profiles[name] = _profile_from(path, name, raw)
+        default = data.get("default")
+        if default is not None and not isinstance(default, str):
+            raise ConfigError(f"{path}: 'default' must be a profile name")
+        return cls(profiles=profiles, default=default, path=path)
+
+    def save(self) -> None:
+        """Write atomically with mode 0600; the file never holds a secret."""
+        lines = ["# Argus profiles. Secrets are kept in the OS keyring, not here.", ""]
+        if self.default:
+            lines += [f"default = {_toml_str(self.default)}", ""]
+        for name in sorted(self.profiles):
+            lines.append(f"[profiles.{_toml_key(name)}]")
+            for key, value in self.profiles[name].to_toml().items():
+                lines.append(f"{key} = {_toml_value(value)}")
+            lines.append("")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".toml.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines))
+        os.replace(tmp, self.path)
+
+    def default_name(self) -> str | None:
+        if self.default and self.default in self.profiles:
+            return self.default
+        if len(self.profiles) == 1:
+            return next(iter(self.profiles))
+        return None
+
+
+def _profile_from(path: Path, name: str, raw: Any) -> Profile:
+    where = f"{path} [profiles.{name}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table")
+    try:
+        host = raw["host"]
+    except KeyError:
+        raise ConfigError(f"{where}: missing 'host'") from None
+    port = raw.get("port", DEFAULT_PORT)
+    tls = raw.get("tls", "system")
+    colour = raw.get("colour", "")
+    if not isinstance(host, str) or not host:
+        raise ConfigError(f"{where}: 'host' must be a host name or address")
+    if not isinstance(port, int) or not 0 < port < 65536:
+        raise ConfigError(f"{where}: 'port' must be a number between 1 and 65535")
+    if tls not in ("system", "ca", "fingerprint", "insecure"):
+        raise ConfigError(f"{where}: 'tls' must be system, ca, fingerprint or insecure")
+    if colour not in _COLOURS:
+        raise ConfigError(f"{where}: 'colour' must be one of {', '.join(c for c in _COLOURS if c)}")
+    fingerprint = raw.get("fingerprint")
+    if fingerprint is not None:
+        try:
+            fingerprint = normalise_fingerprint(str(fingerprint))
+        except ValueError:
+            raise ConfigError(f"{where}: 'fingerprint' is not a SHA-256 fingerprint") from None
+    if tls == "fingerprint" and not fingerprint:
+        raise ConfigError(f"{where}: tls = 'fingerprint' needs a 'fingerprint'")
+    if tls == "ca" and not raw.get("ca_file"):
+        raise ConfigError(f"{where}: tls = 'ca' needs a 'ca_file'")
+    return Profile(
+        name=name,
+        host=host,
+        port=port,
+        token_id=str(raw.get("token_id", "")),
+        tls=tls,
+        fingerprint=fingerprint,
+        ca_file=raw.get("ca_file") or None,
+        read_only=bool(raw.get("read_only", False)),
+        colour=colour,
+    )
+
+
+def _toml_str(value: str) -> str:
+    return json.dumps(value)  # JSON strings are valid TOML basic strings
+
+
+def _toml_key(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else _toml_str(name)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return _toml_str(str(value))
+
+
+def validate_profile_name(name: str) -> str:
+    if not _PROFILE_RE.match(name):
+        raise ConfigError(
+            f"profile name {name!r} is not valid",
+            hint="use letters, digits, '.', '_' or '-'",
+        )
+    return name
+
+
+def parse_host(text: str) -> tuple[str, int]:
+    """`host`, `host:port`, `[v6]` or `[v6]:port` -> (host, port)."""
+    text = text.strip()
+    if text.startswith("https://"):
+        text = text[len("https://") :].split("/", 1)[0]
+    match = re.fullmatch(r"\[([0-9a-fA-F:.]+)\](?::(\d+))?", text)
+    if match:
+        host, port = match.group(1), match.group(2)
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        host, port = text, None
+    if not host or re.search(r"[\s/@]", host):
+        raise ConfigError(f"{text!r} is not a host or host:port")
+    number = DEFAULT_PORT
+    if port is not None:
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"{text!r}: the port must be a number between 1 and 65535")
+        number = int(port)
+    return host, number
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """`KEY=value` lines of a .env file (quotes, comments and `export` allowed)."""
+    if not path.is_file():
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        stripped = stripped.removeprefix("export ").strip()
+        key, sep, value = stripped.partition("=")
+        key = key.strip()
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            raise ConfigError(f"{path}, line {number}: expected KEY=value")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key] = value
+    return values
+
+
+@dataclass(frozen=True, slots=True)
+class Flags:
+    """Connection flags from the command line; None = not given."""
+
+    profile: str | None = None
+    host: str | None = None
+    token_id: str | None = None
+    fingerprint: str | None = None
+    ca_file: str | None = None
+    insecure: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """Everything needed to connect, and where the profile-level choices came from."""
+
+    settings: ConnectionSettings
+    profile: str | None  # the profile used, if any
+    read_only: bool = False
+    colour: str = ""
+    secret_source: str = ""  # "environment", ".env", "keyring"
+
+
+def layered_env(environ: Mapping[str, str], cwd: Path) -> dict[str, str]:
+    """ARGUS_* values: the process environment over the working directory's .env."""
+    merged = {k: v for k, v in read_dotenv(cwd / ".env").items() if k in ENV_KEYS}
+    merged.update({k: v for k, v in environ.items() if k in ENV_KEYS})
+    return {k: v for k, v in merged.items() if v != ""}
+
+
+def resolve(
+    flags: Flags,
+    environ: Mapping[str, str],
+    cwd: Path,
+    config: Config,
+    secret_lookup: Any,
+) -> Resolved:
+    """Combine flags, environment, .env and profile into connection settings.
+
+    `secret_lookup(profile_name)` returns a Secret from the keyring, or None; it is
+    only called when neither the environment nor .env carries the secret.
+    """
+    env = layered_env(environ, cwd)
+    profile_name = flags.profile or env.get("ARGUS_PROFILE")
+    if profile_name is not None:
+        validate_profile_name(profile_name)
+    profile: Profile | None = None
+    if profile_name is not None:
+        profile = config.profiles.get(profile_name)
+        if profile is None and not (flags.host or env.get("ARGUS_HOST")):
+            known = ", ".join(sorted(config.profiles)) or "none yet"
+            raise ConfigError(
+                f"no profile named {profile_name!r} (profiles: {known})",
+                hint="create it with 'argus login --profile NAME ...'",
+            )
+    elif not (flags.host or env.get("ARGUS_HOST")):
+        default = config.default_name()
+        if default is None:
+            if config.profiles:
+                raise ConfigError(
+                    "several profiles and no default",
+                    hint="pick one with --profile NAME (see 'argus profiles')",
+                )
+            raise ConfigError(
+                "not configured: no profile and no ARGUS_HOST",
+                hint="run 'argus login --host HOST --token-id USER@REALM!NAME', or try"
+                " 'argus --demo'",
+            )
+        profile = config.profiles[default]
+        profile_name = default
+
+    host_text = flags.host or env.get("ARGUS_HOST")
+    if host_text:
+        host, port = parse_host(host_text)
+    elif profile is not None:
+        host, port = profile.host, profile.port
+    else:  # unreachable: checked above
+        raise ConfigError("no host given")
+    token_id = flags.token_id or env.get("ARGUS_TOKEN_ID") or (profile.token_id if profile else "")
+    if not token_id:
+        raise ConfigError(
+            "no API token id", hint="pass --token-id USER@REALM!NAME or set ARGUS_TOKEN_ID"
+        )
+
+    tls = _resolve_tls(flags, env, profile)
+    secret_source = ""
+    secret: Secret | None = None
+    if "ARGUS_TOKEN_SECRET" in env:
+        secret = Secret(env["ARGUS_TOKEN_SECRET"])
+        in_process = "ARGUS_TOKEN_SECRET" in environ and environ["ARGUS_TOKEN_SECRET"]
+        secret_source = "environment" if in_process else ".env"
+    elif profile is not None:
+        secret = secret_lookup(profile.name)
+        secret_source = "keyring"
+        if secret is None:
+            raise ConfigError(
+                f"no token secret stored for profile {profile.name!r}",
+                hint="run 'argus login' again, or set ARGUS_TOKEN_SECRET",
+            )
+    if secret is None:
+        raise ConfigError(
+            "no token secret",
+            hint="set ARGUS_TOKEN_SECRET, or store it with 'argus login'",
+        )
+    settings = ConnectionSettings(host=host, port=port, token_id=token_id, secret=secret, tls=tls)
+    return Resolved(
+        settings=settings,
+        profile=profile_name if profile is not None else None,
+        read_only=profile.read_only if profile else False,
+        colour=profile.colour if profile else "",
+        secret_source=secret_source,
+    )
+
+
+def _resolve_tls(flags: Flags, env: Mapping[str, str], profile: Profile | None) -> TlsConfig:
+    if flags.insecure:
+        return TlsConfig("insecure")
+    if flags.fingerprint:
+        return TlsConfig("fingerprint", fingerprint=_fingerprint(flags.fingerprint))
+    if flags.ca_file:
+        return TlsConfig("ca", ca_file=_ca_file(flags.ca_file))
+    verify = env.get("ARGUS_VERIFY_TLS")
+    if verify is not None and verify.strip().lower() in ("0", "false", "no", "off"):
+        return TlsConfig("insecure")
+    if env.get("ARGUS_FINGERPRINT"):
+        return TlsConfig("fingerprint", fingerprint=_fingerprint(env["ARGUS_FINGERPRINT"]))
+    if env.get("ARGUS_CA_FILE"):
+        return TlsConfig("ca", ca_file=_ca_file(env["ARGUS_CA_FILE"]))
+    if profile is not None:
+        return TlsConfig(profile.tls, ca_file=profile.ca_file, fingerprint=profile.fingerprint)
+    return TlsConfig("system")
+
+
+def _fingerprint(text: str) -> str:
+    try:
+        return normalise_fingerprint(text)
+    except ValueError:
+        raise ConfigError(
+            f"{text!r} is not a SHA-256 certificate fingerprint",
+            hint="expected 32 hex pairs like AA:BB:...; 'argus login' shows the server's",
+        ) from None
+
+
+def _ca_file(path: str) -> str:
+    if not Path(path).is_file():
+        raise ConfigError(f"CA file {path} does not exist")
+    return path

@@ -1,0 +1,130 @@
+"""Typed views of what the cluster reports. Missing values stay None; nothing is invented."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+GuestType = Literal["qemu", "lxc"]
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterInfo:
+    name: str | None
+    quorate: bool | None
+    version: str | None  # PVE version from /version
+    standalone: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    name: str
+    status: str  # online | offline | unknown
+    cpu: float | None = None  # fraction of maxcpu
+    maxcpu: int | None = None
+    mem: int | None = None
+    maxmem: int | None = None
+    disk: int | None = None
+    maxdisk: int | None = None
+    uptime: int | None = None
+    level: str | None = None
+
+    @property
+    def online(self) -> bool:
+        return self.status == "online"
+
+
+@dataclass(frozen=True, slots=True)
+class Guest:
+    vmid: int
+    type: GuestType
+    node: str
+    status: str  # running | stopped | paused | suspended | unknown | ... (QMP states)
+    name: str | None = None
+    template: bool = False
+    tags: tuple[str, ...] = ()
+    pool: str | None = None
+    lock: str | None = None
+    hastate: str | None = None
+    cpu: float | None = None
+    maxcpu: float | None = None
+    mem: int | None = None
+    maxmem: int | None = None
+    disk: int | None = None
+    maxdisk: int | None = None
+    uptime: int | None = None
+    netin: int | None = None
+    netout: int | None = None
+    diskread: int | None = None
+    diskwrite: int | None = None
+
+    @property
+    def label(self) -> str:
+        """The name, or PVE's own fallback when the name is unknown (offline node)."""
+        if self.name:
+            return self.name
+        return f"{'VM' if self.type == 'qemu' else 'CT'} {self.vmid}"
+
+    @property
+    def ha_managed(self) -> bool:
+        return bool(self.hastate) and self.hastate not in ("ignored",)
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    upid: str
+    node: str
+    type: str
+    id: str
+    user: str  # full owner, user@realm or user@realm!token
+    starttime: int
+    endtime: int | None = None
+    status: str | None = None  # None while running; "OK", "WARNINGS: n" or the error text
+
+    @property
+    def running(self) -> bool:
+        return self.endtime is None and self.status in (None, "RUNNING", "running")
+
+    @property
+    def failed(self) -> bool:
+        if self.running or self.status is None:
+            return False
+        return self.status != "OK" and not self.status.startswith("WARNINGS")
+
+
+@dataclass(frozen=True, slots=True)
+class Privileges:
+    """`/access/permissions` as returned: path -> {privilege: propagates}."""
+
+    paths: dict[str, dict[str, bool]] = field(default_factory=dict)
+
+    def at(self, path: str) -> frozenset[str]:
+        return frozenset(self.paths.get(path, {}))
+
+    def on_guest(self, vmid: int) -> frozenset[str]:
+        """Privileges on /vms/<vmid> for a guest the token can see.
+
+        The dump lists /vms/<vmid> only when an ACL or a pool names it; otherwise the
+        guest inherits what propagates from /vms (NOTES §b: no ACL below it could have
+        changed anything, or the guest would not be visible at all).
+        """
+        exact = self.paths.get(f"/vms/{vmid}")
+        if exact is not None:
+            return frozenset(exact)
+        return frozenset(p for p, propagates in self.paths.get("/vms", {}).items() if propagates)
+
+    @property
+    def empty(self) -> bool:
+        return not any(self.paths.values())
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSnapshot:
+    """One consistent picture from one refresh; screens and `status --json` render from it."""
+
+    cluster: ClusterInfo
+    nodes: tuple[Node, ...]
+    guests: tuple[Guest, ...]
+    privileges: Privileges
+    warnings: tuple[str, ...] = ()
+    fetched_at: float = 0.0

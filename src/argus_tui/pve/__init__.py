@@ -1,0 +1,1 @@
+"""The Proxmox VE client: session, TLS, error mapping, JSON -> domain mapping."""

@@ -1,0 +1,395 @@
+"""The Proxmox VE client: a proxmoxer token session, TLS as configured, PVE errors mapped.
+
+proxmoxer builds the session (token header, verify flag, timeouts); requests go through
+that session here so that Argus sees what proxmoxer hides: the envelope's `total`,
+PVE's reason phrase and JSON `message`, and bodies that are not JSON at all (its own
+parser turns those into `{"errors": ...}` data).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import quote
+
+import requests
+from proxmoxer import ProxmoxAPI
+from requests.adapters import HTTPAdapter
+
+from argus_tui.domain.secret import Secret
+from argus_tui.errors import (
+    ApiError,
+    ArgusError,
+    AuthFailed,
+    ConnectionFailed,
+    PermissionDenied,
+    TLSFailure,
+)
+
+TlsMode = Literal["system", "ca", "fingerprint", "insecure"]
+_PERM_RE = re.compile(r"Permission check failed \(([^,]+), ([^)]+)\)")
+_FP_MISMATCH_RE = re.compile(
+    r"Expected \"?([0-9a-fA-F:]+)\"?, got \"?([0-9a-fA-F:]+)\"?", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TlsConfig:
+    """How to trust the server: system CAs, a CA file, a pinned fingerprint, or nothing."""
+
+    mode: TlsMode = "system"
+    ca_file: str | None = None
+    fingerprint: str | None = None
+
+    def describe(self) -> str:
+        if self.mode == "fingerprint":
+            return f"pinned certificate {self.fingerprint}"
+        if self.mode == "ca":
+            return f"CA file {self.ca_file}"
+        if self.mode == "insecure":
+            return "NOT VERIFIED (--insecure)"
+        return "system CA store"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionSettings:
+    host: str
+    port: int
+    token_id: str
+    secret: Secret = field(repr=False)
+    tls: TlsConfig = TlsConfig()
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"https://{host}:{self.port}/api2/json"
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def normalise_fingerprint(text: str) -> str:
+    """`aa:bb..`, `AABB..` or with spaces -> PVE's `AA:BB:..` form; ValueError if not SHA-256."""
+    digits = re.sub(r"[^0-9a-fA-F]", "", text)
+    if len(digits) != 64 or re.search(r"[^0-9a-fA-F:\s]", text.strip()):
+        raise ValueError(f"not a SHA-256 fingerprint: {text!r}")
+    digits = digits.upper()
+    return ":".join(digits[i : i + 2] for i in range(0, 64, 2))
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """Accept exactly one certificate, by SHA-256 fingerprint (PVE's self-signed case)."""
+
+    def __init__(self, fingerprint: str) -> None:
+        self._fingerprint = fingerprint.replace(":", "").lower()
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["assert_fingerprint"] = self._fingerprint
+        super().init_poolmanager(*args, **kwargs)
+
+
+@dataclass(slots=True)
+class Response:
+    data: Any
+    total: int | None
+
+
+class PveClient:
+    """Synchronous; call it from worker threads, never from the UI event loop."""
+
+    def __init__(self, settings: ConnectionSettings) -> None:
+        self.settings = settings
+        user, sep, token_name = settings.token_id.partition("!")
+        if not sep or "@" not in user or not token_name:
+            from argus_tui.errors import ConfigError
+
+            raise ConfigError(
+                f"token id {settings.token_id!r} is not of the form USER@REALM!TOKENNAME",
+                hint="for example argus@pve!tui",
+            )
+        tls = settings.tls
+        verify: bool | str = True
+        if tls.mode == "ca" and tls.ca_file:
+            verify = tls.ca_file
+        elif tls.mode in ("insecure", "fingerprint"):
+            verify = False
+        self._api = ProxmoxAPI(
+            settings.host,
+            port=settings.port,
+            user=user,
+            token_name=token_name,
+            token_value=settings.secret.reveal(),
+            verify_ssl=verify,
+            timeout=(settings.connect_timeout, settings.read_timeout),
+        )
+        self._session: requests.Session = self._api._store["session"]
+        if tls.mode == "fingerprint" and tls.fingerprint:
+            self._session.mount(f"https://{settings.address}/", _PinnedAdapter(tls.fingerprint))
+        self.calls = 0  # requests made, for tests and benchmarks
+
+    def __repr__(self) -> str:
+        return f"PveClient({self.settings.address}, {self.settings.token_id})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    # -- the one request path -------------------------------------------------------------
+
+    def request(self, method: str, path: str, /, **params: Any) -> Response:
+        url = self.settings.base_url + path
+        clean = {k: _wire(v) for k, v in params.items() if v is not None}
+        self.calls += 1
+        try:
+            resp = self._session.request(
+                method,
+                url,
+                params=clean if method in ("GET", "DELETE") else None,
+                data=clean if method in ("POST", "PUT") else None,
+            )
+        except requests.exceptions.SSLError as exc:
+            raise self._tls_error(exc) from None
+        except requests.exceptions.ConnectTimeout:
+            raise ConnectionFailed(
+                f"cannot reach {self.settings.address}: connection timed out",
+                hint="check the host and port, and that a firewall lets you reach port 8006",
+            ) from None
+        except requests.exceptions.ReadTimeout:
+            raise ConnectionFailed(
+                f"{self.settings.address} did not answer {method} {path} within "
+                f"{self.settings.read_timeout:g} s",
+                hint="the server may be overloaded; try again",
+            ) from None
+        except requests.exceptions.ConnectionError as exc:
+            raise ConnectionFailed(
+                f"cannot reach {self.settings.address}: {_reason(exc)}",
+                hint="check the host and port, and that pveproxy is running",
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            raise ConnectionFailed(f"request to {self.settings.address} failed: {exc}") from None
+        return self._parse(method, path, resp)
+
+    def _parse(self, method: str, path: str, resp: requests.Response) -> Response:
+        status = resp.status_code
+        reason = resp.reason or ""
+        body: Any = None
+        text = resp.content.decode("utf-8", "replace") if resp.content else ""
+        is_json = True
+        if text:
+            try:
+                body = json.loads(text)
+            except ValueError:
+                is_json = False
+        if status >= 400:
+            message = reason
+            if isinstance(body, Mapping) and isinstance(body.get("message"), str):
+                message = body["message"].strip() or reason
+            errors = body.get("errors") if isinstance(body, Mapping) else None
+            raise self._http_error(method, path, status, message, errors, is_json, text)
+        if not is_json or not isinstance(body, Mapping) or "data" not in body:
+            what = "an HTML page" if text.lstrip().startswith("<") else "malformed JSON"
+            raise ApiError(
+                f"{self.settings.address} answered {method} {path} with {what} instead of PVE's"
+                " JSON",
+                status=status,
+                hint="is a reverse proxy or another service answering on this port?",
+            )
+        total = body.get("total")
+        return Response(body["data"], total if isinstance(total, int) else None)
+
+    def _http_error(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        message: str,
+        errors: Any,
+        is_json: bool,
+        text: str,
+    ) -> ArgusError:
+        where = self.settings.address
+        if status == 401:
+            return AuthFailed(
+                f"{where} refused token {self.settings.token_id}: {message or 'authentication failed'}"
+                " (wrong secret, unknown, expired or disabled token)",
+                hint="check the token id and secret, or log in again with 'argus login'",
+            )
+        if status == 403:
+            match = _PERM_RE.search(message)
+            if match:
+                path_, priv = match.group(1), match.group(2)
+                return PermissionDenied(
+                    f"token {self.settings.token_id} lacks {priv} on {path_}",
+                    path=path_,
+                    privilege=priv,
+                    hint="see 'argus doctor' for what the token can do and how to grant more",
+                )
+            return PermissionDenied(f"permission denied: {message}")
+        if status in (595, 596):
+            return ConnectionFailed(
+                f"{where} could not reach the node for {path}: {message or 'node unreachable'}",
+                hint="the node may be offline; the cluster view shows which",
+            )
+        if not is_json and text.lstrip().startswith("<"):
+            return ApiError(
+                f"{where} answered {method} {path} with HTTP {status} and an HTML page"
+                f" ({message or 'no reason given'})",
+                status=status,
+                hint="a reverse proxy in front of Proxmox may be failing",
+            )
+        if status == 400 and isinstance(errors, Mapping) and errors:
+            detail = "; ".join(f"{k}: {str(v).strip()}" for k, v in errors.items())
+            return ApiError(f"invalid request {method} {path}: {detail}", status=status)
+        return ApiError(f"{method} {path} failed: {message or f'HTTP {status}'}", status=status)
+
+    def _tls_error(self, exc: requests.exceptions.SSLError) -> TLSFailure:
+        text = str(exc)
+        match = _FP_MISMATCH_RE.search(text)
+        if match or "Fingerprints did not match" in text:
+            expected = self.settings.tls.fingerprint or "?"
+            got = match.group(2) if match else "?"
+            try:
+                got = normalise_fingerprint(got)
+            except ValueError:
+                pass
+            return TLSFailure(
+                f"the certificate of {self.settings.address} has changed: pinned {expected},"
+                f" server presents {got}",
+                hint="if the change is expected (renewed certificate), run 'argus login' again to"
+                " pin the new one; otherwise someone may be intercepting the connection",
+            )
+        if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+            return TLSFailure(
+                f"cannot verify the certificate of {self.settings.address}"
+                f" ({_verify_reason(text)})",
+                hint="Proxmox uses a self-signed certificate: pin it with 'argus login' (which"
+                " shows its fingerprint) or pass --fingerprint or --ca-file",
+            )
+        return TLSFailure(f"TLS handshake with {self.settings.address} failed: {_reason(exc)}")
+
+    # -- API calls Argus uses ------------------------------------------------------------
+
+    def get(self, path: str, /, **params: Any) -> Any:
+        return self.request("GET", path, **params).data
+
+    def version(self) -> dict[str, Any]:
+        data = self.get("/version")
+        if not isinstance(data, Mapping):
+            raise ApiError("/version answered something other than an object")
+        return dict(data)
+
+    def cluster_status(self) -> list[Any]:
+        return _list(self.get("/cluster/status"), "/cluster/status")
+
+    def resources(self, type_: str | None = None) -> list[Any]:
+        return _list(self.get("/cluster/resources", type=type_), "/cluster/resources")
+
+    def permissions(self, path: str | None = None) -> Any:
+        return self.get("/access/permissions", path=path)
+
+    def cluster_tasks(self) -> list[Any]:
+        return _list(self.get("/cluster/tasks"), "/cluster/tasks")
+
+    def node_tasks(self, node: str, *, limit: int = 50, **filters: Any) -> tuple[list[Any], int]:
+        """One page of a node's tasks and the total (proxmoxer would drop it)."""
+        resp = self.request("GET", f"/nodes/{quote(node)}/tasks", limit=limit, **filters)
+        items = _list(resp.data, "tasks")
+        return items, resp.total if resp.total is not None else len(items)
+
+    def task_status(self, node: str, upid: str) -> dict[str, Any]:
+        data = self.get(f"/nodes/{quote(node)}/tasks/{quote(upid, safe='')}/status")
+        if not isinstance(data, Mapping):
+            raise ApiError("task status answered something other than an object")
+        return dict(data)
+
+    def task_log(
+        self, node: str, upid: str, start: int = 0, limit: int = 500
+    ) -> tuple[list[str], int]:
+        """Log lines from `start` (0-based) and the total number of lines so far."""
+        resp = self.request(
+            "GET",
+            f"/nodes/{quote(node)}/tasks/{quote(upid, safe='')}/log",
+            start=start,
+            limit=limit,
+        )
+        lines = []
+        for item in _list(resp.data, "task log"):
+            if isinstance(item, Mapping):
+                lines.append(str(item.get("t", "")))
+        total = resp.total if resp.total is not None else start + len(lines)
+        return lines, total
+
+    def iter_task_log(self, node: str, upid: str, page: int = 500) -> Iterator[str]:
+        """Every line of a task log, page by page, until a short page arrives."""
+        start = 0
+        while True:
+            lines, total = self.task_log(node, upid, start, page)
+            yield from lines
+            start += len(lines)
+            if len(lines) < page or start >= total:
+                return
+
+    def power(self, node: str, guest_type: str, vmid: int, action: str, **params: Any) -> str:
+        data = self.request(
+            "POST", f"/nodes/{quote(node)}/{guest_type}/{vmid}/status/{action}", **params
+        ).data
+        if not isinstance(data, str):
+            raise ApiError(f"{action} of {vmid} answered no task id")
+        return data
+
+    def wait_task(
+        self, node: str, upid: str, timeout: float = 600, poll: float = 1.0
+    ) -> dict[str, Any]:
+        """Poll a task until it stops; returns its final status."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.task_status(node, upid)
+            if status.get("status") == "stopped":
+                return status
+            if time.monotonic() > deadline:
+                raise ConnectionFailed(f"task {upid} still running after {timeout:g} s")
+            time.sleep(poll)
+
+
+def _list(data: Any, what: str) -> list[Any]:
+    if not isinstance(data, list):
+        raise ApiError(f"{what} answered {type(data).__name__} where a list was expected")
+    return data
+
+
+def _wire(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    for marker, friendly in (
+        ("Connection refused", "connection refused"),
+        ("Name or service not known", "unknown host name"),
+        ("Temporary failure in name resolution", "host name lookup failed"),
+        ("No route to host", "no route to host"),
+        ("Network is unreachable", "network unreachable"),
+        ("timed out", "timed out"),
+        ("Connection reset", "connection reset"),
+        ("RemoteDisconnected", "the server closed the connection"),
+    ):
+        if marker in text:
+            return friendly
+    return text.split(": ")[-1][:200]
+
+
+def _verify_reason(text: str) -> str:
+    for marker in ("self-signed certificate", "unable to get local issuer certificate",
+                   "Hostname mismatch", "certificate has expired"):  # fmt: skip
+        if marker.lower() in text.lower():
+            return marker
+    return "certificate verify failed"

@@ -1,0 +1,1 @@
+"""Application logic between the UI/CLI and the client, store and LLM layers."""

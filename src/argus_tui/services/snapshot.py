@@ -1,0 +1,117 @@
+"""One refresh: a few calls, one ClusterSnapshot, and honest warnings about what is hidden.
+
+A refresh is `GET /cluster/resources` (every node and guest in one call), plus
+`/cluster/status` and `/version` for the header and `/access/permissions` for what the
+token may do. Never one call per guest.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from argus_tui.domain.models import ClusterSnapshot, Guest, Node, Privileges
+from argus_tui.domain.permissions import allowed_actions
+from argus_tui.errors import ApiError, PermissionDenied
+from argus_tui.pve.client import PveClient
+from argus_tui.pve.mapping import MappingError, cluster_from, privileges_from, resources_from
+
+
+def collect(client: PveClient) -> ClusterSnapshot:
+    """Fetch and map one snapshot; raises ArgusError only when nothing useful came back."""
+    warnings: list[str] = []
+    version = client.version()
+    try:
+        status: list[Any] | None = client.cluster_status()
+    except PermissionDenied:
+        status = None
+        warnings.append(
+            "no Sys.Audit on /: cluster name and quorum are unknown (see 'argus doctor')"
+        )
+    resources = client.resources()
+    try:
+        privileges = privileges_from(client.permissions())
+    except MappingError as exc:
+        raise ApiError(f"/access/permissions: {exc}") from None
+    nodes, guests, problems = resources_from(resources)
+    warnings.extend(problems)
+    warnings.extend(_visibility_warnings(privileges, nodes))
+    return ClusterSnapshot(
+        cluster=cluster_from(status, version),
+        nodes=tuple(sorted(nodes, key=lambda n: n.name)),
+        guests=tuple(sorted(guests, key=lambda g: g.vmid)),
+        privileges=privileges,
+        warnings=tuple(warnings),
+        fetched_at=time.time(),
+    )
+
+
+def _visibility_warnings(privileges: Privileges, nodes: list[Node]) -> list[str]:
+    out: list[str] = []
+    if privileges.empty:
+        out.append(
+            "the token holds no privileges at all: lists are empty, not missing; a token with"
+            " privilege separation needs ACLs of its own (see 'argus doctor')"
+        )
+        return out
+    if "VM.Audit" not in privileges.at("/vms"):
+        out.append("no VM.Audit on /vms: guest list may be incomplete")
+    hidden = [n.name for n in nodes if n.online and n.cpu is None and n.maxmem is None]
+    if hidden:
+        out.append(f"no Sys.Audit on /nodes/{hidden[0]}: node usage is hidden" + (
+            f" (and on {len(hidden) - 1} more nodes)" if len(hidden) > 1 else ""
+        ))  # fmt: skip
+    return out
+
+
+def guest_json(guest: Guest, privileges: Privileges) -> dict[str, Any]:
+    return {
+        "vmid": guest.vmid,
+        "name": guest.name,
+        "type": guest.type,
+        "node": guest.node,
+        "status": guest.status,
+        "template": guest.template,
+        "tags": list(guest.tags),
+        "pool": guest.pool,
+        "lock": guest.lock,
+        "hastate": guest.hastate,
+        "cpu": guest.cpu,
+        "mem": guest.mem,
+        "maxmem": guest.maxmem,
+        "uptime": guest.uptime,
+        "allowed_actions": list(allowed_actions(guest, privileges)),
+    }
+
+
+def snapshot_json(snapshot: ClusterSnapshot, *, read_only: bool = False) -> dict[str, Any]:
+    """`argus status --json`, exactly the schema of DESIGN §1."""
+    guests = []
+    for guest in snapshot.guests:
+        entry = guest_json(guest, snapshot.privileges)
+        if read_only:
+            entry["allowed_actions"] = []
+        guests.append(entry)
+    return {
+        "cluster": {
+            "name": snapshot.cluster.name,
+            "quorate": snapshot.cluster.quorate,
+            "version": snapshot.cluster.version,
+        },
+        "nodes": [
+            {
+                "name": n.name,
+                "status": n.status,
+                "cpu": n.cpu,
+                "maxcpu": n.maxcpu,
+                "mem": n.mem,
+                "maxmem": n.maxmem,
+                "disk": n.disk,
+                "maxdisk": n.maxdisk,
+                "uptime": n.uptime,
+            }
+            for n in snapshot.nodes
+        ],
+        "guests": guests,
+        "warnings": list(snapshot.warnings),
+    }

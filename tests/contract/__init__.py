@@ -1,0 +1,1 @@
+"""Contract tests: the simulator against PVE's schema and real captured responses."""

@@ -1,0 +1,173 @@
+"""Settings precedence (flags > environment > .env > profile) and config.toml handling."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from argus_tui.config import Config, Flags, Profile, parse_host, read_dotenv, resolve
+from argus_tui.domain.secret import Secret
+from argus_tui.errors import ConfigError
+
+FP = ":".join(["AB"] * 32)
+FP2 = ":".join(["CD"] * 32)
+
+
+def config_with(tmp_path: Path, *profiles: Profile, default: str | None = None) -> Config:
+    config = Config(path=tmp_path / "cfg" / "config.toml", default=default)
+    for profile in profiles:
+        config.profiles[profile.name] = profile
+    return config
+
+
+def keyring_with(**secrets: str):  # type: ignore[no-untyped-def]
+    calls: list[str] = []
+
+    def lookup(profile: str) -> Secret | None:
+        calls.append(profile)
+        value = secrets.get(profile)
+        return Secret(value) if value else None
+
+    lookup.calls = calls  # type: ignore[attr-defined]
+    return lookup
+
+
+PROD = Profile("prod", "pve.example.com", 8006, "argus@pve!tui", "fingerprint", FP, None, True, "red")
+
+
+def test_profile_alone(tmp_path: Path) -> None:
+    resolved = resolve(
+        Flags(), {}, tmp_path, config_with(tmp_path, PROD), keyring_with(prod="from-keyring")
+    )
+    s = resolved.settings
+    assert (s.host, s.port, s.token_id, s.tls.mode, s.tls.fingerprint) == (
+        "pve.example.com", 8006, "argus@pve!tui", "fingerprint", FP,
+    )  # fmt: skip
+    assert s.secret.reveal() == "from-keyring" and resolved.secret_source == "keyring"
+    assert resolved.read_only and resolved.colour == "red" and resolved.profile == "prod"
+
+
+def test_precedence_flags_env_dotenv_profile(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "# comment\nexport ARGUS_HOST=dotenv-host:9000\nARGUS_TOKEN_ID='dot@pve!env'\n"
+        'ARGUS_TOKEN_SECRET="dotenv-secret"\nUNRELATED=1\n'
+    )
+    config = config_with(tmp_path, PROD)
+    lookup = keyring_with(prod="from-keyring")
+    # .env beats the profile
+    r = resolve(Flags(profile="prod"), {}, tmp_path, config, lookup)
+    assert (r.settings.host, r.settings.port, r.settings.token_id) == (
+        "dotenv-host", 9000, "dot@pve!env",
+    )  # fmt: skip
+    assert r.settings.secret.reveal() == "dotenv-secret" and r.secret_source == ".env"
+    assert lookup.calls == []  # the keyring is not touched when the secret is given
+    # the environment beats .env
+    env = {"ARGUS_HOST": "env-host", "ARGUS_TOKEN_SECRET": "env-secret", "ARGUS_FINGERPRINT": FP2}
+    r = resolve(Flags(profile="prod"), env, tmp_path, config, lookup)
+    assert (r.settings.host, r.settings.port) == ("env-host", 8006)
+    assert r.settings.secret.reveal() == "env-secret" and r.secret_source == "environment"
+    assert r.settings.tls.fingerprint == FP2
+    # flags beat the environment
+    r = resolve(Flags(profile="prod", host="flag-host:1234", insecure=True), env, tmp_path,
+                config, lookup)  # fmt: skip
+    assert (r.settings.host, r.settings.port, r.settings.tls.mode) == ("flag-host", 1234, "insecure")
+
+
+def test_environment_only(tmp_path: Path) -> None:
+    env = {
+        "ARGUS_HOST": "[::1]:8443",
+        "ARGUS_TOKEN_ID": "a@pve!t1",
+        "ARGUS_TOKEN_SECRET": "s",
+        "ARGUS_VERIFY_TLS": "0",
+    }
+    r = resolve(Flags(), env, tmp_path, config_with(tmp_path), keyring_with())
+    assert (r.settings.host, r.settings.port, r.settings.tls.mode) == ("::1", 8443, "insecure")
+    assert r.profile is None
+    assert r.settings.base_url == "https://[::1]:8443/api2/json"
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "message"),
+    [
+        (Flags(), {}, "not configured: no profile and no ARGUS_HOST"),
+        (Flags(profile="nope"), {}, "no profile named 'nope'"),
+        (Flags(profile="bad name!"), {}, "profile name 'bad name!' is not valid"),
+        (Flags(host="h"), {}, "no API token id"),
+        (Flags(host="h", token_id="a@pve!tt"), {}, "no token secret"),
+        (Flags(host="h", token_id="a@pve!tt", fingerprint="zz"), {"ARGUS_TOKEN_SECRET": "s"},
+         "is not a SHA-256 certificate fingerprint"),
+        (Flags(host="h:99999", token_id="a@pve!tt"), {}, "port must be a number"),
+        (Flags(host="h", token_id="a@pve!tt", ca_file="/nope.pem"), {"ARGUS_TOKEN_SECRET": "s"},
+         "CA file /nope.pem does not exist"),
+    ],
+)
+def test_configuration_errors(tmp_path: Path, flags: Flags, env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        resolve(flags, env, tmp_path, config_with(tmp_path), keyring_with())
+    assert message in str(err.value)
+
+
+def test_missing_keyring_entry(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no token secret stored for profile 'prod'"):
+        resolve(Flags(), {}, tmp_path, config_with(tmp_path, PROD), keyring_with())
+
+
+def test_several_profiles_need_a_choice(tmp_path: Path) -> None:
+    other = Profile("lab", "lab.example.com", token_id="a@pve!lab")
+    config = config_with(tmp_path, PROD, other)
+    with pytest.raises(ConfigError, match="several profiles and no default"):
+        resolve(Flags(), {}, tmp_path, config, keyring_with(prod="x", lab="y"))
+    config.default = "lab"
+    assert resolve(Flags(), {}, tmp_path, config, keyring_with(lab="y")).profile == "lab"
+
+
+def test_save_and_load_round_trip_without_secrets(tmp_path: Path) -> None:
+    config = config_with(tmp_path, PROD, default="prod")
+    config.profiles['we"ird.name'] = Profile('we"ird.name', "h", token_id="a@pve!x")
+    config.save()
+    text = config.path.read_text()
+    assert "secret" not in text.replace("Secrets are kept", "")
+    assert stat.S_IMODE(config.path.stat().st_mode) == 0o600
+    loaded = Config.load(config.path)
+    assert loaded.profiles == config.profiles and loaded.default == "prod"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[profiles.x\n", "is not valid TOML"),
+        ("[profiles.x]\nport = 1\n", "missing 'host'"),
+        ("[profiles.x]\nhost = 'h'\ntls = 'maybe'\n", "'tls' must be"),
+        ("[profiles.x]\nhost = 'h'\ntls = 'fingerprint'\n", "needs a 'fingerprint'"),
+        ("[profiles.x]\nhost = 'h'\nfingerprint = 'nope'\n", "not a SHA-256 fingerprint"),
+        ("[profiles.x]\nhost = 'h'\nport = 'http'\n", "'port' must be a number"),
+    ],
+)
+def test_broken_config_file(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(content)
+    with pytest.raises(ConfigError) as err:
+        Config.load(path)
+    assert message in str(err.value) and str(path) in str(err.value)
+
+
+def test_dotenv_errors_name_the_line(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("ARGUS_HOST=h\nthis is not a setting\n")
+    with pytest.raises(ConfigError, match=r"\.env, line 2: expected KEY=value"):
+        read_dotenv(tmp_path / ".env")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("pve", ("pve", 8006)),
+        ("pve:8443", ("pve", 8443)),
+        ("https://pve.example.com:8006/", ("pve.example.com", 8006)),
+        ("[fe80::1]", ("fe80::1", 8006)),
+        ("10.0.0.1", ("10.0.0.1", 8006)),
+    ],
+)
+def test_parse_host(text: str, expected: tuple[str, int]) -> None:
+    assert parse_host(text) == expected
