@@ -445,7 +445,7 @@ def run_status(args: argparse.Namespace) -> int:
     for guest in snapshot.guests:
         mem = f"{_fmt_bytes(guest.mem)}/{_fmt_bytes(guest.maxmem)}"
         actions = "" if resolved.read_only else ",".join(allowed_actions(guest, snapshot.privileges))
-        name = printable(guest.label)[:24] + (" (template)" if guest.template else "")
+        name = printable(guest.label) + (" (template)" if guest.template else "")
         print(
             f"{guest.vmid:>6} {name:<24} {guest.type:<4} {printable(guest.node):<12}"
             f" {printable(guest.status):<9} {_fmt_pct(guest.cpu):>5} {mem:>16}  {actions}"

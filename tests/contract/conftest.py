@@ -90,4 +90,5 @@ def demo_sim(cert_bundle: certs.CertBundle) -> Iterator[Simulator]:
 
 @pytest.fixture(scope="module")
 def wire(demo_sim: Simulator) -> Wire:
+    """Raw access with the demo token (privileged: every route answers)."""
     return Wire(demo_sim, demo_sim.token_id, demo_sim.token_secret)

@@ -16,7 +16,7 @@ import pytest
 
 from argus_tui.domain.upid import UPID
 from argus_tui.sim.api import Api, Route
-from argus_tui.sim.demo import demo_scenario
+from argus_tui.sim.demo import DEMO_TOKEN_ID, demo_scenario
 from argus_tui.sim.params import Param
 from argus_tui.sim.server import Simulator
 from argus_tui.sim.state import ClusterState
@@ -61,7 +61,9 @@ def _param_mismatches(route: Route, documented: dict[str, Any]) -> list[str]:
         doc = documented[name]
         label = f"{where} {name}"
         if mine.optional != bool(doc.get("optional")):
-            problems.append(f"{label}: optional={mine.optional}, schema optional={doc.get('optional')}")
+            problems.append(
+                f"{label}: optional={mine.optional}, schema optional={doc.get('optional')}"
+            )
         if mine.type != doc["type"]:
             problems.append(f"{label}: type {mine.type}, schema {doc['type']}")
         doc_enum = tuple(doc["enum"]) if "enum" in doc else None
@@ -162,7 +164,7 @@ EXTRA_PARAMS: dict[str, list[dict[str, Any]]] = {
     "/nodes/{node}/storage": [{"content": "images"}, {"storage": "local"}],
     "/nodes/{node}/qemu": [{"full": 1}],
     "/pools": [{"poolid": "finance"}, {"poolid": "web", "type": "lxc"}],
-    "/access/permissions": [{"path": "/vms"}, {"path": "/vms/100"}],
+    "/access/permissions": [{"path": "/vms"}, {"path": "/vms/100"}, {"userid": DEMO_TOKEN_ID}],
     "/cluster/log": [{"max": 3}],
     "/cluster/nextid": [{"vmid": 4242}],
 }
@@ -187,6 +189,7 @@ def _param_cases(route: Route) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def cluster(wire: Wire) -> Cluster:
+    """Read once per module: the demo cluster is not changed by GET requests."""
     return _read_cluster(wire)
 
 
@@ -247,10 +250,10 @@ def _pick(guests: list[dict[str, Any]], gtype: str, status: str, used: set[int])
     """A plain guest (no HA, lock or template) in `status` that no other action uses."""
     for guest in guests:
         plain = not guest["template"] and "lock" not in guest and "hastate" not in guest
-        if guest["type"] == gtype and guest["status"] == status and plain:
-            if guest["vmid"] not in used:
-                used.add(guest["vmid"])
-                return guest
+        wanted = guest["type"] == gtype and guest["status"] == status
+        if wanted and plain and guest["vmid"] not in used:
+            used.add(guest["vmid"])
+            return guest
     raise AssertionError(f"the demo has no spare plain {status} {gtype} guest")
 
 
@@ -286,7 +289,10 @@ def test_power_actions_answer_a_upid(
             continue
         body = resp.json()
         upid = body["data"]
-        problems += [f"POST {path}: {e}" for e in validate(upid, schemas[("POST", route.template)]["returns"])]
+        problems += [
+            f"POST {path}: {e}"
+            for e in validate(upid, schemas[("POST", route.template)]["returns"])
+        ]
         if set(body) != {"data"}:
             problems.append(f"POST {path}: envelope {sorted(body)}")
         if not isinstance(upid, str) or not UPID_RE.match(upid):

@@ -331,18 +331,15 @@ class Api:
         if not self._can(req, f"/nodes/{node.name}", "Sys.Audit"):
             return entry
         if not stale:
-            entry.update(maxcpu=node.cpus, maxmem=node.memory)
-            if for_resources:
-                entry["maxdisk"] = node.disk
+            entry.update(maxcpu=node.cpus, maxmem=node.memory, maxdisk=node.disk)
         if node.online:
             usage = state.node_usage(node, now)
             entry.update(
                 cpu=round(usage["cpu"], 6),
                 mem=int(usage["mem"]),
                 uptime=int(now - node.boot),
+                disk=int(usage["disk"]),  # /nodes too: same extract_node_stats (NOTES §e)
             )
-            if for_resources:
-                entry["disk"] = int(usage["disk"])
         return entry
 
     def nodes(self, req: Request) -> Result:
@@ -446,7 +443,8 @@ class Api:
             "maxcpu": guest.cores,
             "maxmem": guest.memory,
             "maxdisk": guest.disk,
-            "cpu": round(state.guest_cpu(guest, now), 6) if running else 0,
+            # `or 0`: an idle guest shows 0 as PVE's JSON does, not 0.0
+            "cpu": (round(state.guest_cpu(guest, now), 6) or 0) if running else 0,
             "mem": state.guest_mem(guest, now) if running else 0,
             "disk": state.guest_disk(guest, now),
             "uptime": state.uptime(guest, now),
@@ -783,6 +781,7 @@ class Api:
     def task_status(self, req: Request) -> Result:
         task = self._task(req)
         entry = self._task_entry(task, status_field=False)
+        entry.pop("endtime", None)  # read_task_status is upid_decode + status: no endtime
         entry["status"] = "stopped" if task.finished else "running"
         if task.finished:
             entry["exitstatus"] = task.exitstatus
@@ -856,6 +855,8 @@ class Api:
             entry["type"] = "lxc"
             entry["maxswap"] = 512 * 1024**2
             entry["swap"] = 0
+            if guest.running:
+                entry["pid"] = 1000 + guest.vmid % 90000
         if not listing:
             if guest.ha:
                 entry["ha"] = {"managed": 1, "state": guest.hastate or "stopped", "group": None}
@@ -864,6 +865,8 @@ class Api:
                 entry["ha"] = {"managed": 0}
             if guest.type == "qemu":
                 entry["agent"] = 1
+            if guest.type == "qemu" and guest.running:
+                entry.update(_qmp_details(guest.vmid, entry, int(now)))
         return entry
 
     def guest_current(self, gtype: str) -> Handler:
@@ -889,6 +892,8 @@ class Api:
                     name=guest.name,
                     memory=str(mem_mb),
                     sockets=1,
+                    cpu="x86-64-v2-AES",  # what the GUI wizard writes (PVE 8/9)
+                    numa=0,
                     ostype="l26",
                     scsihw="virtio-scsi-single",
                     scsi0=f"local-lvm:vm-{guest.vmid}-disk-0,iothread=1,size={disk_gb}G",
@@ -998,7 +1003,7 @@ class Api:
                     )
                 else:
                     row.pop("memavailable")
-            rows.append(row)
+            rows.append(_perl_numbers(row))
         if rows and len(rows[-1]) == 1:
             rows.pop()
         return Result(rows)
@@ -1043,7 +1048,7 @@ class Api:
                             pressurememorysome=0.0,
                             pressurememoryfull=0.0,
                         )
-                rows.append(row)
+                rows.append(_perl_numbers(row))
             return Result(rows)
 
         return handler
@@ -1146,16 +1151,8 @@ class Api:
                 continue
             if not self._can(req, f"/vms/{guest.vmid}", "VM.Audit"):
                 continue
-            members.append(
-                {
-                    "id": guest.key,
-                    "type": guest.type,
-                    "vmid": guest.vmid,
-                    "node": guest.node,
-                    "name": guest.name,
-                    "status": guest.status,
-                }
-            )
+            # Pool.pm lists members with extract_vm_stats: the cluster/resources fields.
+            members.append(self._resource_guest(req, guest, req.state.now()))
         return members
 
     def pools(self, req: Request) -> Result:
@@ -1177,6 +1174,38 @@ class Api:
         if pool not in req.state.scenario.pools:
             raise SimError(500, f"pool '{pool}' does not exist")
         return Result({"members": self._pool_members(req, pool, req.params.get("type"))})
+
+
+def _qmp_details(vmid: int, entry: dict[str, Any], now: int) -> dict[str, Any]:
+    """What qemu-server's full vmstatus adds for a running VM from QMP and /proc (NOTES §g)."""
+    rd, wr = entry["diskread"], entry["diskwrite"]
+    block = {"rd_bytes": rd, "wr_bytes": wr, "rd_operations": rd // 65536}
+    block.update(wr_operations=wr // 65536, flush_operations=wr // 1048576, timed_stats=[])
+    free = entry["maxmem"] - entry["mem"]
+    balloon = {"actual": entry["maxmem"], "max_mem": entry["maxmem"], "free_mem": free}
+    balloon.update(total_mem=entry["maxmem"] * 24 // 25, last_update=now, mem_swapped_in=0)
+    balloon.update(mem_swapped_out=0, major_page_faults=vmid * 7, minor_page_faults=vmid * 3001)
+    return {
+        "blockstat": {"scsi0": block},
+        "nics": {f"tap{vmid}i0": {"netin": entry["netin"], "netout": entry["netout"]}},
+        "proxmox-support": {
+            "backup-max-workers": True,
+            "pbs-dirty-bitmap": True,
+            "pbs-dirty-bitmap-migration": True,
+            "pbs-dirty-bitmap-savevm": True,
+            "pbs-library-version": "1.5.2 (UNKNOWN)",
+            "pbs-masterkey": True,
+            "query-bitmap-info": True,
+        },
+        "balloon": entry["maxmem"],
+        "ballooninfo": balloon,
+        "freemem": free,
+    }
+
+
+def _perl_numbers(row: dict[str, Any]) -> dict[str, Any]:
+    """RRD values are floats, but PVE's (Perl) JSON encoder prints integral ones as integers."""
+    return {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in row.items()}
 
 
 def _task_kind(task: Task) -> str:

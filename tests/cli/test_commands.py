@@ -1,0 +1,210 @@
+"""The real `argus` binary against the simulator: output, JSON schema, exit codes, stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from argus_tui.sim.demo import demo_data
+from argus_tui.sim.server import Simulator
+
+ARGUS = [sys.executable, "-m", "argus_tui"]
+
+
+def run(
+    args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*ARGUS, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def env_for(sim: Simulator, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A clean environment: no real config, no keyring, the simulator's token."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARGUS_", "DBUS_"))}
+    env.update(
+        HOME=str(tmp_path),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        ARGUS_HOST=f"127.0.0.1:{sim.port}",
+        ARGUS_TOKEN_ID=sim.token_id,
+        ARGUS_TOKEN_SECRET=sim.token_secret,
+        ARGUS_FINGERPRINT=sim.fingerprint,
+    )
+    env.update(extra)
+    return env
+
+
+def one_clear_line(result: subprocess.CompletedProcess[str], code: int, text: str) -> None:
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("argus: ") and text in lines[0], lines[0]
+
+
+def test_status_json_schema(sim: Simulator, tmp_path: Path) -> None:
+    result = run(["status", "--json"], env_for(sim, tmp_path), tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == {"cluster", "nodes", "guests", "warnings"}
+    assert data["cluster"] == {"name": "acme-prod", "quorate": True, "version": "9.1.2"}
+    node_keys = {"name", "status", "cpu", "maxcpu", "mem", "maxmem", "disk", "maxdisk", "uptime"}
+    assert all(set(n) == node_keys for n in data["nodes"]) and len(data["nodes"]) == 3
+    guest_keys = {
+        "vmid", "name", "type", "node", "status", "template", "tags", "pool", "lock",
+        "hastate", "cpu", "mem", "maxmem", "uptime", "allowed_actions",
+    }  # fmt: skip
+    assert all(set(g) == guest_keys for g in data["guests"]) and len(data["guests"]) == 25
+    by_id = {g["vmid"]: g for g in data["guests"]}
+    assert by_id[102]["tags"] == ["db", "prod"] and by_id[102]["pool"] == "finance"
+    assert by_id[101]["allowed_actions"] == ["shutdown", "stop", "reboot", "reset", "suspend"]
+    assert by_id[200]["allowed_actions"] == ["shutdown", "stop", "reboot", "suspend"]
+    assert by_id[110]["allowed_actions"] == ["start"]
+    assert by_id[109]["allowed_actions"] == ["stop", "resume"]
+    assert by_id[9000]["allowed_actions"] == [] and by_id[9000]["template"] is True
+    assert by_id[104]["lock"] == "backup" and by_id[100]["hastate"] == "started"
+    assert isinstance(by_id[102]["cpu"], float) and 0 <= by_id[102]["cpu"] <= 1
+    assert by_id[110]["uptime"] == 0 and data["warnings"] == []
+
+
+def scenario_with_operator_and_auditor() -> dict[str, Any]:
+    data = demo_data()
+    data["user"] += [{"id": "ops@pve"}, {"id": "audit@pve"}, {"id": "fresh@pve"}]
+    data["token"] += [
+        {"id": "ops@pve!tui", "secret": "ops-secret", "privsep": False},
+        {"id": "audit@pve!ro", "secret": "audit-secret", "privsep": False},
+        {"id": "fresh@pve!new", "secret": "fresh-secret", "privsep": True},
+    ]
+    data["acl"] += [
+        {"path": "/", "subject": "ops@pve", "role": "PVEAuditor"},
+        {"path": "/vms/102", "subject": "ops@pve", "role": "PVEVMUser"},
+        {"path": "/", "subject": "audit@pve", "role": "PVEAuditor"},
+        {"path": "/", "subject": "fresh@pve", "role": "PVEAdmin"},
+    ]
+    return data
+
+
+def test_allowed_actions_follow_the_acl(make_sim: Callable[..., Simulator], tmp_path: Path) -> None:
+    sim = make_sim(scenario_with_operator_and_auditor())
+    env = env_for(sim, tmp_path, ARGUS_TOKEN_ID="ops@pve!tui", ARGUS_TOKEN_SECRET="ops-secret")
+    data = json.loads(run(["status", "--json"], env, tmp_path).stdout)
+    allowed = {g["vmid"]: g["allowed_actions"] for g in data["guests"]}
+    assert allowed[102] == ["shutdown", "stop", "reboot", "reset", "suspend"]
+    assert all(actions == [] for vmid, actions in allowed.items() if vmid != 102)
+
+
+def test_fresh_privsep_token_explained(make_sim: Callable[..., Simulator], tmp_path: Path) -> None:
+    sim = make_sim(scenario_with_operator_and_auditor())
+    env = env_for(sim, tmp_path, ARGUS_TOKEN_ID="fresh@pve!new", ARGUS_TOKEN_SECRET="fresh-secret")
+    status = run(["status", "--json"], env, tmp_path)
+    assert status.returncode == 0
+    data = json.loads(status.stdout)
+    assert data["guests"] == [] and data["cluster"]["name"] is None
+    assert any("holds no privileges at all" in w for w in data["warnings"])
+    doctor = run(["doctor"], env, tmp_path)
+    assert doctor.returncode == 0, doctor.stderr
+    assert "privilege separation" in doctor.stdout
+    assert "pveum acl modify / --tokens 'fresh@pve!new' --roles PVEAuditor" in doctor.stdout
+    report = json.loads(run(["doctor", "--json"], env, tmp_path).stdout)
+    assert report["ok"] is True and not any(f["ok"] for f in report["features"])
+    power = next(f for f in report["features"] if f["feature"] == "power")
+    assert (power["privilege"], power["path"]) == ("VM.PowerMgmt", "/vms")
+
+
+def test_doctor_for_an_auditor(make_sim: Callable[..., Simulator], tmp_path: Path) -> None:
+    sim = make_sim(scenario_with_operator_and_auditor())
+    env = env_for(sim, tmp_path, ARGUS_TOKEN_ID="audit@pve!ro", ARGUS_TOKEN_SECRET="audit-secret")
+    report = json.loads(run(["doctor", "--json"], env, tmp_path).stdout)
+    features = {f["feature"]: f for f in report["features"]}
+    assert features["guests"]["ok"] and features["nodes"]["ok"] and features["task_logs"]["ok"]
+    assert not features["power"]["ok"] and not features["syslog"]["ok"]
+    assert features["syslog"]["grant"] == (
+        "pveum acl modify /nodes/pve-a --tokens 'audit@pve!ro' --roles PVESysAdmin"
+    )
+    assert any("ArgusOperator" in line for line in report["recommended_roles"])
+    assert [c["name"] for c in report["checks"]] == ["reachable", "tls", "authenticated", "version"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "code", "text"),
+    [
+        ({"ARGUS_TOKEN_SECRET": "wrong"}, 3, "refused token argus@pve!demo"),
+        ({"ARGUS_FINGERPRINT": ":".join(["00"] * 32)}, 3, "has changed"),
+        ({"ARGUS_FINGERPRINT": "", "ARGUS_VERIFY_TLS": ""}, 3, "cannot verify the certificate"),
+        ({"ARGUS_TOKEN_ID": "nonsense"}, 2, "is not of the form USER@REALM!TOKENNAME"),
+        ({"ARGUS_HOST": ""}, 2, "not configured"),
+    ],
+)
+def test_failures_are_one_line_with_exit_code(
+    sim: Simulator, tmp_path: Path, extra: dict[str, str], code: int, text: str
+) -> None:
+    env = env_for(sim, tmp_path, **extra)
+    for key, value in extra.items():
+        if value == "":
+            env.pop(key, None)
+    one_clear_line(run(["status"], env, tmp_path), code, text)
+
+
+def test_server_stopped(make_sim: Callable[..., Simulator], tmp_path: Path) -> None:
+    sim = make_sim()
+    env = env_for(sim, tmp_path)
+    sim.stop()
+    one_clear_line(run(["status", "--json"], env, tmp_path), 3, "connection refused")
+    doctor = run(["doctor", "--json"], env, tmp_path)
+    assert doctor.returncode == 3 and json.loads(doctor.stdout)["checks"][0]["ok"] is False
+
+
+def test_tasks_and_failed_filter(sim: Simulator, tmp_path: Path) -> None:
+    env = env_for(sim, tmp_path)
+    tasks = json.loads(run(["tasks", "--json"], env, tmp_path).stdout)
+    assert len(tasks) >= 7 and tasks == sorted(tasks, key=lambda t: -t["starttime"])
+    failed = json.loads(run(["tasks", "--failed", "--json"], env, tmp_path).stdout)
+    assert [(t["type"], t["id"], t["status"]) for t in failed] == [
+        ("qmstart", "105", "start failed: QEMU exited with code 1")
+    ]
+    text = run(["tasks", "--failed"], env, tmp_path).stdout
+    assert "start failed: QEMU exited with code 1" in text
+
+
+def test_task_log(sim: Simulator, tmp_path: Path) -> None:
+    env = env_for(sim, tmp_path)
+    failed = json.loads(run(["tasks", "--failed", "--json"], env, tmp_path).stdout)[0]
+    result = run(["task-log", failed["upid"]], env, tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[-1] == "TASK ERROR: start failed: QEMU exited with code 1"
+    bad = run(["task-log", "UPID:nope"], env, tmp_path)
+    one_clear_line(bad, 2, "not a Proxmox task id")
+
+
+def test_task_log_follow_tails_to_the_end(
+    make_sim: Callable[..., Simulator], tmp_path: Path
+) -> None:
+    sim = make_sim(frozen=False)
+    env = env_for(sim, tmp_path)
+    from tests.conftest import client_for
+
+    upid = client_for(sim).nodes("pve-a").qemu(106).status.shutdown.post()
+    result = run(["task-log", "--follow", upid], env, tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("requesting shutdown of VM 106") and lines[-1] == "TASK OK"
+
+
+def test_hostile_names_are_printed_literally(
+    make_sim: Callable[..., Simulator], tmp_path: Path
+) -> None:
+    data = demo_data()
+    data["guest"][0]["name"] = "evil\x1b[31mred\x1b]0;title\x07[bold]x[/bold]"
+    sim = make_sim(data)
+    result = run(["status"], env_for(sim, tmp_path), tmp_path)
+    assert result.returncode == 0
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "evil\\x1b[31mred" in result.stdout and "[bold]x[/bold]" in result.stdout
