@@ -194,8 +194,18 @@ def measure(spec: str, nodes: int, duration: float, threads: int, gzip: bool) ->
         conc = run_phase(sim, threads, duration, gzip)
         hwm = proc_status_kib(pid, "VmHWM")
         label = "demo" if spec == "demo" else f"generate nodes={nodes},guests={spec}"
-        return Row(label, guests, len(data), json_bytes, wire_bytes, seq, conc, rss_idle,
-                   hwm, sim.startup_s)  # fmt: skip
+        return Row(
+            label,
+            guests,
+            len(data),
+            json_bytes,
+            wire_bytes,
+            seq,
+            conc,
+            rss_idle,
+            hwm,
+            sim.startup_s,
+        )
 
 
 def machine() -> str:
@@ -241,16 +251,18 @@ def table(rows: list[Row], threads: int, gzip: bool) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--guests", default="demo,10000",
+        "--guests",
+        default="demo,10000",
         help="comma list: 'demo' (25 guests) or a guest count to generate",
-    )  # fmt: skip
+    )
     parser.add_argument("--nodes", type=int, default=50, help="nodes of generated clusters")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per load phase")
     parser.add_argument("--threads", type=int, default=4, help="concurrent clients")
     parser.add_argument(
-        "--no-gzip", action="store_true",
+        "--no-gzip",
+        action="store_true",
         help="send Accept-Encoding: identity (the simulator gzips otherwise)",
-    )  # fmt: skip
+    )
     args = parser.parse_args(argv)
     specs = [s.strip() for s in args.guests.split(",") if s.strip()]
     for spec in specs:

@@ -97,8 +97,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     rows = [measure(size.strip(), args.nodes, args.runs) for size in args.sizes.split(",")]
-    print(f"`argus status --json`, {args.runs} runs each, {os.cpu_count()} CPUs, "
-          f"Python {sys.version.split()[0]}\n")  # fmt: skip
+    print(
+        f"`argus status --json`, {args.runs} runs each, {os.cpu_count()} CPUs, "
+        f"Python {sys.version.split()[0]}\n"
+    )
     print("| guests | median wall | max wall | peak RSS (argus) | JSON output |")
     print("|---|---|---|---|---|")
     for row in rows:

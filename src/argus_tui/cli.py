@@ -21,8 +21,6 @@ from typing import Any, TextIO
 from argus_tui import __version__
 from argus_tui.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ArgusError, ConfigError
 
-CONNECTION_FLAGS = ("profile", "host", "token_id", "fingerprint", "ca_file", "insecure")
-
 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one line and exit code 2."""
@@ -127,7 +125,14 @@ def _resolve(args: argparse.Namespace) -> Any:
     from argus_tui.config import Config, Flags, resolve
     from argus_tui.secrets import token_account
 
-    flags = Flags(**{name: getattr(args, name, None) for name in CONNECTION_FLAGS})
+    flags = Flags(
+        profile=getattr(args, "profile", None),
+        host=getattr(args, "host", None),
+        token_id=getattr(args, "token_id", None),
+        fingerprint=getattr(args, "fingerprint", None),
+        ca_file=getattr(args, "ca_file", None),
+        insecure=bool(getattr(args, "insecure", False)),
+    )
     store = _secret_store()
     return resolve(
         flags,
@@ -367,9 +372,11 @@ def run_profiles(args: argparse.Namespace) -> int:
         print("No profiles yet; create one with 'argus login'.")
         return EXIT_OK
     for row in rows:
-        flags = [row["tls"]] + (["read-only"] if row["read_only"] else [])
+        flags = [str(row["tls"])] + (["read-only"] if row["read_only"] else [])
         marker = "*" if row["default"] else " "
-        print(f"{marker} {row['name']:<16} {row['host']:<28} {row['token_id']:<28} {', '.join(flags)}")
+        print(
+            f"{marker} {row['name']:<16} {row['host']:<28} {row['token_id']:<28} {', '.join(flags)}"
+        )
     return EXIT_OK
 
 
@@ -384,8 +391,10 @@ def run_doctor(args: argparse.Namespace) -> int:
         data["secret_source"] = resolved.secret_source
         print(json.dumps(data, indent=2))
         return report.exit_code
-    print(f"Argus doctor for {report.server} as {report.token_id}"
-          f" (profile: {resolved.profile or 'none'}, secret from {resolved.secret_source})")  # fmt: skip
+    print(
+        f"Argus doctor for {report.server} as {report.token_id}"
+        f" (profile: {resolved.profile or 'none'}, secret from {resolved.secret_source})"
+    )
     for check in report.checks:
         print(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
     if report.features:
@@ -394,7 +403,9 @@ def run_doctor(args: argparse.Namespace) -> int:
             state = "ok" if feature.ok else "NO"
             line = f"  [{state}] {feature.title}"
             if not feature.ok:
-                line += f": needs {feature.privilege} on {feature.path}; grant with: {feature.grant}"
+                line += (
+                    f": needs {feature.privilege} on {feature.path}; grant with: {feature.grant}"
+                )
             print(line)
     for advice in report.advice:
         print(f"Note: {advice}")
@@ -433,18 +444,26 @@ def run_status(args: argparse.Namespace) -> int:
         return EXIT_OK
     cluster = snapshot.cluster
     quorum = {True: "quorate", False: "NOT QUORATE", None: "quorum unknown"}[cluster.quorate]
-    print(f"Cluster {printable(cluster.name) or '(standalone)'}: {quorum},"
-          f" Proxmox VE {cluster.version or '?'}")  # fmt: skip
+    print(
+        f"Cluster {printable(cluster.name) or '(standalone)'}: {quorum},"
+        f" Proxmox VE {cluster.version or '?'}"
+    )
     print(f"{'NODE':<16} {'STATUS':<8} {'CPU':>5} {'MEM':>16} {'UPTIME':>9}")
     for node in snapshot.nodes:
         mem = f"{_fmt_bytes(node.mem)}/{_fmt_bytes(node.maxmem)}"
-        uptime = "-" if node.uptime is None else f"{node.uptime // 86400}d{node.uptime % 86400 // 3600}h"
-        print(f"{printable(node.name):<16} {node.status:<8} {_fmt_pct(node.cpu):>5} {mem:>16} {uptime:>9}")
+        uptime = "-"
+        if node.uptime is not None:
+            uptime = f"{node.uptime // 86400}d{node.uptime % 86400 // 3600}h"
+        cpu = _fmt_pct(node.cpu)
+        print(f"{printable(node.name):<16} {node.status:<8} {cpu:>5} {mem:>16} {uptime:>9}")
     print()
-    print(f"{'VMID':>6} {'NAME':<24} {'TYPE':<4} {'NODE':<12} {'STATUS':<9} {'CPU':>5} {'MEM':>16}  ACTIONS")
+    header = ("VMID", "NAME", "TYPE", "NODE", "STATUS", "CPU", "MEM")
+    print("{:>6} {:<24} {:<4} {:<12} {:<9} {:>5} {:>16}  ACTIONS".format(*header))
     for guest in snapshot.guests:
         mem = f"{_fmt_bytes(guest.mem)}/{_fmt_bytes(guest.maxmem)}"
-        actions = "" if resolved.read_only else ",".join(allowed_actions(guest, snapshot.privileges))
+        actions = (
+            "" if resolved.read_only else ",".join(allowed_actions(guest, snapshot.privileges))
+        )
         name = printable(guest.label) + (" (template)" if guest.template else "")
         print(
             f"{guest.vmid:>6} {name:<24} {guest.type:<4} {printable(guest.node):<12}"

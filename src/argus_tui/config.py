@@ -346,7 +346,7 @@ def resolve(
         secret_source = "environment" if in_process else ".env"
     elif profile is not None:
         secret = secret_lookup(profile.name)
-        secret_source = "keyring"
+        secret_source = "keyring"  # noqa: S105 - where it came from, not a secret
         if secret is None:
             raise ConfigError(
                 f"no token secret stored for profile {profile.name!r}",

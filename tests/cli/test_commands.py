@@ -59,9 +59,22 @@ def test_status_json_schema(sim: Simulator, tmp_path: Path) -> None:
     node_keys = {"name", "status", "cpu", "maxcpu", "mem", "maxmem", "disk", "maxdisk", "uptime"}
     assert all(set(n) == node_keys for n in data["nodes"]) and len(data["nodes"]) == 3
     guest_keys = {
-        "vmid", "name", "type", "node", "status", "template", "tags", "pool", "lock",
-        "hastate", "cpu", "mem", "maxmem", "uptime", "allowed_actions",
-    }  # fmt: skip
+        "vmid",
+        "name",
+        "type",
+        "node",
+        "status",
+        "template",
+        "tags",
+        "pool",
+        "lock",
+        "hastate",
+        "cpu",
+        "mem",
+        "maxmem",
+        "uptime",
+        "allowed_actions",
+    }
     assert all(set(g) == guest_keys for g in data["guests"]) and len(data["guests"]) == 25
     by_id = {g["vmid"]: g for g in data["guests"]}
     assert by_id[102]["tags"] == ["db", "prod"] and by_id[102]["pool"] == "finance"

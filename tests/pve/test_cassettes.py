@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import vcr
+from tests.conftest import FROZEN_EPOCH
 
 from argus_tui.domain.secret import Secret
 from argus_tui.errors import AuthFailed, PermissionDenied
@@ -24,7 +25,6 @@ from argus_tui.sim.demo import demo_data
 from argus_tui.sim.scenario import scenario_from_dict
 from argus_tui.sim.server import Simulator
 from argus_tui.sim.state import SimClock
-from tests.conftest import FROZEN_EPOCH
 
 CASSETTES = Path(__file__).parents[2] / "cassettes"
 RECORD = os.environ.get("ARGUS_RECORD_CASSETTES") == "1"
@@ -60,14 +60,21 @@ def server() -> Iterator[Simulator | None]:
     sim.stop()
 
 
-def client(server: Simulator | None, token_id: str = "argus@pve!demo", secret: str = DEMO_SECRET) -> PveClient:
+def client(
+    server: Simulator | None,
+    token_id: str = "argus@pve!demo",  # noqa: S107 - an id
+    secret: str = DEMO_SECRET,
+) -> PveClient:
     port = server.port if server else 8006
     fingerprint = server.fingerprint if server else ":".join(["00"] * 32)
     return PveClient(
         ConnectionSettings(
-            "127.0.0.1", port, token_id, Secret(secret),
+            "127.0.0.1",
+            port,
+            token_id,
+            Secret(secret),
             TlsConfig("fingerprint", fingerprint=fingerprint),
-        )  # fmt: skip
+        )
     )
 
 

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 
 import pytest
+from tests.conftest import FROZEN_EPOCH, ca_file_for
 
 from argus_tui.domain.secret import Secret
 from argus_tui.errors import (
@@ -24,7 +25,6 @@ from argus_tui.sim.demo import demo_data
 from argus_tui.sim.scenario import FaultRule, Faults
 from argus_tui.sim.server import Simulator
 from argus_tui.sim.state import SimClock
-from tests.conftest import FROZEN_EPOCH, ca_file_for
 
 OTHER = "AA:" * 31 + "AA"
 
@@ -119,8 +119,10 @@ def test_permission_denied_names_privilege_and_path(make_sim: Callable[..., Simu
     with pytest.raises(PermissionDenied) as err:
         viewer.power("pve-a", "qemu", 101, "stop")
     assert (err.value.privilege, err.value.path, err.value.exit_code) == (
-        "VM.PowerMgmt", "/vms/101", 4,
-    )  # fmt: skip
+        "VM.PowerMgmt",
+        "/vms/101",
+        4,
+    )
 
 
 def test_api_errors(client: PveClient) -> None:
@@ -211,12 +213,15 @@ def test_renewed_certificate_on_same_port_is_detected(cert_bundle: certs.CertBun
     """The server gets a new certificate: a pinned client refuses it."""
     from argus_tui.sim.demo import demo_scenario
 
-    first = Simulator(demo_scenario(), port=0, clock=SimClock(FROZEN_EPOCH, frozen=True),
-                      bundle=cert_bundle).start()  # fmt: skip
+    first = Simulator(
+        demo_scenario(), port=0, clock=SimClock(FROZEN_EPOCH, frozen=True), bundle=cert_bundle
+    ).start()
     pinned = first.fingerprint
     port = first.port
     first.stop()
-    second = Simulator(demo_scenario(), port=port, clock=SimClock(FROZEN_EPOCH, frozen=True)).start()
+    second = Simulator(
+        demo_scenario(), port=port, clock=SimClock(FROZEN_EPOCH, frozen=True)
+    ).start()
     try:
         with pytest.raises(TLSFailure) as err:
             make_client(second, tls=TlsConfig("fingerprint", fingerprint=pinned)).version()

@@ -100,10 +100,12 @@ def exporter(sim: Simulator, tmp_path: Path) -> Iterator[Exporter]:
     log = tmp_path / "exporter.log"
     cmd = [
         str(EXPORTER),
-        "--config.file", str(config),
-        "--web.listen-address", f"127.0.0.1:{port}",
+        "--config.file",
+        str(config),
+        "--web.listen-address",
+        f"127.0.0.1:{port}",
         *(f"--no-collector.{name}" for name in disabled),
-    ]  # fmt: skip
+    ]
     with log.open("wb") as sink:
         proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -34,7 +34,9 @@ def keyring_with(**secrets: str):  # type: ignore[no-untyped-def]
     return lookup
 
 
-PROD = Profile("prod", "pve.example.com", 8006, "argus@pve!tui", "fingerprint", FP, None, True, "red")
+PROD = Profile(
+    "prod", "pve.example.com", 8006, "argus@pve!tui", "fingerprint", FP, None, True, "red"
+)
 
 
 def test_profile_alone(tmp_path: Path) -> None:
@@ -43,8 +45,12 @@ def test_profile_alone(tmp_path: Path) -> None:
     )
     s = resolved.settings
     assert (s.host, s.port, s.token_id, s.tls.mode, s.tls.fingerprint) == (
-        "pve.example.com", 8006, "argus@pve!tui", "fingerprint", FP,
-    )  # fmt: skip
+        "pve.example.com",
+        8006,
+        "argus@pve!tui",
+        "fingerprint",
+        FP,
+    )
     assert s.secret.reveal() == "from-keyring" and resolved.secret_source == "keyring"
     assert resolved.read_only and resolved.colour == "red" and resolved.profile == "prod"
 
@@ -59,8 +65,10 @@ def test_precedence_flags_env_dotenv_profile(tmp_path: Path) -> None:
     # .env beats the profile
     r = resolve(Flags(profile="prod"), {}, tmp_path, config, lookup)
     assert (r.settings.host, r.settings.port, r.settings.token_id) == (
-        "dotenv-host", 9000, "dot@pve!env",
-    )  # fmt: skip
+        "dotenv-host",
+        9000,
+        "dot@pve!env",
+    )
     assert r.settings.secret.reveal() == "dotenv-secret" and r.secret_source == ".env"
     assert lookup.calls == []  # the keyring is not touched when the secret is given
     # the environment beats .env
@@ -70,9 +78,14 @@ def test_precedence_flags_env_dotenv_profile(tmp_path: Path) -> None:
     assert r.settings.secret.reveal() == "env-secret" and r.secret_source == "environment"
     assert r.settings.tls.fingerprint == FP2
     # flags beat the environment
-    r = resolve(Flags(profile="prod", host="flag-host:1234", insecure=True), env, tmp_path,
-                config, lookup)  # fmt: skip
-    assert (r.settings.host, r.settings.port, r.settings.tls.mode) == ("flag-host", 1234, "insecure")
+    r = resolve(
+        Flags(profile="prod", host="flag-host:1234", insecure=True), env, tmp_path, config, lookup
+    )
+    assert (r.settings.host, r.settings.port, r.settings.tls.mode) == (
+        "flag-host",
+        1234,
+        "insecure",
+    )
 
 
 def test_environment_only(tmp_path: Path) -> None:
@@ -96,14 +109,22 @@ def test_environment_only(tmp_path: Path) -> None:
         (Flags(profile="bad name!"), {}, "profile name 'bad name!' is not valid"),
         (Flags(host="h"), {}, "no API token id"),
         (Flags(host="h", token_id="a@pve!tt"), {}, "no token secret"),
-        (Flags(host="h", token_id="a@pve!tt", fingerprint="zz"), {"ARGUS_TOKEN_SECRET": "s"},
-         "is not a SHA-256 certificate fingerprint"),
+        (
+            Flags(host="h", token_id="a@pve!tt", fingerprint="zz"),
+            {"ARGUS_TOKEN_SECRET": "s"},
+            "is not a SHA-256 certificate fingerprint",
+        ),
         (Flags(host="h:99999", token_id="a@pve!tt"), {}, "port must be a number"),
-        (Flags(host="h", token_id="a@pve!tt", ca_file="/nope.pem"), {"ARGUS_TOKEN_SECRET": "s"},
-         "CA file /nope.pem does not exist"),
+        (
+            Flags(host="h", token_id="a@pve!tt", ca_file="/nope.pem"),
+            {"ARGUS_TOKEN_SECRET": "s"},
+            "CA file /nope.pem does not exist",
+        ),
     ],
 )
-def test_configuration_errors(tmp_path: Path, flags: Flags, env: dict[str, str], message: str) -> None:
+def test_configuration_errors(
+    tmp_path: Path, flags: Flags, env: dict[str, str], message: str
+) -> None:
     with pytest.raises(ConfigError) as err:
         resolve(flags, env, tmp_path, config_with(tmp_path), keyring_with())
     assert message in str(err.value)

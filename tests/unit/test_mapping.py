@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import SHARED_PVE
 
 from argus_tui.domain.models import Guest, Privileges
 from argus_tui.domain.permissions import allowed_actions, valid_actions
@@ -19,7 +20,6 @@ from argus_tui.pve.mapping import (
     split_tags,
     task_from,
 )
-from tests.conftest import SHARED_PVE
 
 RESPONSES = SHARED_PVE / "responses"
 
@@ -39,8 +39,14 @@ def real_files(prefix: str) -> list[Path]:
 
 def test_tolerant_scalars() -> None:
     assert [as_bool(v) for v in (1, 0, "", "1", True, None, "0")] == [
-        True, False, False, True, True, False, False,
-    ]  # fmt: skip
+        True,
+        False,
+        False,
+        True,
+        True,
+        False,
+        False,
+    ]
     assert split_tags("a;b") == ("a", "b")
     assert split_tags("one, two, three") == ("one", "two", "three")
     assert split_tags("") == () and split_tags(None) == ()
@@ -53,9 +59,7 @@ def test_cluster_resources_map(path: Path) -> None:
     assert problems == []
     assert len(guests) == sum(1 for i in items if i["type"] in ("qemu", "lxc"))
     assert len(nodes) == sum(1 for i in items if i["type"] == "node")
-    for item, guest in zip(
-        (i for i in items if i["type"] in ("qemu", "lxc")), guests, strict=True
-    ):
+    for item, guest in zip((i for i in items if i["type"] in ("qemu", "lxc")), guests, strict=True):
         assert guest.vmid == int(item["vmid"])
         assert guest.name == (item.get("name") or None)
         assert guest.template == bool(int(item.get("template") or 0))
@@ -72,7 +76,8 @@ def test_template_and_tags_variants() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["nodes-qemu-list.baonq-pyproxmox.json", "nodes-qemu-list.community-proxmox-vm-info.json"]
+    "name",
+    ["nodes-qemu-list.baonq-pyproxmox.json", "nodes-qemu-list.community-proxmox-vm-info.json"],
 )
 def test_node_qemu_lists(name: str) -> None:
     for item in real(name):
@@ -111,9 +116,15 @@ def test_offline_node_and_guest_without_stats() -> None:
     nodes, guests, problems = resources_from(
         [
             {"id": "node/pve-c", "type": "node", "node": "pve-c", "status": "offline"},
-            {"id": "qemu/105", "type": "qemu", "vmid": 105, "node": "pve-c", "status": "unknown",
-             "tags": "batch"},
-        ]  # fmt: skip
+            {
+                "id": "qemu/105",
+                "type": "qemu",
+                "vmid": 105,
+                "node": "pve-c",
+                "status": "unknown",
+                "tags": "batch",
+            },
+        ]
     )
     assert problems == []
     assert nodes[0].cpu is None and nodes[0].maxmem is None and not nodes[0].online
@@ -188,8 +199,13 @@ def test_allowed_actions_follow_state_and_privilege() -> None:
     assert allowed_actions(running_vm, audit) == ()
     assert allowed_actions(running_vm, no_propagate) == ()
     assert valid_actions(Guest(vmid=1, type="qemu", node="n", status="stopped")) == ("start",)
-    assert valid_actions(Guest(vmid=1, type="qemu", node="n", status="paused")) == ("stop", "resume")
-    assert valid_actions(Guest(vmid=1, type="qemu", node="n", status="stopped", template=True)) == ()
+    assert valid_actions(Guest(vmid=1, type="qemu", node="n", status="paused")) == (
+        "stop",
+        "resume",
+    )
+    assert (
+        valid_actions(Guest(vmid=1, type="qemu", node="n", status="stopped", template=True)) == ()
+    )
     assert valid_actions(Guest(vmid=1, type="qemu", node="n", status="unknown")) == ()
     exact = Privileges({"/vms": {"VM.PowerMgmt": True}, "/vms/100": {"VM.Audit": False}})
     assert allowed_actions(running_vm, exact) == ()  # a deeper ACL replaced the grant

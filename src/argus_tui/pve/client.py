@@ -8,6 +8,7 @@ parser turns those into `{"errors": ...}` data).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -216,8 +217,9 @@ class PveClient:
     ) -> ArgusError:
         where = self.settings.address
         if status == 401:
+            why = message or "authentication failed"
             return AuthFailed(
-                f"{where} refused token {self.settings.token_id}: {message or 'authentication failed'}"
+                f"{where} refused token {self.settings.token_id}: {why}"
                 " (wrong secret, unknown, expired or disabled token)",
                 hint="check the token id and secret, or log in again with 'argus login'",
             )
@@ -255,10 +257,8 @@ class PveClient:
         if match or "Fingerprints did not match" in text:
             expected = self.settings.tls.fingerprint or "?"
             got = match.group(2) if match else "?"
-            try:
+            with contextlib.suppress(ValueError):
                 got = normalise_fingerprint(got)
-            except ValueError:
-                pass
             return TLSFailure(
                 f"the certificate of {self.settings.address} has changed: pinned {expected},"
                 f" server presents {got}",
@@ -388,8 +388,12 @@ def _reason(exc: BaseException) -> str:
 
 
 def _verify_reason(text: str) -> str:
-    for marker in ("self-signed certificate", "unable to get local issuer certificate",
-                   "Hostname mismatch", "certificate has expired"):  # fmt: skip
+    for marker in (
+        "self-signed certificate",
+        "unable to get local issuer certificate",
+        "Hostname mismatch",
+        "certificate has expired",
+    ):
         if marker.lower() in text.lower():
             return marker
     return "certificate verify failed"

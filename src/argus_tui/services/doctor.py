@@ -29,9 +29,7 @@ FEATURES = (
     Feature("cluster", "Cluster name, quorum, HA", "Sys.Audit", "/", "PVEAuditor"),
     Feature("node_graphs", "Node graphs (rrddata)", "Sys.Audit", "/nodes/{node}", "PVEAuditor"),
     Feature("power", "Power control", "VM.PowerMgmt", "/vms", "PVEVMUser"),
-    Feature(
-        "task_logs", "Other users' tasks and logs", "Sys.Audit", "/nodes/{node}", "PVEAuditor"
-    ),
+    Feature("task_logs", "Other users' tasks and logs", "Sys.Audit", "/nodes/{node}", "PVEAuditor"),
     Feature("syslog", "Node syslog and journal", "Sys.Syslog", "/nodes/{node}", "PVESysAdmin"),
 )
 
@@ -142,8 +140,7 @@ def run(client: PveClient) -> Report:
             grant = None
             if not ok:
                 grant = (
-                    f"pveum acl modify {path} --tokens"
-                    f" '{settings.token_id}' --roles {feature.role}"
+                    f"pveum acl modify {path} --tokens '{settings.token_id}' --roles {feature.role}"
                 )
             report.features.append(
                 FeatureResult(feature.key, feature.title, ok, feature.privilege, path, grant)

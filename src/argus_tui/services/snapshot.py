@@ -58,9 +58,10 @@ def _visibility_warnings(privileges: Privileges, nodes: list[Node]) -> list[str]
         out.append("no VM.Audit on /vms: guest list may be incomplete")
     hidden = [n.name for n in nodes if n.online and n.cpu is None and n.maxmem is None]
     if hidden:
-        out.append(f"no Sys.Audit on /nodes/{hidden[0]}: node usage is hidden" + (
-            f" (and on {len(hidden) - 1} more nodes)" if len(hidden) > 1 else ""
-        ))  # fmt: skip
+        out.append(
+            f"no Sys.Audit on /nodes/{hidden[0]}: node usage is hidden"
+            + (f" (and on {len(hidden) - 1} more nodes)" if len(hidden) > 1 else "")
+        )
     return out
 
 
