@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from tests.keyring_env import keyring_session
 
 from argus_tui.sim.server import Simulator
-from tests.keyring_env import keyring_session
 
 ARGUS = [sys.executable, "-m", "argus_tui"]
 pytestmark = pytest.mark.secretservice
