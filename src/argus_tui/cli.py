@@ -29,20 +29,43 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"argus: {message} (see 'argus --help')\n")
 
 
-def _connection_flags(parser: argparse.ArgumentParser, *, host_required: bool = False) -> None:
+def _connection_flags(
+    parser: argparse.ArgumentParser, *, host_required: bool = False, top: bool = False
+) -> None:
+    """Connection flags; on subcommands they default to "absent" so that
+    `argus --profile X status` and `argus status --profile X` both work."""
+    unset: object = None if top else argparse.SUPPRESS
     group = parser.add_argument_group("connection (override ARGUS_* and the profile)")
-    group.add_argument("--profile", metavar="NAME", help="profile from config.toml")
-    group.add_argument("--host", metavar="H[:P]", required=host_required, help="server address")
-    group.add_argument("--token-id", metavar="USER@REALM!NAME", help="API token id")
+    group.add_argument("--profile", metavar="NAME", default=unset, help="profile from config.toml")
+    group.add_argument(
+        "--host", metavar="H[:P]", required=host_required, default=unset, help="server address"
+    )
+    group.add_argument("--token-id", metavar="USER@REALM!NAME", default=unset, help="API token id")
     tls = group.add_mutually_exclusive_group()
-    tls.add_argument("--fingerprint", metavar="FP", help="pin this SHA-256 certificate fingerprint")
-    tls.add_argument("--ca-file", metavar="PEM", help="verify against this CA certificate")
-    tls.add_argument("--insecure", action="store_true", help="do not verify TLS (not advised)")
+    tls.add_argument(
+        "--fingerprint", metavar="FP", default=unset, help="pin this SHA-256 fingerprint"
+    )
+    tls.add_argument(
+        "--ca-file", metavar="PEM", default=unset, help="verify against this CA certificate"
+    )
+    tls.add_argument(
+        "--insecure",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="do not verify TLS (not advised)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="argus", description="A keyboard-driven terminal UI for Proxmox VE.")
     parser.add_argument("--version", action="version", version=f"argus {__version__}")
+    parser.add_argument(
+        "--demo", action="store_true", help="open the TUI on a built-in simulated cluster"
+    )
+    _connection_flags(parser, top=True)
+    parser.add_argument(
+        "--interval", type=float, default=5.0, metavar="S", help="refresh interval (default 5 s)"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     sim = commands.add_parser(
@@ -518,6 +541,50 @@ def run_task_log(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_tui(args: argparse.Namespace) -> int:
+    """`argus` and `argus --demo`: build a session, run the app until the user quits."""
+    from argus_tui.services.session import Session
+
+    if args.interval < 1:
+        raise ConfigError("--interval must be at least 1 second")
+    sim = None
+    if args.demo:
+        from argus_tui.domain.secret import Secret
+        from argus_tui.pve.client import ConnectionSettings, PveClient, TlsConfig
+        from argus_tui.sim.demo import demo_scenario
+        from argus_tui.sim.server import Simulator
+
+        sim = Simulator(demo_scenario(), port=0).start()
+        client = PveClient(
+            ConnectionSettings(
+                "127.0.0.1",
+                sim.port,
+                sim.token_id,
+                Secret(sim.token_secret),
+                TlsConfig("fingerprint", fingerprint=sim.fingerprint),
+            )
+        )
+        session = Session(client, profile="demo", demo=True)
+    else:
+        client, resolved = _client(args)
+        session = Session(
+            client,
+            profile=resolved.profile,
+            read_only=resolved.read_only,
+            colour=resolved.colour,
+            insecure=resolved.settings.tls.mode == "insecure",
+        )
+    try:
+        from argus_tui.ui.app import ArgusApp
+
+        app = ArgusApp(session, interval=args.interval)
+        code = app.run()
+    finally:
+        if sim is not None:
+            sim.stop()
+    return code or EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sim": run_sim,
     "login": run_login,
@@ -533,7 +600,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    command = COMMANDS.get(args.command or "")
+    command = COMMANDS.get(args.command) if args.command else run_tui
     if command is None:
         parser.print_help()
         return EXIT_USAGE

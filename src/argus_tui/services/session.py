@@ -1,0 +1,117 @@
+"""A connected session: the client plus what the UI needs to know about it.
+
+The UI gets one `Session` from the CLI and calls its blocking methods from thread
+workers only. Refresh timing (interval, back-off after failures) is decided here so it
+can be tested without a terminal.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from argus_tui.domain.models import ClusterSnapshot, Guest, Task
+from argus_tui.domain.upid import UPID
+from argus_tui.pve.client import PveClient
+from argus_tui.pve.mapping import MappingError, as_float, task_from
+from argus_tui.services import snapshot as snapshot_service
+from argus_tui.services import tasks as task_service
+
+TIMEFRAMES = ("hour", "day", "week")
+
+
+@dataclass(slots=True)
+class Backoff:
+    """Refresh delays: the interval while healthy, doubling up to a cap after failures."""
+
+    interval: float = 5.0
+    cap: float = 60.0
+    failures: int = 0
+
+    def next_delay(self) -> float:
+        if self.failures == 0:
+            return self.interval
+        return float(min(self.cap, self.interval * 2.0 ** min(self.failures, 10)))
+
+    def success(self) -> None:
+        self.failures = 0
+
+    def failure(self) -> None:
+        self.failures += 1
+
+
+@dataclass(slots=True)
+class Session:
+    """What the TUI is connected to. Methods block: call them from worker threads."""
+
+    client: PveClient
+    profile: str | None = None
+    read_only: bool = False
+    colour: str = ""
+    demo: bool = False
+    insecure: bool = False
+    backoff: Backoff = field(default_factory=Backoff)
+
+    @property
+    def address(self) -> str:
+        return self.client.settings.address
+
+    @property
+    def token_id(self) -> str:
+        return self.client.settings.token_id
+
+    def snapshot(self) -> ClusterSnapshot:
+        return snapshot_service.collect(self.client)
+
+    def guest_details(self, guest: Guest) -> dict[str, Any]:
+        """status/current and config of one guest (fetched lazily, on selection)."""
+        base = f"/nodes/{guest.node}/{guest.type}/{guest.vmid}"
+        current = self.client.get(f"{base}/status/current")
+        config = self.client.get(f"{base}/config")
+        return {
+            "current": current if isinstance(current, dict) else {},
+            "config": config if isinstance(config, dict) else {},
+        }
+
+    def recent_tasks(self, limit: int = 100) -> tuple[list[Task], list[str]]:
+        return task_service.recent_tasks(self.client, limit=limit)
+
+    def task_log(self, task: Task, start: int) -> tuple[list[str], int, Task]:
+        """Log lines from `start`, the total so far, and the task's current state."""
+        status = self.client.task_status(task.node, task.upid)
+        lines, total = self.client.task_log(task.node, task.upid, start, 1000)
+        try:
+            fresh = task_from({**status, "upid": task.upid})
+        except MappingError:
+            fresh = task
+        if start == 0 and lines == ["no content"] and fresh.running:
+            lines, total = [], 0
+        return lines, total, fresh
+
+    def rrd(self, path: str, timeframe: str) -> list[dict[str, float]]:
+        """rrddata rows for `/nodes/N` or `/nodes/N/qemu/V`, values as floats."""
+        data = self.client.get(f"{path}/rrddata", timeframe=timeframe, cf="AVERAGE")
+        rows: list[dict[str, float]] = []
+        if isinstance(data, list):
+            for item in data:
+                if not isinstance(item, dict):
+                    continue
+                values = ((k, as_float(v)) for k, v in item.items())
+                rows.append({k: v for k, v in values if v is not None})
+        return rows
+
+    def cluster_log(self, limit: int = 100) -> list[dict[str, Any]]:
+        data = self.client.get("/cluster/log", max=limit)
+        return [e for e in data if isinstance(e, dict)] if isinstance(data, list) else []
+
+    def stop_task(self, task: Task) -> None:
+        self.client.request("DELETE", f"/nodes/{task.node}/tasks/{task.upid}")
+
+    @staticmethod
+    def parse_upid(text: str) -> UPID:
+        return UPID.parse(text)
+
+    @staticmethod
+    def now() -> float:
+        return time.time()

@@ -1,0 +1,197 @@
+"""The Argus application: screens as modes, global keys, and the refresh loop.
+
+The refresh loop is dolphie's: a one-shot timer re-armed after each poll has finished,
+so polls never overlap; failures back off and keep the last good data on screen.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.timer import Timer
+
+from argus_tui.domain.models import ClusterSnapshot, Guest
+from argus_tui.errors import ArgusError
+from argus_tui.services.session import Session
+from argus_tui.ui.messages import RefreshFailed, SnapshotReady
+from argus_tui.ui.screens.base import ArgusScreen
+from argus_tui.ui.screens.command import CommandLine
+from argus_tui.ui.screens.guests import GuestsScreen
+from argus_tui.ui.screens.help import HelpScreen
+from argus_tui.ui.screens.nodes import NodesScreen
+from argus_tui.ui.screens.tasks import TasksScreen
+from argus_tui.ui.screens.utilisation import UtilisationScreen
+from argus_tui.ui.widgets.bars import ClusterHeader, StatusLine
+
+
+class ArgusApp(App[int]):
+    """Run with a connected Session; `argus` and `argus --demo` build one."""
+
+    TITLE = "Argus"
+    CSS_PATH = "argus.tcss"
+    MODES: ClassVar[dict[str, type[ArgusScreen]]] = {  # type: ignore[assignment]
+        "nodes": NodesScreen,
+        "guests": GuestsScreen,
+        "utilisation": UtilisationScreen,
+        "tasks": TasksScreen,
+    }
+    DEFAULT_MODE = "guests"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "switch_mode('nodes')", "Nodes", id="screen.nodes"),
+        Binding("2", "switch_mode('guests')", "Guests", id="screen.guests"),
+        Binding("3", "switch_mode('utilisation')", "Usage", id="screen.utilisation"),
+        Binding("4", "switch_mode('tasks')", "Tasks", id="screen.tasks"),
+        Binding("colon", "command_line", "Command", id="app.command"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("ctrl+r", "refresh_now", "Refresh", id="app.refresh"),
+        Binding("P", "toggle_pause", "Pause", id="app.pause", show=False),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(self, session: Session, *, interval: float = 5.0) -> None:
+        super().__init__()
+        self.session = session
+        self.session.backoff.interval = interval
+        self.snapshot: ClusterSnapshot | None = None
+        self.selected_guest: Guest | None = None  # set by the guests screen, read by others
+        self.error: str | None = None
+        self.paused = False
+        self.message = ""
+        self._timer: Timer | None = None
+        self._fetching = False
+        self.refreshes = 0
+
+    # -- refresh loop -----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._tick)
+        self.refresh_snapshot()
+
+    def refresh_snapshot(self) -> None:
+        if self._fetching:
+            return
+        self._fetching = True
+        self._fetch()
+
+    @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
+    def _fetch(self) -> None:
+        try:
+            snapshot = self.session.snapshot()
+        except ArgusError as exc:
+            self.post_message(RefreshFailed(str(exc)))
+        except Exception as exc:  # a bug or an unmapped failure: keep running, say what
+            self.post_message(RefreshFailed(f"unexpected error: {type(exc).__name__}: {exc}"))
+        else:
+            self.post_message(SnapshotReady(snapshot))
+
+    def on_snapshot_ready(self, message: SnapshotReady) -> None:
+        self._fetching = False
+        self.refreshes += 1
+        self.snapshot = message.snapshot
+        self.error = None
+        self.session.backoff.success()
+        screen = self.screen
+        if isinstance(screen, ArgusScreen):
+            screen.show_snapshot(message.snapshot)
+        self._after_poll()
+
+    def on_refresh_failed(self, message: RefreshFailed) -> None:
+        self._fetching = False
+        self.error = message.error
+        self.session.backoff.failure()
+        self._after_poll()
+
+    def _after_poll(self) -> None:
+        self.paint_bars()
+        if self._timer is not None:
+            self._timer.stop()
+        if not self.paused:
+            self._timer = self.set_timer(self.session.backoff.next_delay(), self.refresh_snapshot)
+
+    def _tick(self) -> None:
+        self.paint_bars(status_only=True)
+
+    def paint_bars(self, screen: object | None = None, *, status_only: bool = False) -> None:
+        target = screen if screen is not None else self.screen
+        if not isinstance(target, ArgusScreen):
+            return
+        session = self.session
+        profile = session.profile or ("demo" if session.demo else session.address)
+        if not status_only:
+            for header in target.query(ClusterHeader):
+                header.show(self.snapshot, profile, session.colour)
+        for line in target.query(StatusLine):
+            line.show(
+                profile=profile,
+                address=session.address,
+                fetched_at=self.snapshot.fetched_at if self.snapshot else None,
+                error=self.error,
+                paused=self.paused,
+                demo=session.demo,
+                insecure=session.insecure,
+                read_only=session.read_only,
+                message=self.message,
+            )
+
+    def say(self, message: str) -> None:
+        """A short message in the status line (progress, results)."""
+        self.message = message
+        self.paint_bars(status_only=True)
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def action_refresh_now(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self.refresh_snapshot()
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        if self.paused and self._timer is not None:
+            self._timer.stop()
+        elif not self.paused:
+            self.refresh_snapshot()
+        self.paint_bars(status_only=True)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_command_line(self) -> None:
+        self.push_screen(CommandLine(), self._run_command)
+
+    def _run_command(self, command: str | None) -> None:
+        if not command:
+            return
+        word, _, rest = command.strip().lstrip(":").partition(" ")
+        aliases = {
+            "nodes": "nodes", "node": "nodes", "no": "nodes",
+            "vm": "guests", "vms": "guests", "ct": "guests", "cts": "guests",
+            "guests": "guests", "gu": "guests",
+            "usage": "utilisation", "util": "utilisation", "utilisation": "utilisation",
+            "tasks": "tasks", "task": "tasks", "ta": "tasks",
+        }  # fmt: skip
+        if word in aliases:
+            self.switch_mode(aliases[word])
+            screen = self.screen
+            if word in ("vm", "vms", "ct", "cts") and isinstance(screen, GuestsScreen):
+                screen.only_type("qemu" if word.startswith("vm") else "lxc")
+            elif isinstance(screen, GuestsScreen) and word in ("guests", "gu"):
+                screen.only_type(None)
+        elif word in ("q", "quit"):
+            self.exit(0)
+        elif word == "profile":
+            self.notify(
+                f"Restart with: argus --profile {rest.strip() or 'NAME'}",
+                title="Switching profiles",
+            )
+        elif word in ("refresh", "r"):
+            self.action_refresh_now()
+        else:
+            self.notify(
+                f"Unknown command {word!r}; try :nodes, :vm, :ct, :tasks, :usage, :quit",
+                severity="warning",
+            )

@@ -1,0 +1,322 @@
+"""Screen 2: every VM and container in one table, filterable, sortable, with details."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import Input, Static
+
+from argus_tui.domain.models import ClusterSnapshot, Guest
+from argus_tui.domain.text import printable
+from argus_tui.errors import ArgusError
+from argus_tui.services.views import filter_rows, guest_haystack, matcher, sort_rows
+from argus_tui.ui.format import bytes_, pct_style, percent, uptime
+from argus_tui.ui.screens.base import ArgusScreen
+from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
+
+COLUMNS = (
+    Column("vmid", "VMID", 7, "right"),
+    Column("name", "NAME", 0, min_width=14),
+    Column("type", "TYPE", 4),
+    Column("node", "NODE", 10),
+    Column("status", "STATUS", 9),
+    Column("cpu", "CPU", 5, "right"),
+    Column("mem", "MEM", 13, "right"),
+    Column("disk", "DISK", 7, "right"),
+    Column("uptime", "UPTIME", 8, "right"),
+    Column("tags", "TAGS", 14),
+    Column("pool", "POOL", 8),
+    Column("hastate", "HA", 8),
+    Column("lock", "LOCK", 8),
+)
+SORT_KEYS: dict[str, Any] = {
+    "vmid": lambda g: g.vmid,
+    "name": lambda g: g.label.lower(),
+    "type": lambda g: g.type,
+    "node": lambda g: g.node,
+    "status": lambda g: g.status,
+    "cpu": lambda g: g.cpu,
+    "mem": lambda g: g.mem,
+    "disk": lambda g: g.disk or g.maxdisk,
+    "uptime": lambda g: g.uptime,
+    "tags": lambda g: ";".join(g.tags),
+    "pool": lambda g: g.pool,
+    "hastate": lambda g: g.hastate,
+    "lock": lambda g: g.lock,
+}
+
+
+def guest_cells(guest: Guest) -> tuple[Cell, ...]:
+    status_style = {"running": "ok", "stopped": "dim", "paused": "warn"}.get(guest.status, "bad")
+    base = "muted" if guest.template else ""
+    mem = "-" if guest.maxmem is None else f"{bytes_(guest.mem)}/{bytes_(guest.maxmem)}"
+    disk = bytes_(guest.disk if guest.disk else guest.maxdisk)
+    return (
+        (str(guest.vmid), base),
+        (guest.label + (" [template]" if guest.template else ""), base or "accent"),
+        (guest.type, base),
+        (guest.node, base),
+        (guest.status if not guest.template else "template", base or status_style),
+        (percent(guest.cpu), pct_style(guest.cpu)),
+        (mem, pct_style(_ratio(guest.mem, guest.maxmem))),
+        (disk, base),
+        (uptime(guest.uptime), base),
+        (",".join(guest.tags), "dim"),
+        (guest.pool or "", base),
+        (guest.hastate or "", "warn" if guest.hastate in ("error", "fence") else base),
+        (guest.lock or "", "warn" if guest.lock else base),
+    )
+
+
+def _ratio(value: int | None, total: int | None) -> float | None:
+    if value is None or not total:
+        return None
+    return value / total
+
+
+class DetailsReady(Message):
+    def __init__(self, vmid: int, details: dict[str, Any] | None, error: str | None) -> None:
+        super().__init__()
+        self.vmid = vmid
+        self.details = details
+        self.error = error
+
+
+class GuestsScreen(ArgusScreen):
+    """VMs and containers; `/` filters, `s`/`S` sort, space marks, `d` toggles details."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id="guests.filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="guests.clear"),
+        Binding("s", "sort(1)", "Sort", id="guests.sort"),
+        Binding("S", "sort(-1)", "Sort back", show=False, id="guests.sort_back"),
+        Binding("r", "reverse", "Reverse", show=False, id="guests.reverse"),
+        Binding("space", "mark", "Mark", id="guests.mark"),
+        Binding("d", "details", "Details", id="guests.details"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._guests: dict[int, Guest] = {}
+        self._type: str | None = None
+        self._details_timer: Timer | None = None
+        self._details_for: int | None = None
+        self._details_cache: dict[int, dict[str, Any]] = {}
+        self._sort_index = 0
+
+    def compose_body(self) -> ComposeResult:
+        yield Input(placeholder="filter: text, or /regex/ (Esc clears)", id="guest-filter")
+        yield Static("", id="guest-notice")
+        with Horizontal(id="guest-body"):
+            yield VirtualTable(COLUMNS, empty_text="Loading guests…", id="guests")
+            with VerticalScroll(id="guest-details"):
+                yield Static("", id="guest-details-text")
+
+    def on_mount(self) -> None:
+        self.query_one("#guest-filter", Input).display = False
+        table = self.table
+        table.sort_key = "vmid"
+        table.focus()
+
+    @property
+    def table(self) -> VirtualTable:
+        return self.query_one("#guests", VirtualTable)
+
+    @property
+    def filter_text(self) -> str:
+        return self.query_one("#guest-filter", Input).value
+
+    # -- data -------------------------------------------------------------------------------
+
+    def show_snapshot(self, snapshot: ClusterSnapshot) -> None:
+        self._guests = {g.vmid: g for g in snapshot.guests}
+        self._details_cache.clear()
+        notice = ""
+        if "VM.Audit" not in snapshot.privileges.at("/vms"):
+            notice = (
+                "no VM.Audit on /vms: guests without it are hidden; see `argus doctor`"
+                if snapshot.guests
+                else "no VM.Audit on /vms: guests are hidden; see `argus doctor`"
+            )
+        self.query_one("#guest-notice", Static).update(Text(notice, style="yellow"))
+        self.query_one("#guest-notice", Static).display = bool(notice)
+        self.table.empty_text = "No guests." if not notice else "No guests visible to this token."
+        self._render_rows()
+        self._refresh_details(force=True)
+
+    def _render_rows(self) -> None:
+        table = self.table
+        rows = list(self._guests.values())
+        if self._type:
+            rows = [g for g in rows if g.type == self._type]
+        rows = filter_rows(rows, self.filter_text, guest_haystack)
+        key = table.sort_key or "vmid"
+        rows = sort_rows(rows, SORT_KEYS[key], reverse=table.sort_reverse)
+        table.set_rows((g.vmid, guest_cells(g)) for g in rows)
+
+    def only_type(self, guest_type: str | None) -> None:
+        self._type = guest_type
+        self._render_rows()
+        label = {"qemu": "VMs only", "lxc": "containers only"}.get(guest_type or "", "")
+        self.argus.say(label)
+
+    @property
+    def selected(self) -> Guest | None:
+        key = self.table.cursor_key
+        return self._guests.get(key) if isinstance(key, int) else None
+
+    def marked_guests(self) -> list[Guest]:
+        return [self._guests[k] for k in self.table.marked if k in self._guests]
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#guest-filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#guest-filter", Input)
+        if box.value or box.display:
+            box.value = ""
+            box.display = False
+            self.table.focus()
+            self._render_rows()
+
+    @on(Input.Changed, "#guest-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        match = matcher(event.value)
+        self.argus.say(match.error or "")
+        self._render_rows()
+
+    @on(Input.Submitted, "#guest-filter")
+    def _filter_done(self) -> None:
+        box = self.query_one("#guest-filter", Input)
+        if not box.value:
+            box.display = False
+        self.table.focus()
+
+    def action_sort(self, step: int) -> None:
+        keys = [c.key for c in COLUMNS]
+        current = keys.index(self.table.sort_key) if self.table.sort_key in keys else 0
+        self.table.sort_key = keys[(current + step) % len(keys)]
+        self.table.sort_reverse = self.table.sort_key in ("cpu", "mem", "disk", "uptime")
+        self._render_rows()
+        self.table.refresh()
+
+    def action_reverse(self) -> None:
+        self.table.sort_reverse = not self.table.sort_reverse
+        self._render_rows()
+        self.table.refresh()
+
+    def action_mark(self) -> None:
+        self.table.toggle_mark()
+        count = len(self.table.marked)
+        self.argus.say(f"{count} marked" if count else "")
+        self.table.action_cursor(1)
+
+    def action_details(self) -> None:
+        panel = self.query_one("#guest-details")
+        panel.display = not panel.display
+        if panel.display:
+            self._refresh_details(force=True)
+
+    # -- details panel ----------------------------------------------------------------------
+
+    @on(VirtualTable.Highlighted, "#guests")
+    def _highlighted(self) -> None:
+        self.argus.selected_guest = self.selected
+        if self._details_timer is not None:
+            self._details_timer.stop()
+        self._details_timer = self.set_timer(0.25, self._refresh_details)
+
+    def _refresh_details(self, force: bool = False) -> None:
+        guest = self.selected
+        panel = self.query_one("#guest-details-text", Static)
+        if guest is None:
+            panel.update("")
+            return
+        if not self.query_one("#guest-details").display:
+            return
+        cached = self._details_cache.get(guest.vmid)
+        panel.update(details_text(guest, cached, None))
+        if cached is None and (force or self._details_for != guest.vmid):
+            self._details_for = guest.vmid
+            self._fetch_details(guest)
+
+    @work(thread=True, exclusive=True, group="details", exit_on_error=False)
+    def _fetch_details(self, guest: Guest) -> None:
+        try:
+            details = self.argus.session.guest_details(guest)
+        except ArgusError as exc:
+            self.post_message(DetailsReady(guest.vmid, None, str(exc)))
+        else:
+            self.post_message(DetailsReady(guest.vmid, details, None))
+
+    def on_details_ready(self, message: DetailsReady) -> None:
+        if message.details is not None:
+            self._details_cache[message.vmid] = message.details
+        guest = self.selected
+        if guest is not None and guest.vmid == message.vmid:
+            self.query_one("#guest-details-text", Static).update(
+                details_text(guest, message.details, message.error)
+            )
+
+
+def details_text(guest: Guest, details: dict[str, Any] | None, error: str | None) -> Text:
+    """The details panel: what the list says, then status/current and config when fetched."""
+    text = Text()
+    text.append(f"{printable(guest.label)}\n", style="bold")
+    text.append(
+        f"{'VM' if guest.type == 'qemu' else 'CT'} {guest.vmid} on {printable(guest.node)}\n"
+    )
+    rows = [
+        ("status", guest.status + (" (template)" if guest.template else "")),
+        ("cpu", f"{percent(guest.cpu)} of {guest.maxcpu or '?'} cores"),
+        ("memory", f"{bytes_(guest.mem)} / {bytes_(guest.maxmem)}"),
+        ("disk", f"{bytes_(guest.disk)} / {bytes_(guest.maxdisk)}"),
+        ("uptime", uptime(guest.uptime)),
+        ("tags", ", ".join(guest.tags) or "-"),
+        ("pool", guest.pool or "-"),
+        ("HA", guest.hastate or "not managed"),
+        ("lock", guest.lock or "-"),
+    ]
+    for label, value in rows:
+        text.append(f"{label:>8} ", style="dim")
+        text.append(f"{printable(value)}\n")
+    if error:
+        text.append(f"\n{printable(error)}\n", style="yellow")
+        return text
+    if details is None:
+        text.append("\nloading details…\n", style="italic dim")
+        return text
+    current = details.get("current", {})
+    config = details.get("config", {})
+    text.append("\nstatus/current\n", style="bold")
+    for key in ("qmpstatus", "pid", "running-qemu", "running-machine", "agent"):
+        if key in current:
+            text.append(f"{key:>16} ", style="dim")
+            text.append(f"{printable(str(current[key]))}\n")
+    ha = current.get("ha")
+    if isinstance(ha, dict) and ha.get("managed"):
+        text.append(f"{'ha':>16} ", style="dim")
+        text.append(f"{printable(str(ha.get('state', '?')))}\n")
+    text.append("\nconfig\n", style="bold")
+    for key in sorted(config):
+        if key in ("digest",) or _secret_like(key):
+            continue
+        value = str(config[key])
+        text.append(f"{key:>16} ", style="dim")
+        text.append(f"{printable(value)[:60]}\n")
+    return text
+
+
+def _secret_like(key: str) -> bool:
+    return any(word in key.lower() for word in ("password", "cipassword", "sshkeys", "secret"))

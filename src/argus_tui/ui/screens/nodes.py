@@ -1,0 +1,128 @@
+"""Screen 1: nodes with status, CPU, load, memory, disk, uptime and version.
+
+Usage comes from the shared snapshot; load and version need each node's own status,
+fetched in a worker while this screen is shown (a handful of calls, one per node).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.message import Message
+from textual.widgets import Static
+
+from argus_tui.domain.models import ClusterSnapshot, Node
+from argus_tui.errors import ArgusError
+from argus_tui.ui.format import bytes_, pct_style, percent, uptime
+from argus_tui.ui.screens.base import ArgusScreen
+from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
+
+COLUMNS = (
+    Column("name", "NODE", 0, min_width=12),
+    Column("status", "STATUS", 8),
+    Column("cpu", "CPU", 6, "right"),
+    Column("load", "LOAD", 14, "right"),
+    Column("mem", "MEMORY", 16, "right"),
+    Column("disk", "DISK", 16, "right"),
+    Column("uptime", "UPTIME", 8, "right"),
+    Column("version", "VERSION", 12),
+)
+
+
+def node_cells(node: Node, extra: dict[str, Any] | None) -> tuple[Cell, ...]:
+    status_style = {"online": "ok", "offline": "bad"}.get(node.status, "warn")
+    mem_ratio = node.mem / node.maxmem if node.mem is not None and node.maxmem else None
+    disk_ratio = node.disk / node.maxdisk if node.disk is not None and node.maxdisk else None
+    load = "-"
+    version = ""
+    if extra:
+        loadavg = extra.get("loadavg")
+        if isinstance(loadavg, list):
+            load = " ".join(str(x) for x in loadavg[:3])
+        pveversion = str(extra.get("pveversion", ""))
+        version = pveversion.split("/")[1] if pveversion.count("/") >= 1 else pveversion
+    dim = "" if node.online else "dim"
+    return (
+        (node.name, "accent" if node.online else "dim"),
+        (node.status, status_style),
+        (percent(node.cpu), pct_style(node.cpu) or dim),
+        (load, dim),
+        (_pair(node.mem, node.maxmem, mem_ratio), pct_style(mem_ratio) or dim),
+        (_pair(node.disk, node.maxdisk, disk_ratio), pct_style(disk_ratio) or dim),
+        (uptime(node.uptime), dim),
+        (version, "dim"),
+    )
+
+
+def _pair(used: int | None, total: int | None, ratio: float | None) -> str:
+    if used is None and total is None:
+        return "-"
+    return f"{bytes_(used)}/{bytes_(total)} {percent(ratio)}"
+
+
+class NodeStatusReady(Message):
+    def __init__(self, status: dict[str, dict[str, Any]]) -> None:
+        super().__init__()
+        self.status = status
+
+
+class NodesScreen(ArgusScreen):
+    """Offline nodes stay in the list, marked offline, never dropped."""
+
+    BINDINGS: ClassVar[list[BindingType]] = []
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._node_list: list[Node] = []
+        self._status: dict[str, dict[str, Any]] = {}
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="node-notice")
+        yield VirtualTable(COLUMNS, empty_text="Loading nodes…", id="nodes")
+
+    def on_mount(self) -> None:
+        self.query_one("#node-notice", Static).display = False
+        self.query_one(VirtualTable).focus()
+
+    def show_snapshot(self, snapshot: ClusterSnapshot) -> None:
+        self._node_list = list(snapshot.nodes)
+        hidden = [n.name for n in snapshot.nodes if n.online and n.maxmem is None]
+        notice = self.query_one("#node-notice", Static)
+        if hidden:
+            notice.update(
+                Text(
+                    f"no Sys.Audit on /nodes/{hidden[0]}: node usage is hidden; see `argus doctor`",
+                    style="yellow",
+                )
+            )
+        notice.display = bool(hidden)
+        self._render_rows()
+        online = [n.name for n in snapshot.nodes if n.online and n.name not in hidden]
+        if online:
+            self._fetch_status(online)
+
+    def _render_rows(self) -> None:
+        self.query_one(VirtualTable).set_rows(
+            (n.name, node_cells(n, self._status.get(n.name))) for n in self._node_list
+        )
+
+    @work(thread=True, exclusive=True, group="node-status", exit_on_error=False)
+    def _fetch_status(self, names: list[str]) -> None:
+        status: dict[str, dict[str, Any]] = {}
+        client = self.argus.session.client
+        for name in names:
+            try:
+                data = client.get(f"/nodes/{name}/status")
+            except ArgusError:
+                continue
+            if isinstance(data, dict):
+                status[name] = data
+        self.post_message(NodeStatusReady(status))
+
+    def on_node_status_ready(self, message: NodeStatusReady) -> None:
+        self._status.update(message.status)
+        self._render_rows()

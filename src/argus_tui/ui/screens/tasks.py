@@ -1,0 +1,211 @@
+"""Screen 4: recent tasks (running first, failures highlighted), alerts, and the cluster log."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import RichLog, Static
+
+from argus_tui.domain.models import ClusterSnapshot, Task
+from argus_tui.domain.text import printable
+from argus_tui.errors import ArgusError
+from argus_tui.ui.screens.base import ArgusScreen
+from argus_tui.ui.screens.task_log import TaskLogScreen
+from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
+
+COLUMNS = (
+    Column("start", "STARTED", 14),
+    Column("node", "NODE", 10),
+    Column("type", "TYPE", 11),
+    Column("id", "ID", 7),
+    Column("user", "USER", 22),
+    Column("duration", "TIME", 7, "right"),
+    Column("status", "STATUS", 0, min_width=12),
+)
+HIGH_USAGE = 0.9
+
+
+def task_cells(task: Task, now: float) -> tuple[Cell, ...]:
+    started = time.strftime("%m-%d %H:%M:%S", time.localtime(task.starttime))
+    end = task.endtime if task.endtime else now
+    seconds = max(0, int(end - task.starttime))
+    duration = f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+    if task.running:
+        status: Cell = ("running", "accent")
+    elif task.failed:
+        status = (task.status or "failed", "bad")
+    elif task.status and task.status.startswith("WARNINGS"):
+        status = (task.status, "warn")
+    else:
+        status = (task.status or "", "ok")
+    base = "bad" if task.failed else ""
+    return (
+        (started, base),
+        (task.node, base),
+        (task.type, base),
+        (task.id, base),
+        (task.user, base or "dim"),
+        (duration if task.endtime or task.running else "-", base),
+        status,
+    )
+
+
+def alerts(snapshot: ClusterSnapshot | None, tasks: list[Task], now: float) -> Text:
+    """Failed tasks in 24 h, offline nodes, locked guests, high utilisation."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if snapshot is None:
+        return text
+    parts: list[tuple[str, str]] = []
+    failed = [t for t in tasks if t.failed and now - t.starttime < 86400]
+    if failed:
+        parts.append(
+            (f"{len(failed)} failed task{'s' if len(failed) > 1 else ''} in 24 h", "bold red")
+        )
+    offline = [n.name for n in snapshot.nodes if not n.online]
+    if offline:
+        parts.append((f"offline: {', '.join(offline)}", "bold red"))
+    locked = [g for g in snapshot.guests if g.lock]
+    if locked:
+        names = ", ".join(f"{g.label} ({g.lock})" for g in locked[:3])
+        parts.append((f"locked: {names}" + (" …" if len(locked) > 3 else ""), "yellow"))
+    hot = [
+        n.name
+        for n in snapshot.nodes
+        if (n.cpu or 0) >= HIGH_USAGE or (n.mem and n.maxmem and n.mem / n.maxmem >= HIGH_USAGE)
+    ]
+    if hot:
+        parts.append((f"high usage: {', '.join(hot)}", "yellow"))
+    if not parts:
+        parts.append(("no alerts", "green"))
+    for index, (label, style) in enumerate(parts):
+        if index:
+            text.append("  │  ", style="dim")
+        text.append(printable(label), style=style)
+    return text
+
+
+class TasksLoaded(Message):
+    def __init__(self, tasks: list[Task], warnings: list[str]) -> None:
+        super().__init__()
+        self.tasks = tasks
+        self.warnings = warnings
+
+
+class ClusterLogLoaded(Message):
+    def __init__(self, entries: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.entries = entries
+
+
+class TasksScreen(ArgusScreen):
+    """Enter opens a task's log, which tails while the task runs."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f", "failed", "Failed only", id="tasks.failed"),
+        Binding("l", "cluster_log", "Cluster log", id="tasks.cluster_log"),
+        Binding("enter", "open", "Log", id="tasks.open"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tasks: list[Task] = []
+        self.failed_only = False
+        self._loading = False
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="alerts")
+        yield VirtualTable(COLUMNS, empty_text="Loading tasks…", id="tasks")
+        yield RichLog(id="cluster-log", markup=False, highlight=False, wrap=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#cluster-log").display = False
+        self.query_one("#tasks", VirtualTable).focus()
+
+    def show_snapshot(self, snapshot: ClusterSnapshot) -> None:
+        self._paint_alerts()
+        if not self._loading:
+            self._loading = True
+            self._load()
+        if self.query_one("#cluster-log").display:
+            self._load_cluster_log()
+
+    @work(thread=True, exclusive=True, group="tasks", exit_on_error=False)
+    def _load(self) -> None:
+        try:
+            tasks, warnings = self.argus.session.recent_tasks(limit=100)
+        except ArgusError as exc:
+            self.post_message(TasksLoaded([], [str(exc)]))
+        else:
+            self.post_message(TasksLoaded(tasks, warnings))
+
+    def on_tasks_loaded(self, message: TasksLoaded) -> None:
+        self._loading = False
+        if message.tasks or not message.warnings:
+            self._tasks = message.tasks
+        if message.warnings:
+            self.argus.say(message.warnings[0])
+        self._render_rows()
+        self._paint_alerts()
+
+    def _render_rows(self) -> None:
+        now = time.time()
+        rows = [t for t in self._tasks if t.failed] if self.failed_only else self._tasks
+        rows = sorted(rows, key=lambda t: (t.running, t.starttime), reverse=True)
+        table = self.query_one("#tasks", VirtualTable)
+        table.empty_text = "No failed tasks." if self.failed_only else "No tasks."
+        table.set_rows((t.upid, task_cells(t, now)) for t in rows)
+
+    def _paint_alerts(self) -> None:
+        self.query_one("#alerts", Static).update(
+            alerts(self.argus.snapshot, self._tasks, time.time())
+        )
+
+    def find_task(self, upid: object) -> Task | None:
+        return next((t for t in self._tasks if t.upid == upid), None)
+
+    def action_failed(self) -> None:
+        self.failed_only = not self.failed_only
+        self.argus.say("failed tasks only" if self.failed_only else "")
+        self._render_rows()
+
+    def action_open(self) -> None:
+        task = self.find_task(self.query_one("#tasks", VirtualTable).cursor_key)
+        if task is not None:
+            self.app.push_screen(TaskLogScreen(task))
+
+    @on(VirtualTable.Selected, "#tasks")
+    def _selected(self, event: VirtualTable.Selected) -> None:
+        task = self.find_task(event.key)
+        if task is not None:
+            self.app.push_screen(TaskLogScreen(task))
+
+    def action_cluster_log(self) -> None:
+        log = self.query_one("#cluster-log", RichLog)
+        log.display = not log.display
+        if log.display:
+            self._load_cluster_log()
+
+    @work(thread=True, exclusive=True, group="cluster-log", exit_on_error=False)
+    def _load_cluster_log(self) -> None:
+        try:
+            entries = self.argus.session.cluster_log(100)
+        except ArgusError as exc:
+            entries = [{"time": time.time(), "node": "", "user": "", "msg": str(exc), "pri": 3}]
+        self.post_message(ClusterLogLoaded(entries))
+
+    def on_cluster_log_loaded(self, message: ClusterLogLoaded) -> None:
+        log = self.query_one("#cluster-log", RichLog)
+        log.clear()
+        for entry in sorted(message.entries, key=lambda e: e.get("time", 0)):
+            stamp = time.strftime("%m-%d %H:%M:%S", time.localtime(float(entry.get("time", 0))))
+            style = "red" if int(entry.get("pri", 6) or 6) <= 3 else ""
+            line = Text(f"{stamp} ", style="dim")
+            line.append(printable(str(entry.get("node", ""))) + " ", style="cyan")
+            line.append(printable(str(entry.get("msg", ""))), style=style)
+            log.write(line)

@@ -1,0 +1,338 @@
+"""A virtualised table: work scales with the rows on screen, not the rows held.
+
+Textual's DataTable re-lays out every row it holds on each change, which is too slow
+at 10,000 guests. This table keeps an ordered list of row keys and their cells, renders
+only visible lines through the Line API, and on each update repaints only the visible
+rows whose cells changed. Cursor, marks and scroll position follow row keys, so a
+refresh, a new sort or a filter never loses the user's place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from argus_tui.domain.text import printable
+
+Cell = tuple[str, str]  # (text, style name from STYLES or "")
+RowKey = Hashable
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    label: str
+    width: int  # 0 = take the remaining space (at least `min_width`)
+    align: Literal["left", "right"] = "left"
+    min_width: int = 8
+
+
+# Semantic cell styles; the widget maps them to theme-aware Rich styles.
+STYLES: dict[str, Style] = {
+    "": Style(),
+    "ok": Style(color="green"),
+    "warn": Style(color="yellow"),
+    "bad": Style(color="red", bold=True),
+    "dim": Style(dim=True),
+    "muted": Style(italic=True, dim=True),
+    "accent": Style(color="cyan"),
+}
+
+
+class VirtualTable(ScrollView, can_focus=True):
+    """Rows are (key, cells); `set_rows` reconciles by key."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "edge(0)", "First", show=False),
+        Binding("end,G", "edge(1)", "Last", show=False),
+        Binding("enter", "select", "Open", show=False),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "vtable--header",
+        "vtable--cursor",
+        "vtable--marked",
+    }
+    DEFAULT_CSS = """
+    VirtualTable {
+        height: 1fr;
+        scrollbar-size-vertical: 1;
+        scrollbar-size-horizontal: 0;
+    }
+    VirtualTable > .vtable--header { text-style: bold; background: $panel; }
+    VirtualTable > .vtable--cursor { background: $accent 40%; }
+    VirtualTable:focus > .vtable--cursor { background: $accent 70%; }
+    VirtualTable > .vtable--marked { color: $warning; text-style: bold; }
+    """
+
+    cursor_row: reactive[int] = reactive(0, always_update=True, repaint=False)
+
+    class Highlighted(Message):
+        """The cursor moved to another row."""
+
+        def __init__(self, table: VirtualTable, key: RowKey | None) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
+    class Selected(Message):
+        """Enter on a row."""
+
+        def __init__(self, table: VirtualTable, key: RowKey) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        *,
+        empty_text: str = "Nothing to show.",
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.columns = list(columns)
+        self.empty_text = empty_text
+        self._keys: list[RowKey] = []
+        self._index: dict[RowKey, int] = {}
+        self._cells: dict[RowKey, tuple[Cell, ...]] = {}
+        self.marked: set[RowKey] = set()
+        self.sort_key: str | None = None
+        self.sort_reverse = False
+        self._last_key: RowKey | None = None
+        self.repaints = 0  # rows repainted by the last update, for tests and benchmarks
+
+    # -- model ----------------------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        return len(self._keys)
+
+    @property
+    def keys(self) -> list[RowKey]:
+        return list(self._keys)
+
+    @property
+    def cursor_key(self) -> RowKey | None:
+        if 0 <= self.cursor_row < len(self._keys):
+            return self._keys[self.cursor_row]
+        return None
+
+    def cells(self, key: RowKey) -> tuple[Cell, ...] | None:
+        return self._cells.get(key)
+
+    def set_rows(self, rows: Iterable[tuple[RowKey, Sequence[Cell]]]) -> None:
+        """Replace the model, keeping cursor and marks by key; repaint what changed."""
+        keep = self.cursor_key
+        old_keys = self._keys
+        old_cells = self._cells
+        keys: list[RowKey] = []
+        cells: dict[RowKey, tuple[Cell, ...]] = {}
+        for key, row in rows:
+            keys.append(key)
+            cells[key] = tuple(row)
+        self._keys = keys
+        self._index = {key: i for i, key in enumerate(keys)}
+        self._cells = cells
+        self.marked &= set(cells)
+        self.virtual_size = Size(self._total_width(), len(keys) + 1)
+        if keep is not None and keep in self._index:
+            self.cursor_row = self._index[keep]
+        else:
+            self.cursor_row = min(self.cursor_row, max(0, len(keys) - 1))
+        self._repaint_changed(old_keys, old_cells)
+        self._announce()
+
+    def _repaint_changed(
+        self, old_keys: list[RowKey], old_cells: dict[RowKey, tuple[Cell, ...]]
+    ) -> None:
+        if len(old_keys) != len(self._keys) or not self.is_mounted:
+            self.repaints = len(self._keys)
+            self.refresh()
+            return
+        top = int(self.scroll_offset.y)
+        height = max(0, self.scrollable_content_region.height - 1)
+        changed = 0
+        for offset in range(height):
+            index = top + offset
+            if index >= len(self._keys):
+                break
+            key = self._keys[index]
+            if old_keys[index] != key or old_cells.get(key) != self._cells[key]:
+                changed += 1
+                self.refresh_lines(offset + 1, 1)
+        self.repaints = changed
+
+    def toggle_mark(self, key: RowKey | None = None) -> bool:
+        key = self.cursor_key if key is None else key
+        if key is None:
+            return False
+        if key in self.marked:
+            self.marked.discard(key)
+        else:
+            self.marked.add(key)
+        self._refresh_key(key)
+        return key in self.marked
+
+    def clear_marks(self) -> None:
+        self.marked.clear()
+        self.refresh()
+
+    def move_to(self, key: RowKey) -> None:
+        if key in self._index:
+            self.cursor_row = self._index[key]
+
+    def _refresh_key(self, key: RowKey) -> None:
+        index = self._index.get(key)
+        if index is not None:
+            self.refresh_lines(index - int(self.scroll_offset.y) + 1, 1)
+
+    # -- cursor -----------------------------------------------------------------------------
+
+    def validate_cursor_row(self, row: int) -> int:
+        return max(0, min(row, len(self._keys) - 1)) if self._keys else 0
+
+    def watch_cursor_row(self, old: int, new: int) -> None:
+        self.refresh_lines(old - int(self.scroll_offset.y) + 1, 1)
+        self.refresh_lines(new - int(self.scroll_offset.y) + 1, 1)
+        self._scroll_cursor_into_view()
+        self._announce()
+
+    def _announce(self) -> None:
+        key = self.cursor_key
+        if key != self._last_key:
+            self._last_key = key
+            self.post_message(self.Highlighted(self, key))
+
+    def _scroll_cursor_into_view(self) -> None:
+        height = max(1, self.scrollable_content_region.height - 1)
+        top = int(self.scroll_offset.y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False)
+        elif self.cursor_row >= top + height:
+            self.scroll_to(y=self.cursor_row - height + 1, animate=False)
+
+    def action_cursor(self, delta: int) -> None:
+        self.cursor_row += delta
+
+    def action_page(self, direction: int) -> None:
+        self.cursor_row += direction * max(1, self.scrollable_content_region.height - 2)
+
+    def action_edge(self, end: int) -> None:
+        self.cursor_row = len(self._keys) - 1 if end else 0
+
+    def action_select(self) -> None:
+        key = self.cursor_key
+        if key is not None:
+            self.post_message(self.Selected(self, key))
+
+    def on_click(self, event: events.Click) -> None:
+        row = event.y + int(self.scroll_offset.y) - 1
+        if event.y >= 1 and 0 <= row < len(self._keys):
+            self.cursor_row = row
+            if event.chain >= 2:
+                self.action_select()
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self._total_width(), len(self._keys) + 1)
+
+    # -- rendering --------------------------------------------------------------------------
+
+    def _widths(self) -> list[int]:
+        width = max(20, self.scrollable_content_region.width or self.size.width)
+        fixed = sum(c.width + 1 for c in self.columns if c.width)
+        flexible = [c for c in self.columns if not c.width]
+        spare = max(0, width - fixed - 2 - len(flexible))
+        out = []
+        for column in self.columns:
+            if column.width:
+                out.append(column.width)
+            else:
+                out.append(max(column.min_width, spare // max(1, len(flexible))))
+        return out
+
+    def _total_width(self) -> int:
+        return sum(self._widths()) + len(self.columns) + 2
+
+    def render_line(self, y: int) -> Strip:
+        widths = self._widths()
+        base = self.rich_style
+        if y == 0:
+            return self._header(widths, base)
+        index = y - 1 + int(self.scroll_offset.y)
+        if not self._keys:
+            if y == 1:
+                text = f" {self.empty_text}"
+                return Strip([Segment(text, base + STYLES["muted"])]).adjust_cell_length(
+                    self.size.width, base
+                )
+            return Strip.blank(self.size.width, base)
+        if index >= len(self._keys):
+            return Strip.blank(self.size.width, base)
+        key = self._keys[index]
+        row_style = base
+        if key in self.marked:
+            row_style = row_style + self.get_component_rich_style("vtable--marked")
+        if index == self.cursor_row:
+            row_style = row_style + self.get_component_rich_style("vtable--cursor")
+        mark = "●" if key in self.marked else " "
+        segments = [Segment(mark + " ", row_style)]
+        for column, width, (text, style) in zip(
+            self.columns, widths, self._cells[key], strict=False
+        ):
+            segments.append(
+                Segment(_fit(text, width, column.align), row_style + STYLES.get(style, Style()))
+            )
+            segments.append(Segment(" ", row_style))
+        strip = Strip(segments).adjust_cell_length(self.size.width, row_style)
+        return strip
+
+    def _header(self, widths: list[int], base: Style) -> Strip:
+        style = base + self.get_component_rich_style("vtable--header")
+        segments = [Segment("  ", style)]
+        for column, width in zip(self.columns, widths, strict=True):
+            label = column.label
+            if column.key == self.sort_key:
+                label += " ▼" if self.sort_reverse else " ▲"
+            segments.append(Segment(_fit(label, width, column.align), style))
+            segments.append(Segment(" ", style))
+        return Strip(segments).adjust_cell_length(self.size.width, style)
+
+
+def _fit(text: str, width: int, align: str) -> str:
+    """Pad or cut to exactly `width` terminal cells (wide characters count double)."""
+    text = printable(text)
+    length = cell_len(text)
+    if length > width:
+        return (
+            set_cell_size(text, max(0, width - 1)) + "…"
+            if width > 1
+            else set_cell_size(text, width)
+        )
+    padding = " " * (width - length)
+    return padding + text if align == "right" else text + padding

@@ -1,0 +1,36 @@
+"""Pilot helpers: the real app on a real Session against the simulator over HTTPS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from argus_tui.domain.secret import Secret
+from argus_tui.pve.client import ConnectionSettings, PveClient, TlsConfig
+from argus_tui.services.session import Session
+from argus_tui.sim.server import Simulator
+
+
+def session_for(
+    sim: Simulator,
+    token_id: str | None = None,
+    secret: str | None = None,
+    **options: object,
+) -> Session:
+    client = PveClient(
+        ConnectionSettings(
+            "127.0.0.1",
+            sim.port,
+            token_id or sim.token_id,
+            Secret(secret or sim.token_secret),
+            TlsConfig("fingerprint", fingerprint=sim.fingerprint),
+            read_timeout=5,
+        )
+    )
+    return Session(client, profile="test", **options)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def make_session() -> Callable[..., Session]:
+    return session_for
