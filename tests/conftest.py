@@ -41,7 +41,7 @@ def make_sim(cert_bundle: certs.CertBundle) -> Iterator[Callable[..., Simulator]
             scenario = demo_scenario()
         elif isinstance(scenario, dict):
             scenario = scenario_from_dict(scenario)
-        clock = SimClock(FROZEN_EPOCH, frozen=frozen)
+        clock = SimClock(FROZEN_EPOCH, frozen=True) if frozen else SimClock()
         sim = Simulator(scenario, port=0, clock=clock, bundle=cert_bundle).start()
         started.append(sim)
         return sim

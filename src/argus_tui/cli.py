@@ -233,9 +233,9 @@ def run_sim(args: argparse.Namespace) -> int:
         f"{sim.api_url}/cluster/resources",
         "Press Ctrl+C to stop.",
     ]
-    print("\n".join(lines), flush=True)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
+        print("\n".join(lines), flush=True)  # after the handlers: Ctrl+C may come at once
         sim.serve_forever()
     except KeyboardInterrupt:
         pass

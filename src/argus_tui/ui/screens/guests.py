@@ -121,6 +121,8 @@ class GuestsScreen(ArgusScreen):
 
     def on_mount(self) -> None:
         self.query_one("#guest-filter", Input).display = False
+        # The details panel starts open only where the table still has room beside it.
+        self.query_one("#guest-details").display = self.app.size.width >= 140
         table = self.table
         table.sort_key = "vmid"
         table.focus()

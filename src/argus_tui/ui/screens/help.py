@@ -48,13 +48,13 @@ class HelpScreen(ModalScreen[None]):
 
     def __init__(self, under: Screen[object]) -> None:
         super().__init__()
-        self._under = under
+        self.rows = describe_keys(under)
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column()
-        for key, description in describe_keys(self._under):
+        for key, description in self.rows:
             table.add_row(Text(key), Text(description))
         with VerticalScroll():
             yield Static(Text("Keys on this screen", style="bold"))
