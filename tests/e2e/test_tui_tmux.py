@@ -49,10 +49,14 @@ HELP_ROW = re.compile(r"│ (\S+)\s{2,}(\S.*?)\s*│")
 class Pane:
     """One tmux session running one command on a private tmux server."""
 
-    def __init__(self, command: list[str], env: dict[str, str], width: int, height: int) -> None:
+    def __init__(
+        self, command: list[str], env: dict[str, str], width: int, height: int, workdir: Path
+    ) -> None:
         self.socket = f"argus-e2e-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.name = "argus"
-        self.width, self.height = width, height
+        # The pane stays after the command ends, so a crash can still be read.
+        self.config = workdir / f"{self.socket}.conf"
+        self.config.write_text("set -g remain-on-exit on\nset -g history-limit 5000\n")
         assignments = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(env.items()))
         shell = f"env -i {assignments} {shlex.join(command)}; echo EXIT=$?; sleep 5"
         self._tmux(
@@ -62,7 +66,7 @@ class Pane:
     def _tmux(self, *args: str) -> str:
         assert TMUX is not None
         result = subprocess.run(
-            [TMUX, "-L", self.socket, "-f", "/dev/null", *args],
+            [TMUX, "-L", self.socket, "-f", str(self.config), *args],
             capture_output=True,
             text=True,
             timeout=10,
@@ -73,6 +77,10 @@ class Pane:
 
     def screen(self) -> str:
         return self._tmux("capture-pane", "-p", "-t", self.name)
+
+    def scrollback(self) -> str:
+        """Everything the pane printed, history included (tracebacks after a crash)."""
+        return self._tmux("capture-pane", "-p", "-S", "-", "-t", self.name)
 
     def lines(self) -> list[str]:
         return self.screen().splitlines()
@@ -98,6 +106,8 @@ class Pane:
                 return screen
             time.sleep(0.05)
         label = what or (condition if isinstance(condition, str) else "condition")
+        if "EXIT=" in screen:  # the app has ended: show what it printed on the way out
+            screen = self.scrollback()
         raise AssertionError(f"timed out after {timeout}s waiting for {label!r}; screen:\n{screen}")
 
     def kill(self) -> None:
@@ -123,13 +133,13 @@ def clean_env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def run_tui(clean_env: dict[str, str]) -> Iterator[Callable[..., Pane]]:
+def run_tui(clean_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Pane]]:
     panes: list[Pane] = []
 
     def start(
         *args: str, width: int = 160, height: int = 45, env: dict[str, str] | None = None
     ) -> Pane:
-        pane = Pane([*ARGUS, *args], {**clean_env, **(env or {})}, width, height)
+        pane = Pane([*ARGUS, *args], {**clean_env, **(env or {})}, width, height, tmp_path)
         panes.append(pane)
         return pane
 
@@ -171,7 +181,8 @@ def test_demo_tour_160x45(run_tui: Callable[..., Pane]) -> None:
     screen = pane.wait(on_screen(GUESTS, "pg-primary", "DEMO"), timeout=10, what="guests")
     assert "DEMO" in status_line(screen)
     names = guest_names(screen)
-    assert len(names) == 25 and {"pg-primary", "ledger-batch", "tmpl-debian-1…"} <= set(names)
+    assert len(names) == 25 and {"pg-primary", "pg-replica", "ledger-batch"} <= set(names)
+    assert any(name.startswith("tmpl-debian-1") for name in names), names
     footer = screen.rstrip("\n").splitlines()[-1]
     for label in ("/ Filter", "1 Nodes", "4 Tasks", "? Help", "q Quit"):
         assert label in footer, footer
@@ -261,12 +272,14 @@ def test_demo_small_terminal_80x24(run_tui: Callable[..., Pane]) -> None:
 # -- (c) against `argus sim` in another process -----------------------------------------------
 
 
-def start_sim(env: dict[str, str]) -> tuple[subprocess.Popen[str], dict[str, str]]:
+def start_sim(
+    env: dict[str, str], errors: Path
+) -> tuple[subprocess.Popen[str], dict[str, str]]:
     """`argus sim --port 0` as its own process group; its printed credentials."""
     proc = subprocess.Popen(
         [*ARGUS, "sim", "--port", "0"],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=errors.open("w"),
         text=True,
         env=env,
         start_new_session=True,
@@ -283,10 +296,13 @@ def start_sim(env: dict[str, str]) -> tuple[subprocess.Popen[str], dict[str, str
     return proc, info
 
 
-def test_live_sim_then_sim_dies(run_tui: Callable[..., Pane], clean_env: dict[str, str]) -> None:
-    sim, info = start_sim(clean_env)
+def test_live_sim_then_sim_dies(
+    run_tui: Callable[..., Pane], clean_env: dict[str, str], tmp_path: Path
+) -> None:
+    errors = tmp_path / "sim.stderr"
+    sim, info = start_sim(clean_env, errors)
     try:
-        assert {"URL", "Token id", "Token secret", "Fingerprint"} <= set(info), info
+        assert {"URL", "Token id", "Token secret", "Fingerprint"} <= set(info), errors.read_text()
         host = info["URL"].removeprefix("https://").rstrip("/")
         pane = run_tui(
             "--interval",

@@ -22,19 +22,19 @@ from argus_tui.ui.screens.base import ArgusScreen
 from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
 
 COLUMNS = (
-    Column("vmid", "VMID", 7, "right"),
-    Column("name", "NAME", 0, min_width=14),
-    Column("type", "TYPE", 4),
-    Column("node", "NODE", 10),
-    Column("status", "STATUS", 9),
-    Column("cpu", "CPU", 5, "right"),
-    Column("mem", "MEM", 13, "right"),
-    Column("disk", "DISK", 7, "right"),
-    Column("uptime", "UPTIME", 8, "right"),
-    Column("tags", "TAGS", 14),
-    Column("pool", "POOL", 8),
-    Column("hastate", "HA", 8),
-    Column("lock", "LOCK", 8),
+    Column("vmid", "VMID", 7, "right", priority=10),
+    Column("name", "NAME", 0, min_width=16, priority=10),
+    Column("type", "TYPE", 4, priority=6),
+    Column("node", "NODE", 10, priority=8),
+    Column("status", "STATUS", 9, priority=9),
+    Column("cpu", "CPU", 5, "right", priority=8),
+    Column("mem", "MEM", 13, "right", priority=7),
+    Column("disk", "DISK", 7, "right", priority=3),
+    Column("uptime", "UPTIME", 8, "right", priority=4),
+    Column("tags", "TAGS", 14, priority=5),
+    Column("pool", "POOL", 8, priority=2),
+    Column("hastate", "HA", 8, priority=2),
+    Column("lock", "LOCK", 8, priority=3),
 )
 SORT_KEYS: dict[str, Any] = {
     "vmid": lambda g: g.vmid,

@@ -22,14 +22,14 @@ from argus_tui.ui.screens.base import ArgusScreen
 from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
 
 COLUMNS = (
-    Column("name", "NODE", 0, min_width=12),
-    Column("status", "STATUS", 8),
-    Column("cpu", "CPU", 6, "right"),
-    Column("load", "LOAD", 14, "right"),
-    Column("mem", "MEMORY", 16, "right"),
-    Column("disk", "DISK", 16, "right"),
-    Column("uptime", "UPTIME", 8, "right"),
-    Column("version", "VERSION", 12),
+    Column("name", "NODE", 0, min_width=12, priority=10),
+    Column("status", "STATUS", 8, priority=9),
+    Column("cpu", "CPU", 6, "right", priority=8),
+    Column("load", "LOAD", 14, "right", priority=5),
+    Column("mem", "MEMORY", 20, "right", priority=7),
+    Column("disk", "DISK", 20, "right", priority=6),
+    Column("uptime", "UPTIME", 8, "right", priority=4),
+    Column("version", "VERSION", 12, priority=3),
 )
 
 

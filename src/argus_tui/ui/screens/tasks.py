@@ -20,13 +20,13 @@ from argus_tui.ui.screens.task_log import TaskLogScreen
 from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
 
 COLUMNS = (
-    Column("start", "STARTED", 14),
-    Column("node", "NODE", 10),
-    Column("type", "TYPE", 11),
-    Column("id", "ID", 7),
-    Column("user", "USER", 22),
-    Column("duration", "TIME", 7, "right"),
-    Column("status", "STATUS", 0, min_width=12),
+    Column("start", "STARTED", 14, priority=9),
+    Column("node", "NODE", 10, priority=7),
+    Column("type", "TYPE", 11, priority=9),
+    Column("id", "ID", 7, priority=8),
+    Column("user", "USER", 22, priority=4),
+    Column("duration", "TIME", 7, "right", priority=5),
+    Column("status", "STATUS", 0, min_width=16, priority=10),
 )
 HIGH_USAGE = 0.9
 

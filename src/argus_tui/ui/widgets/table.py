@@ -37,6 +37,7 @@ class Column:
     width: int  # 0 = take the remaining space (at least `min_width`)
     align: Literal["left", "right"] = "left"
     min_width: int = 8
+    priority: int = 5  # when the table is too narrow, lower priorities are hidden first
 
 
 # Semantic cell styles; the widget maps them to theme-aware Rich styles.
@@ -126,6 +127,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self.sort_reverse = False
         self._last_key: RowKey | None = None
         self.repaints = 0  # rows repainted by the last update, for tests and benchmarks
+        self._column_layout: tuple[int, list[tuple[int, Column, int]]] | None = None
 
     # -- model ----------------------------------------------------------------------------
 
@@ -259,31 +261,45 @@ class VirtualTable(ScrollView, can_focus=True):
                 self.action_select()
 
     def on_resize(self) -> None:
+        self._column_layout = None
         self.virtual_size = Size(self._total_width(), len(self._keys) + 1)
 
     # -- rendering --------------------------------------------------------------------------
 
-    def _widths(self) -> list[int]:
-        width = max(20, self.scrollable_content_region.width or self.size.width)
-        fixed = sum(c.width + 1 for c in self.columns if c.width)
-        flexible = [c for c in self.columns if not c.width]
-        spare = max(0, width - fixed - 2 - len(flexible))
-        out = []
-        for column in self.columns:
-            if column.width:
-                out.append(column.width)
-            else:
-                out.append(max(column.min_width, spare // max(1, len(flexible))))
-        return out
+    def _layout(self) -> list[tuple[int, Column, int]]:
+        """(cell index, column, width) of the columns that fit, in display order."""
+        width = max(20, self.scrollable_content_region.width or self.size.width) - 2
+        if self._column_layout is not None and self._column_layout[0] == width:
+            return self._column_layout[1]
+        indexed = list(enumerate(self.columns))
+        chosen: set[int] = set()
+        used = 0
+        for index, column in sorted(indexed, key=lambda item: -item[1].priority):
+            need = (column.width or column.min_width) + 1
+            if used + need <= width or not chosen:
+                chosen.add(index)
+                used += need
+        flexible = [i for i in chosen if not self.columns[i].width]
+        spare = width - used
+        layout = []
+        for index, column in indexed:
+            if index not in chosen:
+                continue
+            size = column.width
+            if not size:
+                size = column.min_width + max(0, spare) // max(1, len(flexible))
+            layout.append((index, column, size))
+        self._column_layout = (width, layout)
+        return layout
 
     def _total_width(self) -> int:
-        return sum(self._widths()) + len(self.columns) + 2
+        return sum(size + 1 for _, _, size in self._layout()) + 2
 
     def render_line(self, y: int) -> Strip:
-        widths = self._widths()
+        layout = self._layout()
         base = self.rich_style
         if y == 0:
-            return self._header(widths, base)
+            return self._header(layout, base)
         index = y - 1 + int(self.scroll_offset.y)
         if not self._keys:
             if y == 1:
@@ -302,20 +318,19 @@ class VirtualTable(ScrollView, can_focus=True):
             row_style = row_style + self.get_component_rich_style("vtable--cursor")
         mark = "●" if key in self.marked else " "
         segments = [Segment(mark + " ", row_style)]
-        for column, width, (text, style) in zip(
-            self.columns, widths, self._cells[key], strict=False
-        ):
-            segments.append(
-                Segment(_fit(text, width, column.align), row_style + STYLES.get(style, Style()))
-            )
+        cells = self._cells[key]
+        for index, column, width in layout:
+            text, style = cells[index] if index < len(cells) else ("", "")
+            cell_style = row_style + STYLES.get(style, Style())
+            segments.append(Segment(_fit(text, width, column.align), cell_style))
             segments.append(Segment(" ", row_style))
         strip = Strip(segments).adjust_cell_length(self.size.width, row_style)
         return strip
 
-    def _header(self, widths: list[int], base: Style) -> Strip:
+    def _header(self, layout: list[tuple[int, Column, int]], base: Style) -> Strip:
         style = base + self.get_component_rich_style("vtable--header")
         segments = [Segment("  ", style)]
-        for column, width in zip(self.columns, widths, strict=True):
+        for _, column, width in layout:
             label = column.label
             if column.key == self.sort_key:
                 label += " ▼" if self.sort_reverse else " ▲"
