@@ -123,6 +123,20 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     tasks.add_argument("--json", action="store_true", help="machine-readable output")
 
+    power = commands.add_parser(
+        "power",
+        help="start, shutdown, stop, reboot, reset, suspend or resume a guest",
+        description="Run a power action on a guest, with the same permission and state checks"
+        " as the TUI. Stop and reset ask for confirmation unless --yes.",
+    )
+    _connection_flags(power)
+    power.add_argument(
+        "action", choices=("start", "shutdown", "stop", "reboot", "reset", "suspend", "resume")
+    )
+    power.add_argument("vmid", type=int, metavar="VMID")
+    power.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    power.add_argument("--wait", action="store_true", help="follow the task to its end")
+
     task_log = commands.add_parser("task-log", help="one task's log")
     _connection_flags(task_log)
     task_log.add_argument("upid", metavar="UPID", help="the task id")
@@ -564,8 +578,20 @@ def run_tui(args: argparse.Namespace) -> int:
                 TlsConfig("fingerprint", fingerprint=sim.fingerprint),
             )
         )
-        session = Session(client, profile="demo", demo=True)
+        import tempfile
+
+        from argus_tui.store.db import HistoryStore
+
+        demo_dir = tempfile.mkdtemp(prefix="argus-demo-")  # the demo never touches real history
+        session = Session(
+            client,
+            profile="demo",
+            demo=True,
+            history=HistoryStore(Path(demo_dir) / "history.db"),
+        )
     else:
+        from argus_tui.store.db import HistoryStore
+
         client, resolved = _client(args)
         session = Session(
             client,
@@ -573,6 +599,7 @@ def run_tui(args: argparse.Namespace) -> int:
             read_only=resolved.read_only,
             colour=resolved.colour,
             insecure=resolved.settings.tls.mode == "insecure",
+            history=HistoryStore(),
         )
     try:
         from argus_tui.ui.app import ArgusApp
@@ -585,6 +612,52 @@ def run_tui(args: argparse.Namespace) -> int:
     return code or EXIT_OK
 
 
+def run_power(args: argparse.Namespace) -> int:
+    from argus_tui.domain.permissions import ACTIONS
+    from argus_tui.domain.text import printable
+    from argus_tui.errors import OperationFailed, PermissionDenied
+    from argus_tui.services.power import explain
+    from argus_tui.services.session import Session
+    from argus_tui.services.snapshot import collect
+    from argus_tui.store.db import HistoryStore
+
+    client, resolved = _client(args)
+    session = Session(
+        client, profile=resolved.profile, read_only=resolved.read_only, history=HistoryStore()
+    )
+    snapshot = collect(client)
+    guest = next((g for g in snapshot.guests if g.vmid == args.vmid), None)
+    if guest is None:
+        raise OperationFailed(
+            f"no guest {args.vmid} visible to token {client.settings.token_id}",
+            hint="check the VMID; without VM.Audit on /vms/ID a guest is invisible",
+        )
+    item = explain(guest, args.action, snapshot.privileges, read_only=resolved.read_only)
+    if not item.runs:
+        reason = item.reason.removeprefix("skipped: ")
+        if "not permitted" in reason or "read-only" in reason:
+            raise PermissionDenied(f"cannot {args.action} {guest.label} ({guest.vmid}): {reason}")
+        raise OperationFailed(f"cannot {args.action} {guest.label} ({guest.vmid}): {reason}")
+    label = f"{printable(guest.label)} ({guest.vmid}) on {printable(guest.node)}"
+    if ACTIONS[args.action].confirm and not args.yes:
+        if not sys.stdin.isatty():
+            raise ConfigError(f"{args.action} needs confirmation", hint="pass --yes")
+        answer = input(f"{ACTIONS[args.action].label} {label}? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            return _fail("cancelled", EXIT_FAILED)
+    upid = session.power.start(guest, args.action)
+    print(upid)
+    if not args.wait:
+        return EXIT_OK
+    outcome = session.power.follow(guest, args.action, upid)
+    if outcome.ok:
+        print(f"{ACTIONS[args.action].label} {label}: OK" + (
+            f" ({outcome.note})" if outcome.note else ""
+        ))  # fmt: skip
+        return EXIT_OK
+    return _fail(f"{args.action} {label} failed: {printable(outcome.status)}", EXIT_FAILED)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sim": run_sim,
     "login": run_login,
@@ -594,6 +667,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "status": run_status,
     "tasks": run_tasks,
     "task-log": run_task_log,
+    "power": run_power,
 }
 
 

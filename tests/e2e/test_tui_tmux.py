@@ -39,9 +39,10 @@ ARGUS = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "argus_tu
 # Guest rows start with the mark column, then a right-aligned VMID.
 GUEST_ROW = re.compile(r"^[ ●]\s+(\d{3,4}) (\S+)")
 # Table headers tell the screens apart (the previous screen may still be showing).
-NODES = re.compile(r"NODE\s+STATUS\s+CPU\s+LOAD")
-GUESTS = re.compile(r"VMID\s.*NAME\s+TYPE")
-TASKS = re.compile(r"STARTED\s+NODE\s+TYPE")
+# Columns give way on narrow terminals, so only the leading ones are relied on.
+NODES = re.compile(r"(?m)^\s*NODE\s+STATUS\s+CPU")
+GUESTS = re.compile(r"(?m)^\s*VMID\b.*\bNAME\b")
+TASKS = re.compile(r"(?m)^\s*STARTED\s+NODE\b")
 # A row of the help box: "│ key   description │".
 HELP_ROW = re.compile(r"│ (\S+)\s{2,}(\S.*?)\s*│")
 

@@ -17,6 +17,8 @@ from argus_tui.pve.client import PveClient
 from argus_tui.pve.mapping import MappingError, as_float, task_from
 from argus_tui.services import snapshot as snapshot_service
 from argus_tui.services import tasks as task_service
+from argus_tui.services.power import PowerService
+from argus_tui.store.db import HistoryStore
 
 TIMEFRAMES = ("hour", "day", "week")
 
@@ -51,7 +53,17 @@ class Session:
     colour: str = ""
     demo: bool = False
     insecure: bool = False
+    history: HistoryStore | None = None
     backoff: Backoff = field(default_factory=Backoff)
+    power: PowerService = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.power = PowerService(
+            self.client,
+            profile=self.profile or "",
+            read_only=self.read_only,
+            history=self.history,
+        )
 
     @property
     def address(self) -> str:

@@ -14,9 +14,17 @@ from textual.binding import Binding, BindingType
 from textual.timer import Timer
 
 from argus_tui.domain.models import ClusterSnapshot, Guest
-from argus_tui.errors import ArgusError
+from argus_tui.domain.permissions import ACTIONS
+from argus_tui.domain.text import printable
+from argus_tui.errors import ArgusError, PermissionDenied
 from argus_tui.services.session import Session
-from argus_tui.ui.messages import RefreshFailed, SnapshotReady
+from argus_tui.ui.messages import (
+    PowerDone,
+    PowerFailed,
+    PowerProgress,
+    RefreshFailed,
+    SnapshotReady,
+)
 from argus_tui.ui.screens.base import ArgusScreen
 from argus_tui.ui.screens.command import CommandLine
 from argus_tui.ui.screens.guests import GuestsScreen
@@ -140,6 +148,61 @@ class ArgusApp(App[int]):
         """A short message in the status line (progress, results)."""
         self.message = message
         self.paint_bars(status_only=True)
+
+    # -- power ------------------------------------------------------------------------------
+
+    def run_power(self, guest: Guest, action: str) -> None:
+        """Send one power action and follow its task in a worker; results come as messages."""
+        verb = ACTIONS[action].label
+        self.say(f"{verb} {guest.label}: sending…")
+        self._power_worker(guest, action)
+
+    @work(thread=True, group="power", exit_on_error=False)
+    def _power_worker(self, guest: Guest, action: str) -> None:
+        power = self.session.power
+        verb = ACTIONS[action].label
+        try:
+            upid = power.start(guest, action)
+            self.post_message(PowerProgress(f"{verb} {guest.label}: task started"))
+            self.call_from_thread(self.action_refresh_now)
+
+            def progress(kind: str) -> None:
+                self.post_message(PowerProgress(f"{verb} {guest.label}: {kind} running…"))
+
+            outcome = power.follow(guest, action, upid, on_progress=progress)
+        except ArgusError as exc:
+            denied = isinstance(exc, PermissionDenied)
+            self.post_message(PowerFailed(guest.label, action, str(exc), denied))
+        except Exception as exc:
+            self.post_message(
+                PowerFailed(guest.label, action, f"{type(exc).__name__}: {exc}", False)
+            )
+        else:
+            self.post_message(PowerDone(outcome))
+
+    def on_power_progress(self, message: PowerProgress) -> None:
+        self.say(message.text)
+
+    def on_power_done(self, message: PowerDone) -> None:
+        outcome = message.outcome
+        verb = ACTIONS[outcome.action].label
+        name = printable(outcome.guest.label)
+        if outcome.ok:
+            text = f"{verb} {name}: done" + (f" ({outcome.note})" if outcome.note else "")
+            self.say(text)
+            self.notify(text, title="Task finished")
+        else:
+            self.say(f"{verb} {name}: FAILED")
+            self.notify(printable(outcome.status), title=f"{verb} {name} failed", severity="error",
+                        timeout=15)  # fmt: skip
+        self.action_refresh_now()
+
+    def on_power_failed(self, message: PowerFailed) -> None:
+        verb = ACTIONS[message.action].label
+        self.say(f"{verb} {printable(message.label)}: refused")
+        self.notify(printable(message.error), title=f"{verb} {printable(message.label)}",
+                    severity="error", timeout=15)  # fmt: skip
+        self.action_refresh_now()  # a 403 means our view of permissions is stale: reload
 
     # -- actions ----------------------------------------------------------------------------
 

@@ -14,11 +14,14 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from argus_tui.domain.models import ClusterSnapshot, Guest
+from argus_tui.domain.permissions import ACTION_ORDER, ACTIONS
 from argus_tui.domain.text import printable
 from argus_tui.errors import ArgusError
+from argus_tui.services.power import PlanItem, plan
 from argus_tui.services.views import filter_rows, guest_haystack, matcher, sort_rows
 from argus_tui.ui.format import bytes_, pct_style, percent, uptime
 from argus_tui.ui.screens.base import ArgusScreen
+from argus_tui.ui.screens.power import BulkPlan, ConfirmAction, WhyNot, confirm_text
 from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
 
 COLUMNS = (
@@ -93,13 +96,20 @@ class GuestsScreen(ArgusScreen):
     """VMs and containers; `/` filters, `s`/`S` sort, space marks, `d` toggles details."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("S", "power('start')", "Start", id="power.start"),
+        Binding("D", "power('shutdown')", "Shutdown", id="power.shutdown"),
+        Binding("K", "power('stop')", "Stop", id="power.stop"),
+        Binding("R", "power('reboot')", "Reboot", id="power.reboot"),
+        Binding("X", "power('reset')", "Reset", id="power.reset"),
+        Binding("Z", "power('suspend')", "Suspend", id="power.suspend"),
+        Binding("U", "power('resume')", "Resume", id="power.resume"),
         Binding("slash", "filter", "Filter", id="guests.filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="guests.clear"),
         Binding("s", "sort(1)", "Sort", id="guests.sort"),
-        Binding("S", "sort(-1)", "Sort back", show=False, id="guests.sort_back"),
-        Binding("r", "reverse", "Reverse", show=False, id="guests.reverse"),
+        Binding("r", "reverse", "Reverse sort", show=False, id="guests.reverse"),
         Binding("space", "mark", "Mark", id="guests.mark"),
         Binding("d", "details", "Details", id="guests.details"),
+        Binding("w", "why", "Why not?", show=False, id="power.why"),
     ]
 
     def __init__(self) -> None:
@@ -152,6 +162,7 @@ class GuestsScreen(ArgusScreen):
         self.table.empty_text = "No guests." if not notice else "No guests visible to this token."
         self._render_rows()
         self._refresh_details(force=True)
+        self.refresh_bindings()
 
     def _render_rows(self) -> None:
         table = self.table
@@ -175,7 +186,73 @@ class GuestsScreen(ArgusScreen):
         return self._guests.get(key) if isinstance(key, int) else None
 
     def marked_guests(self) -> list[Guest]:
-        return [self._guests[k] for k in self.table.marked if k in self._guests]
+        marked = [self._guests[k] for k in self.table.marked if k in self._guests]
+        return sorted(marked, key=lambda g: g.vmid)
+
+    # -- power ------------------------------------------------------------------------------
+
+    def _targets(self) -> list[Guest]:
+        marked = self.marked_guests()
+        if marked:
+            return marked
+        selected = self.selected
+        return [selected] if selected is not None else []
+
+    def _plan(self, action: str, guests: list[Guest]) -> list[PlanItem]:
+        snapshot = self.argus.snapshot
+        if snapshot is None:
+            return []
+        session = self.argus.session
+        items = plan(guests, action, snapshot.privileges, read_only=session.read_only)
+        return [
+            PlanItem(i.guest, i.action, False, "skipped: a task of Argus's is still running")
+            if i.runs and session.power.busy(i.guest.vmid)
+            else i
+            for i in items
+        ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A power key the token may not use, or that is invalid in the state, is absent."""
+        if action == "power":
+            name = str(parameters[0]) if parameters else ""
+            return any(item.runs for item in self._plan(name, self._targets()))
+        return True
+
+    def action_power(self, action: str) -> None:
+        targets = self._targets()
+        items = self._plan(action, targets)
+        runnable = [item for item in items if item.runs]
+        if not runnable:
+            return  # hidden keys do nothing, even if pressed
+        if self.table.marked:
+            self.app.push_screen(BulkPlan(action, items), lambda ok: self._go(ok, runnable))
+            return
+        item = runnable[0]
+        if ACTIONS[action].confirm:
+            question = confirm_text(action, item.guest.label, item.guest.vmid, item.guest.node)
+            self.app.push_screen(ConfirmAction(question), lambda ok: self._go(ok, [item]))
+        else:
+            self._go(True, [item])
+
+    def _go(self, confirmed: bool | None, items: list[PlanItem]) -> None:
+        if not confirmed:
+            self.argus.say("cancelled")
+            return
+        if self.table.marked:
+            self.table.clear_marks()
+        for item in items:
+            self.argus.run_power(item.guest, item.action)
+        self.refresh_bindings()
+
+    def action_why(self) -> None:
+        guest = self.selected
+        if guest is None:
+            return
+        items = self._plan_all(guest)
+        self.app.push_screen(WhyNot(f"{guest.label} ({guest.vmid}) on {guest.node}", items))
+
+    def _plan_all(self, guest: Guest) -> list[PlanItem]:
+        return [item for action in ACTION_ORDER for item in self._plan(action, [guest])]
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -220,6 +297,7 @@ class GuestsScreen(ArgusScreen):
 
     def action_mark(self) -> None:
         self.table.toggle_mark()
+        self.refresh_bindings()
         count = len(self.table.marked)
         self.argus.say(f"{count} marked" if count else "")
         self.table.action_cursor(1)
@@ -235,6 +313,7 @@ class GuestsScreen(ArgusScreen):
     @on(VirtualTable.Highlighted, "#guests")
     def _highlighted(self) -> None:
         self.argus.selected_guest = self.selected
+        self.refresh_bindings()
         if self._details_timer is not None:
             self._details_timer.stop()
         self._details_timer = self.set_timer(0.25, self._refresh_details)

@@ -1,0 +1,207 @@
+"""Power actions: plan, check again, send, follow the task to its end, journal it.
+
+Hiding a key is not authorisation: before sending, the service asks the server for the
+token's privileges on the exact guest path, checks the guest's state and that no task
+of Argus's is still running on it. After a 403 the caller should reload permissions.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from argus_tui.domain.models import Guest, Privileges
+from argus_tui.domain.permissions import ACTIONS, POWER_PRIVILEGE, valid_actions
+from argus_tui.domain.upid import UPID
+from argus_tui.errors import ArgusError, OperationFailed, PermissionDenied
+from argus_tui.pve.client import PveClient
+from argus_tui.pve.mapping import as_str, privileges_from
+from argus_tui.store.db import ActionRecord, HistoryStore
+
+
+@dataclass(frozen=True, slots=True)
+class PlanItem:
+    guest: Guest
+    action: str
+    runs: bool
+    reason: str  # what will happen, or why it is skipped
+
+
+def explain(guest: Guest, action: str, privileges: Privileges, *, read_only: bool) -> PlanItem:
+    """Will `action` run on `guest`, and if not, why (privilege and path, or state)?"""
+    label = ACTIONS[action].label.lower()
+    if read_only:
+        return PlanItem(guest, action, False, "skipped: the profile is read-only")
+    if POWER_PRIVILEGE not in privileges.on_guest(guest.vmid):
+        return PlanItem(
+            guest,
+            action,
+            False,
+            f"skipped: not permitted (needs {POWER_PRIVILEGE} on /vms/{guest.vmid})",
+        )
+    if ACTIONS[action].qemu_only and guest.type != "qemu":
+        return PlanItem(guest, action, False, f"skipped: containers cannot {label}")
+    if action not in valid_actions(guest):
+        state = "a template" if guest.template else guest.status
+        return PlanItem(guest, action, False, f"skipped: not valid while {state}")
+    note = ""
+    if guest.hastate and action in ("start", "stop", "shutdown"):
+        note = " (through the HA manager)"
+    if guest.lock:
+        note += f" (locked: {guest.lock}; Proxmox will likely refuse)"
+    return PlanItem(guest, action, True, f"will {label}{note}")
+
+
+def plan(
+    guests: list[Guest], action: str, privileges: Privileges, *, read_only: bool
+) -> list[PlanItem]:
+    return [explain(g, action, privileges, read_only=read_only) for g in guests]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    guest: Guest
+    action: str
+    upid: str
+    ok: bool
+    status: str  # PVE's exit status ("OK" or the error text)
+    duration: float
+    note: str = ""  # e.g. what HA did
+
+
+class PowerService:
+    """Blocking; use from worker threads. Tracks Argus's own running tasks per guest."""
+
+    def __init__(
+        self,
+        client: PveClient,
+        *,
+        profile: str = "",
+        read_only: bool = False,
+        history: HistoryStore | None = None,
+        poll: float = 1.0,
+        timeout: float = 900.0,
+    ) -> None:
+        self.client = client
+        self.profile = profile
+        self.read_only = read_only
+        self.history = history
+        self.poll = poll
+        self.timeout = timeout
+        self._busy: dict[int, str] = {}
+        self._lock = threading.Lock()
+        self.journal_errors: list[str] = []
+
+    def busy(self, vmid: int) -> bool:
+        with self._lock:
+            return vmid in self._busy
+
+    def check(self, guest: Guest, action: str) -> None:
+        """The server-side truth, just before sending: privilege, state, nothing running."""
+        if action not in ACTIONS:
+            raise ArgusError(f"unknown power action {action!r}")
+        if self.read_only:
+            raise PermissionDenied("the profile is read-only: power actions are disabled")
+        path = f"/vms/{guest.vmid}"
+        held = privileges_from(self.client.permissions(path)).at(path)
+        if POWER_PRIVILEGE not in held:
+            raise PermissionDenied(
+                f"token {self.client.settings.token_id} lacks {POWER_PRIVILEGE} on {path}",
+                path=path,
+                privilege=POWER_PRIVILEGE,
+                hint="see 'argus doctor' for how to grant it",
+            )
+        if action not in valid_actions(guest):
+            state = "a template" if guest.template else guest.status
+            raise OperationFailed(f"cannot {action} {guest.label}: it is {state}")
+        if self.busy(guest.vmid):
+            raise OperationFailed(
+                f"{guest.label} already has a task of Argus's running; wait for it to finish"
+            )
+
+    def start(self, guest: Guest, action: str) -> str:
+        """Check and POST; returns the UPID. The guest is busy until `follow` ends."""
+        self.check(guest, action)
+        with self._lock:
+            if guest.vmid in self._busy:
+                raise OperationFailed(f"{guest.label} already has a task of Argus's running")
+            self._busy[guest.vmid] = "pending"
+        try:
+            upid = self.client.power(guest.node, guest.type, guest.vmid, action)
+        except BaseException:
+            with self._lock:
+                self._busy.pop(guest.vmid, None)
+            raise
+        with self._lock:
+            self._busy[guest.vmid] = upid
+        return upid
+
+    def follow(
+        self,
+        guest: Guest,
+        action: str,
+        upid: str,
+        *,
+        on_progress: Callable[[str], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Outcome:
+        """Poll the task to its end; journal the result; free the guest."""
+        started = time.monotonic()
+        status: dict[str, object] = {}
+        try:
+            while True:
+                status = self.client.task_status(guest.node, upid)
+                if status.get("status") == "stopped":
+                    break
+                if on_progress is not None:
+                    on_progress(str(status.get("type") or UPID.parse(upid).type))
+                if time.monotonic() - started > self.timeout:
+                    raise OperationFailed(f"task {upid} still running after {self.timeout:g} s")
+                sleep(self.poll)
+        finally:
+            with self._lock:
+                self._busy.pop(guest.vmid, None)
+        exit_status = as_str(status.get("exitstatus")) or "unexpected status"
+        ok = exit_status == "OK" or exit_status.startswith("WARNINGS")
+        task_type = UPID.parse(upid).type
+        note = ""
+        if ok and task_type in ("hastart", "hastop"):
+            verb = "start" if task_type == "hastart" else "stop"
+            note = f"the HA manager was asked to {verb} it; HA does the rest"
+        outcome = Outcome(guest, action, upid, ok, exit_status, time.monotonic() - started, note)
+        self._journal(outcome)
+        return outcome
+
+    def run(
+        self,
+        guest: Guest,
+        action: str,
+        *,
+        on_progress: Callable[[str], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Outcome:
+        upid = self.start(guest, action)
+        return self.follow(guest, action, upid, on_progress=on_progress, sleep=sleep)
+
+    def _journal(self, outcome: Outcome) -> None:
+        if self.history is None:
+            return
+        try:
+            self.history.record_action(
+                ActionRecord(
+                    ts=time.time(),
+                    profile=self.profile,
+                    token_id=self.client.settings.token_id,
+                    vmid=outcome.guest.vmid,
+                    guest=outcome.guest.label,
+                    node=outcome.guest.node,
+                    action=outcome.action,
+                    upid=outcome.upid,
+                    result=outcome.status,
+                    duration=round(outcome.duration, 3),
+                )
+            )
+        except ArgusError as exc:
+            self.journal_errors.append(str(exc))
