@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _connection_flags(parser, top=True)
     parser.add_argument(
-        "--interval", type=float, default=5.0, metavar="S", help="refresh interval (default 5 s)"
+        "--interval", type=float, metavar="S", help="refresh interval (default 5 s)"
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -557,10 +557,18 @@ def run_task_log(args: argparse.Namespace) -> int:
 
 def run_tui(args: argparse.Namespace) -> int:
     """`argus` and `argus --demo`: build a session, run the app until the user quits."""
+    from argus_tui.config import Config, UiSettings
     from argus_tui.services.session import Session
 
-    if args.interval < 1:
+    if args.interval is not None and args.interval < 1:
         raise ConfigError("--interval must be at least 1 second")
+    try:
+        ui = Config.load().ui
+    except ConfigError:
+        if not args.demo:
+            raise
+        ui = UiSettings()  # the demo runs even with a broken config file
+    interval = args.interval if args.interval is not None else ui.interval
     sim = None
     if args.demo:
         from argus_tui.domain.secret import Secret
@@ -604,7 +612,7 @@ def run_tui(args: argparse.Namespace) -> int:
     try:
         from argus_tui.ui.app import ArgusApp
 
-        app = ArgusApp(session, interval=args.interval)
+        app = ArgusApp(session, interval=interval, confirm=ui.confirm, keymap=ui.keymap)
         code = app.run()
     finally:
         if sim is not None:

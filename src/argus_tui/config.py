@@ -79,13 +79,27 @@ class Profile:
         return out
 
 
+POWER_ACTIONS = ("start", "shutdown", "stop", "reboot", "reset", "suspend", "resume")
+
+
+@dataclass(frozen=True, slots=True)
+class UiSettings:
+    """`[ui]` in config.toml: refresh interval, which actions confirm, key remapping."""
+
+    interval: float = 5.0
+    confirm: frozenset[str] = frozenset({"stop", "reset"})
+    keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys
+
+
 @dataclass(slots=True)
 class Config:
-    """The whole config.toml: profiles and which one is the default."""
+    """The whole config.toml: profiles, the default one, and UI settings."""
 
     profiles: dict[str, Profile] = field(default_factory=dict)
     default: str | None = None
     path: Path = field(default_factory=config_path)
+    ui: UiSettings = field(default_factory=UiSettings)
+    raw_ui: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Config:
@@ -110,7 +124,10 @@ class Config:
         default = data.get("default")
         if default is not None and not isinstance(default, str):
             raise ConfigError(f"{path}: 'default' must be a profile name")
-        return cls(profiles=profiles, default=default, path=path)
+        raw_ui = data.get("ui", {})
+        return cls(
+            profiles=profiles, default=default, path=path, ui=_ui_from(path, raw_ui), raw_ui=raw_ui
+        )
 
     def save(self) -> None:
         """Write atomically with mode 0600; the file never holds a secret."""
@@ -122,6 +139,23 @@ class Config:
             for key, value in self.profiles[name].to_toml().items():
                 lines.append(f"{key} = {_toml_value(value)}")
             lines.append("")
+        if self.raw_ui:
+            lines.append("[ui]")
+            for key, value in self.raw_ui.items():
+                if isinstance(value, dict):
+                    continue
+                if isinstance(value, list):
+                    items = ", ".join(_toml_value(v) for v in value)
+                    lines.append(f"{key} = [{items}]")
+                else:
+                    lines.append(f"{key} = {_toml_value(value)}")
+            lines.append("")
+            keymap = self.raw_ui.get("keymap")
+            if isinstance(keymap, dict) and keymap:
+                lines.append("[ui.keymap]")
+                for key, value in keymap.items():
+                    lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+                lines.append("")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".toml.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -177,6 +211,26 @@ def _profile_from(path: Path, name: str, raw: Any) -> Profile:
         read_only=bool(raw.get("read_only", False)),
         colour=colour,
     )
+
+
+def _ui_from(path: Path, raw: Any) -> UiSettings:
+    where = f"{path} [ui]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table")
+    interval = raw.get("interval", 5.0)
+    if isinstance(interval, bool) or not isinstance(interval, int | float) or interval < 1:
+        raise ConfigError(f"{where}: 'interval' must be a number of seconds, at least 1")
+    confirm = raw.get("confirm", ["stop", "reset"])
+    if not isinstance(confirm, list) or any(a not in POWER_ACTIONS for a in confirm):
+        raise ConfigError(
+            f"{where}: 'confirm' must list power actions ({', '.join(POWER_ACTIONS)})"
+        )
+    keymap = raw.get("keymap", {})
+    if not isinstance(keymap, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in keymap.items()
+    ):
+        raise ConfigError(f'{where}.keymap: map binding ids to keys, e.g. "power.stop" = "ctrl+k"')
+    return UiSettings(float(interval), frozenset(confirm), dict(keymap))
 
 
 def _toml_str(value: str) -> str:

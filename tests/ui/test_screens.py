@@ -260,3 +260,13 @@ async def test_usable_at_80x24(sim: Simulator) -> None:
             await pilot.press(key)
             await settle(pilot)
         assert table(app, "#guests").row_count == 25
+
+
+async def test_keys_can_be_remapped(sim: Simulator) -> None:
+    app = ArgusApp(session_for(sim), keymap={"power.stop": "ctrl+k", "guests.filter": "f"})
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        keys = {active.binding.id: key for key, active in app.screen.active_bindings.items()}
+        assert keys["power.stop"] == "ctrl+k" and keys["guests.filter"] == "f"
+        await pilot.press("f")
+        assert app.screen.query_one("#guest-filter", Input).has_focus

@@ -192,3 +192,32 @@ def test_dotenv_errors_name_the_line(tmp_path: Path) -> None:
 )
 def test_parse_host(text: str, expected: tuple[str, int]) -> None:
     assert parse_host(text) == expected
+
+
+def test_ui_settings(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[ui]\ninterval = 10\nconfirm = ["stop", "reset", "shutdown"]\n\n'
+        '[ui.keymap]\n"power.stop" = "ctrl+k"\n'
+    )
+    config = Config.load(path)
+    assert config.ui.interval == 10.0
+    assert config.ui.confirm == {"stop", "reset", "shutdown"}
+    assert config.ui.keymap == {"power.stop": "ctrl+k"}
+    config.save()  # keeps the [ui] table when profiles change
+    assert Config.load(path).ui == config.ui
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[ui]\ninterval = 0\n", "'interval' must be a number of seconds"),
+        ("[ui]\nconfirm = ['explode']\n", "'confirm' must list power actions"),
+        ("[ui.keymap]\n'power.stop' = 3\n", "map binding ids to keys"),
+    ],
+)
+def test_bad_ui_settings(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(content)
+    with pytest.raises(ConfigError, match=message):
+        Config.load(path)

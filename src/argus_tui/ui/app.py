@@ -59,9 +59,19 @@ class ArgusApp(App[int]):
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
-    def __init__(self, session: Session, *, interval: float = 5.0) -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        interval: float = 5.0,
+        confirm: frozenset[str] = frozenset({"stop", "reset"}),
+        keymap: dict[str, str] | None = None,
+    ) -> None:
         super().__init__()
         self.session = session
+        self.confirm_actions = confirm
+        if keymap:
+            self.set_keymap(keymap)
         self.session.backoff.interval = interval
         self.snapshot: ClusterSnapshot | None = None
         self.selected_guest: Guest | None = None  # set by the guests screen, read by others

@@ -14,7 +14,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from argus_tui.domain.models import ClusterSnapshot, Guest
-from argus_tui.domain.permissions import ACTION_ORDER, ACTIONS
+from argus_tui.domain.permissions import ACTION_ORDER
 from argus_tui.domain.text import printable
 from argus_tui.errors import ArgusError
 from argus_tui.services.power import PlanItem, plan
@@ -228,7 +228,7 @@ class GuestsScreen(ArgusScreen):
             self.app.push_screen(BulkPlan(action, items), lambda ok: self._go(ok, runnable))
             return
         item = runnable[0]
-        if ACTIONS[action].confirm:
+        if action in self.argus.confirm_actions:
             question = confirm_text(action, item.guest.label, item.guest.vmid, item.guest.node)
             self.app.push_screen(ConfirmAction(question), lambda ok: self._go(ok, [item]))
         else:
