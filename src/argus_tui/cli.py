@@ -180,11 +180,11 @@ def _resolve(args: argparse.Namespace) -> Any:
     )
 
 
-def _client(args: argparse.Namespace) -> tuple[Any, Any]:
+def _client(args: argparse.Namespace, *, quiet: bool = False) -> tuple[Any, Any]:
     from argus_tui.pve.client import PveClient
 
     resolved = _resolve(args)
-    if resolved.settings.tls.mode == "insecure":
+    if resolved.settings.tls.mode == "insecure" and not quiet:
         print(
             f"argus: warning: TLS verification is OFF for {resolved.settings.address}",
             file=sys.stderr,
@@ -555,6 +555,24 @@ def run_task_log(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _session_for_profile(name: str) -> Any:
+    """`:profile NAME` in the TUI: the same resolution as `argus --profile NAME`."""
+    from argus_tui.services.session import Session
+    from argus_tui.store.db import HistoryStore
+
+    args = argparse.Namespace(profile=name)
+    client, resolved = _client(args, quiet=True)
+    client.version()  # fail here, with a message, rather than on the first refresh
+    return Session(
+        client,
+        profile=resolved.profile,
+        read_only=resolved.read_only,
+        colour=resolved.colour,
+        insecure=resolved.settings.tls.mode == "insecure",
+        history=HistoryStore(),
+    )
+
+
 def run_tui(args: argparse.Namespace) -> int:
     """`argus` and `argus --demo`: build a session, run the app until the user quits."""
     from argus_tui.config import Config, UiSettings
@@ -612,7 +630,13 @@ def run_tui(args: argparse.Namespace) -> int:
     try:
         from argus_tui.ui.app import ArgusApp
 
-        app = ArgusApp(session, interval=interval, confirm=ui.confirm, keymap=ui.keymap)
+        app = ArgusApp(
+            session,
+            interval=interval,
+            confirm=ui.confirm,
+            keymap=ui.keymap,
+            open_profile=None if args.demo else _session_for_profile,
+        )
         code = app.run()
     finally:
         if sim is not None:

@@ -30,7 +30,9 @@ TMUX = shutil.which("tmux")
 if TMUX is None:
     if os.environ.get("CI") == "1":
         raise RuntimeError("tmux is required for the e2e tests when CI=1 (apt-get install tmux)")
-    pytest.skip("tmux is not installed (apt-get install tmux); e2e tests skipped", allow_module_level=True)
+    pytest.skip(
+        "tmux is not installed (apt-get install tmux); e2e tests skipped", allow_module_level=True
+    )
 
 # The console script next to the interpreter running the tests (the venv's `argus`).
 _SCRIPT = Path(sys.executable).with_name("argus")
@@ -60,9 +62,7 @@ class Pane:
         self.config.write_text("set -g remain-on-exit on\nset -g history-limit 5000\n")
         assignments = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(env.items()))
         shell = f"env -i {assignments} {shlex.join(command)}; echo EXIT=$?; sleep 5"
-        self._tmux(
-            "new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height), shell
-        )
+        self._tmux("new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height), shell)
 
     def _tmux(self, *args: str) -> str:
         assert TMUX is not None
@@ -241,10 +241,12 @@ def test_demo_small_terminal_80x24(run_tui: Callable[..., Pane]) -> None:
 
     pane.keys("3")
     screen = pane.wait(
-        lambda s: not (NODES.search(s) or GUESTS.search(s) or TASKS.search(s))
-        and "3/3 nodes online" in s
-        and re.search(r"CPU .*\d+% of \d+", s) is not None
-        and re.search(r"max \d+%", s) is not None,  # rrddata history has arrived
+        lambda s: (
+            not (NODES.search(s) or GUESTS.search(s) or TASKS.search(s))
+            and "3/3 nodes online" in s
+            and re.search(r"CPU .*\d+% of \d+", s) is not None
+            and re.search(r"max \d+%", s) is not None
+        ),  # rrddata history has arrived
         what="utilisation: cluster totals, usage bars and history",
     )
     assert "pve-a" in screen and "gw-edge-01" in screen  # a node, and the selected guest
@@ -273,9 +275,7 @@ def test_demo_small_terminal_80x24(run_tui: Callable[..., Pane]) -> None:
 # -- (c) against `argus sim` in another process -----------------------------------------------
 
 
-def start_sim(
-    env: dict[str, str], errors: Path
-) -> tuple[subprocess.Popen[str], dict[str, str]]:
+def start_sim(env: dict[str, str], errors: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
     """`argus sim --port 0` as its own process group; its printed credentials."""
     proc = subprocess.Popen(
         [*ARGUS, "sim", "--port", "0"],

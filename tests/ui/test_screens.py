@@ -7,6 +7,8 @@ from collections.abc import Callable
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
+from argus_tui.errors import ConfigError
+from argus_tui.services.session import Session
 from argus_tui.sim.demo import demo_data
 from argus_tui.sim.scenario import FaultRule, Faults
 from argus_tui.sim.server import Simulator
@@ -270,3 +272,28 @@ async def test_keys_can_be_remapped(sim: Simulator) -> None:
         assert keys["power.stop"] == "ctrl+k" and keys["guests.filter"] == "f"
         await pilot.press("f")
         assert app.screen.query_one("#guest-filter", Input).has_focus
+
+
+async def test_profile_command_switches_cluster(make_sim: Callable[..., Simulator]) -> None:
+    first = make_sim()
+    data = demo_data()
+    data["cluster"]["name"] = "lab"
+    second = make_sim(data)
+
+    def open_profile(name: str) -> Session:
+        if name != "lab":
+            raise ConfigError(f"no profile named {name!r}")
+        return session_for(second)
+
+    app = ArgusApp(session_for(first), open_profile=open_profile)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        assert app.snapshot is not None and app.snapshot.cluster.name == "acme-prod"
+        await pilot.press("colon", *"profile nope", "enter")
+        await settle(pilot)
+        assert app.snapshot.cluster.name == "acme-prod"  # a bad name changes nothing
+        await pilot.press("colon", *"profile lab", "enter")
+        await settle(pilot)
+        await settle(pilot)
+        assert app.snapshot is not None and app.snapshot.cluster.name == "lab"
+        assert app.session.address == f"127.0.0.1:{second.port}"

@@ -6,6 +6,7 @@ so polls never overlap; failures back off and keep the last good data on screen.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from textual import work
@@ -66,9 +67,11 @@ class ArgusApp(App[int]):
         interval: float = 5.0,
         confirm: frozenset[str] = frozenset({"stop", "reset"}),
         keymap: dict[str, str] | None = None,
+        open_profile: Callable[[str], Session] | None = None,
     ) -> None:
         super().__init__()
         self.session = session
+        self.open_profile = open_profile
         self.confirm_actions = confirm
         if keymap:
             self.set_keymap(keymap)
@@ -214,6 +217,41 @@ class ArgusApp(App[int]):
                     severity="error", timeout=15)  # fmt: skip
         self.action_refresh_now()  # a 403 means our view of permissions is stale: reload
 
+    # -- profiles ---------------------------------------------------------------------------
+
+    def _switch_profile(self, name: str) -> None:
+        if not name:
+            self.notify("Usage: :profile NAME (see 'argus profiles')", severity="warning")
+        elif self.open_profile is None:
+            self.notify("Profiles cannot be switched in the demo", severity="warning")
+        else:
+            self.say(f"opening profile {name}…")
+            self._open_profile_worker(name)
+
+    @work(thread=True, exclusive=True, group="profile", exit_on_error=False)
+    def _open_profile_worker(self, name: str) -> None:
+        assert self.open_profile is not None
+        try:
+            session = self.open_profile(name)
+        except ArgusError as exc:
+            self.call_from_thread(self.notify, str(exc), title=f"Profile {name}", severity="error")
+            self.call_from_thread(self.say, "")
+        else:
+            self.call_from_thread(self._use_session, session)
+
+    def _use_session(self, session: Session) -> None:
+        """Switch to another cluster: drop its data, keep the screens, refresh now."""
+        if self._timer is not None:
+            self._timer.stop()
+        session.backoff.interval = self.session.backoff.interval
+        self.session = session
+        self.snapshot = None
+        self.error = None
+        self.selected_guest = None
+        self.say(f"profile {session.profile}")
+        self._fetching = False
+        self.refresh_snapshot()
+
     # -- actions ----------------------------------------------------------------------------
 
     def action_refresh_now(self) -> None:
@@ -257,10 +295,7 @@ class ArgusApp(App[int]):
         elif word in ("q", "quit"):
             self.exit(0)
         elif word == "profile":
-            self.notify(
-                f"Restart with: argus --profile {rest.strip() or 'NAME'}",
-                title="Switching profiles",
-            )
+            self._switch_profile(rest.strip())
         elif word in ("refresh", "r"):
             self.action_refresh_now()
         else:
