@@ -1,27 +1,30 @@
 """How fast the TUI is at 25, 1,000 and 10,000 guests, and what it writes to the terminal.
 
-Part 1 runs the app in-process under Textual's headless `run_test` (one fresh worker
-process per cluster size, so peak memory is per size), against a simulator running as
-its own process (`argus sim`), so the simulator does not share the app's GIL:
+Part 1 runs the app in-process under Textual's headless `run_test` at 200x50 (one fresh
+worker process per cluster size, so peak memory is per size), against a simulator running
+as its own process (`argus sim`), so the simulator does not share the app's GIL:
 
 - time to the first populated guests screen (app start to the first frame that shows
   every guest);
 - the cost of one refresh, split into fetch (the four HTTPS calls of a snapshot), map
-  (turning the answers into a ClusterSnapshot: `snapshot.collect` replayed on the
-  recorded answers), reconcile (`GuestsScreen.show_snapshot`: filter, sort, cells,
-  `VirtualTable.set_rows`) and render (the next compositor frame, including encoding
-  it to escape sequences as a real terminal driver would);
-- `/` filter latency: four characters typed with `pilot.press`, each timed from the
-  key to the first frame after the table has its new rows;
+  (`snapshot.collect` replayed on the recorded answers), reconcile
+  (`GuestsScreen.show_snapshot`: filter, sort, cells, `VirtualTable.set_rows`) and render
+  (the next compositor frame, encoded to escape sequences as a real driver would), plus
+  all event-loop CPU the refresh causes within 0.5 s (details panel, footer, frames);
+  the same when every visible row changed; ctrl+r end to end, and the longest the event
+  loop stalls meanwhile;
+- `j` (cursor down) and `/` filter keystrokes (four characters, then Esc): from the key
+  to the first frame with the result, and the event-loop CPU each key causes;
 - peak RSS (VmHWM) of the worker.
 
 Part 2 runs the real `argus --interval 1` in a pseudo-terminal of 200x50 against
 `argus sim --verbose` and counts the bytes the app writes per refresh (refreshes are
-counted from the simulator's request log: one `/cluster/resources` per refresh).
+counted from the simulator's request log: one `/cluster/resources` per refresh); then
+again with the details panel hidden (`d`), and per second with refreshes paused (`P`).
 
     python bench/bench_tui.py                        # 25, 1,000 and 10,000 guests
     python bench/bench_tui.py --sizes 25,1000 --pty-sizes 25 --pty-seconds 6
-    python bench/bench_tui.py --profile 10000        # cProfile of reconcile+render and filter
+    python bench/bench_tui.py --profile 10000        # the in-process part under cProfile
 
 Size 25 is the demo cluster (3 nodes); other sizes are `--generate nodes=50,guests=N`.
 """
@@ -58,6 +61,7 @@ FILTER_TEXT = "web-"  # narrows step by step: w, we, web, web-
 WIDTH, HEIGHT = 200, 50
 NODES = 50
 SETTLE = 0.5  # seconds after a refresh in which its follow-up work is counted
+KEY_SETTLE = 0.3  # the same after a key press (the details panel waits 0.25 s)
 
 
 # -- the simulator, as its own process --------------------------------------------------------
@@ -237,16 +241,18 @@ def perturbed(snapshot: Any, step: int) -> Any:
     return dataclasses.replace(snapshot, guests=guests)
 
 
-async def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.perf_counter() + timeout
+async def until(condition: Callable[[], bool], limit: float, what: str) -> None:
+    """Poll every millisecond until `condition` holds; give up after `limit` seconds."""
+    deadline = time.perf_counter() + limit
     while not condition():
         if time.perf_counter() > deadline:
             raise SystemExit(f"timed out waiting for {what}")
         await asyncio.sleep(0.001)
 
 
-async def next_frame(probe: Probe, after: float, timeout: float = 10.0) -> tuple[float, float, int]:
-    await wait_for(lambda: probe.first_frame_after(after) is not None, timeout, "a frame")
+async def next_frame(probe: Probe, after: float) -> tuple[float, float, int]:
+    """The first frame that started after `after` (waiting for it if need be)."""
+    await until(lambda: probe.first_frame_after(after) is not None, 10, "a frame")
     frame = probe.first_frame_after(after)
     assert frame is not None
     return frame
@@ -270,197 +276,233 @@ def ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
 
 
-async def measure_in_process(
-    sim: SimProcess, guests: int, refreshes: int, profile: bool
-) -> dict[str, Any]:
-    from argus_tui.domain.secret import Secret
-    from argus_tui.pve.client import ConnectionSettings, PveClient, TlsConfig
-    from argus_tui.services import snapshot as snapshot_service
-    from argus_tui.services.session import Session
-    from argus_tui.services.views import filter_rows, guest_haystack
-    from argus_tui.ui.app import ArgusApp
-    from argus_tui.ui.messages import SnapshotReady
-    from argus_tui.ui.screens.guests import GuestsScreen
-    from argus_tui.ui.widgets.table import VirtualTable
+class InProcess:
+    """One app under `run_test`, connected to one simulator; each method measures one thing."""
 
-    probe = Probe()
-    probe.install()
-    host, _, port = sim.host.rpartition(":")
-    client = PveClient(
-        ConnectionSettings(
-            host,
-            int(port),
-            sim.info["Token id"],
-            Secret(sim.info["Token secret"]),
-            TlsConfig("fingerprint", fingerprint=sim.info["Fingerprint"]),
+    def __init__(self, sim: SimProcess, refreshes: int, profile: bool) -> None:
+        from argus_tui.domain.secret import Secret
+        from argus_tui.pve.client import ConnectionSettings, PveClient, TlsConfig
+        from argus_tui.services.session import Session
+        from argus_tui.ui.app import ArgusApp
+
+        self.probe = Probe()
+        self.probe.install()
+        host, _, port = sim.host.rpartition(":")
+        self.client = PveClient(
+            ConnectionSettings(
+                host,
+                int(port),
+                sim.info["Token id"],
+                Secret(sim.info["Token secret"]),
+                TlsConfig("fingerprint", fingerprint=sim.info["Fingerprint"]),
+            )
         )
-    )
-    session = Session(client, profile="bench")
-    rss_before = peak_rss_mib()
-    result: dict[str, Any] = {"guests": guests}
-    # A long interval: the benchmark triggers every refresh itself.
-    app = ArgusApp(session, interval=3600)
-    started = time.perf_counter()
-    async with app.run_test(size=(WIDTH, HEIGHT)) as pilot:
-        screen = app.screen
-        assert isinstance(screen, GuestsScreen)
-        table = screen.query_one("#guests", VirtualTable)
-        await wait_for(lambda: table.row_count > 0, 60, "the first snapshot")
-        populated = time.perf_counter()
-        frame = await next_frame(probe, populated)
-        result["first_screen_s"] = round(frame[1] - started, 3)
-        result["rows"] = table.row_count
-        await pilot.pause(0.3)  # let the details fetch of the first row settle
+        # A long interval: the benchmark triggers every refresh itself.
+        self.app = ArgusApp(Session(self.client, profile="bench"), interval=3600)
+        self.profiler = cProfile.Profile() if profile else None
+        self.count = refreshes
+        self.result: dict[str, Any] = {}
+        self.idle_cpu_per_s = 0.0
 
-        # -- refreshes: fetch, map, reconcile, render ----------------------------------
-        shows = Instrument(screen, "show_snapshot")
-        rows = Instrument(screen, "_render_rows")
-        samples: dict[str, list[float]] = {
-            k: []
-            for k in ("fetch", "map", "reconcile", "reconcile_rows", "render", "frame_bytes")
-        }
-        samples["repaints"] = []
-        samples["ui_cpu"] = []
-        samples["frames"] = []
-        profiler = cProfile.Profile() if profile else None
-        # CPU of the event-loop thread while idle, to subtract from "UI CPU per refresh".
-        cpu0 = time.thread_time()
-        await asyncio.sleep(SETTLE)
-        idle_cpu = time.thread_time() - cpu0
-        for _ in range(refreshes):
+    @contextlib.contextmanager
+    def profiled(self) -> Iterator[None]:
+        if self.profiler is not None:
+            self.profiler.enable()
+        try:
+            yield
+        finally:
+            if self.profiler is not None:
+                self.profiler.disable()
+
+    async def settle(self, mark: float, cpu0: float, seconds: float) -> float:
+        """Wait until `seconds` after `mark`; event-loop CPU since `cpu0`, idle CPU removed."""
+        await asyncio.sleep(max(0.0, seconds - (time.perf_counter() - mark)))
+        return time.thread_time() - cpu0 - self.idle_cpu_per_s * seconds
+
+    async def run(self) -> dict[str, Any]:
+        from argus_tui.ui.screens.guests import GuestsScreen
+        from argus_tui.ui.widgets.table import VirtualTable
+
+        app, result = self.app, self.result
+        result["rss_before_app_mib"] = round(peak_rss_mib(), 1)
+        started = time.perf_counter()
+        async with app.run_test(size=(WIDTH, HEIGHT)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, GuestsScreen)
+            self.screen = screen
+            self.table = screen.query_one("#guests", VirtualTable)
+            await until(lambda: self.table.row_count > 0, 60, "the first snapshot")
+            frame = await next_frame(self.probe, time.perf_counter())
+            result["first_screen_s"] = round(frame[1] - started, 3)
+            result["rows"] = self.table.row_count
+            await pilot.pause(0.5)  # the details panel of the first row
+            cpu0, mark = time.thread_time(), time.perf_counter()
+            await asyncio.sleep(SETTLE)
+            self.idle_cpu_per_s = (time.thread_time() - cpu0) / (time.perf_counter() - mark)
+
+            self.shows = Instrument(screen, "show_snapshot")
+            self.renders = Instrument(screen, "_render_rows")
+            await self.refreshes()
+            await self.worst_case()
+            await self.end_to_end()
+            await self.cursor(pilot)
+            await self.filter(pilot)
+        result["peak_rss_mib"] = round(peak_rss_mib(), 1)
+        if self.profiler is not None:
+            out = io.StringIO()
+            stats = pstats.Stats(self.profiler, stream=out)
+            stats.sort_stats("cumulative").print_stats(35)
+            stats.sort_stats("tottime").print_stats(25)
+            result["profile"] = out.getvalue()
+        return result
+
+    async def deliver(self, snapshot: Any) -> tuple[float, tuple[float, float, int]]:
+        """Hand a snapshot to the app as its refresh worker would; (mark, first frame)."""
+        from argus_tui.ui.messages import SnapshotReady
+
+        count = self.app.refreshes
+        mark = time.perf_counter()
+        self.app.post_message(SnapshotReady(snapshot))
+        await until(lambda: self.app.refreshes > count, 10, "the refresh")
+        return mark, await next_frame(self.probe, self.shows.calls[-1][1])
+
+    async def refreshes(self) -> None:
+        """fetch | map | reconcile (show_snapshot) | first frame | event-loop CPU in total."""
+        from argus_tui.services import snapshot as snapshot_service
+
+        keys = ("fetch", "map", "reconcile", "render", "frame_bytes", "repaints", "ui_cpu")
+        samples: dict[str, list[float]] = {k: [] for k in (*keys, "frames")}
+        for _ in range(self.count):
             t0 = time.perf_counter()
-            answers = await asyncio.to_thread(fetch_answers, client)
+            answers = await asyncio.to_thread(fetch_answers, self.client)
             t1 = time.perf_counter()
-            snapshot = snapshot_service.collect(Replay(answers))  # type: ignore[arg-type]
+            self.snapshot = snapshot_service.collect(Replay(answers))  # type: ignore[arg-type]
             t2 = time.perf_counter()
-            count = app.refreshes
-            if profiler:
-                profiler.enable()
-            mark = time.perf_counter()
-            cpu0 = time.thread_time()
-            app.post_message(SnapshotReady(snapshot))
-            await wait_for(lambda c=count: app.refreshes > c, 10, "the refresh")
-            frame = await next_frame(probe, shows.calls[-1][1])
-            # Follow-up work (details panel, footer, ...) lands within a few frames.
-            await asyncio.sleep(SETTLE - (time.perf_counter() - mark))
-            samples["ui_cpu"].append(time.thread_time() - cpu0 - idle_cpu)
-            samples["frames"].append(sum(1 for f in probe.frames if f[0] >= mark))
-            if profiler:
-                profiler.disable()
-            start, end = shows.calls[-1]
-            assert start >= mark
+            with self.profiled():
+                cpu0 = time.thread_time()
+                mark, frame = await self.deliver(self.snapshot)
+                # Follow-up work (details panel, footer, ...) lands within a few frames.
+                samples["ui_cpu"].append(await self.settle(mark, cpu0, SETTLE))
+            start, end = self.shows.calls[-1]
             samples["fetch"].append(t1 - t0)
             samples["map"].append(t2 - t1)
             samples["reconcile"].append(end - start)
-            samples["reconcile_rows"].append(rows.calls[-1][1] - rows.calls[-1][0])
             samples["render"].append(frame[1] - frame[0])
             samples["frame_bytes"].append(frame[2])
-            samples["repaints"].append(table.repaints)
-        for key in ("fetch", "map", "reconcile", "reconcile_rows", "render", "ui_cpu"):
-            result[f"{key}_ms"] = ms(statistics.median(samples[key]))
-        result["frame_bytes"] = int(statistics.median(samples["frame_bytes"]))
-        result["repaints"] = int(statistics.median(samples["repaints"]))
-        result["frames_per_refresh"] = statistics.median(samples["frames"])
+            samples["repaints"].append(self.table.repaints)
+            samples["frames"].append(sum(1 for f in self.probe.frames if f[0] >= mark))
+        for key in ("fetch", "map", "reconcile", "render", "ui_cpu"):
+            self.result[f"{key}_ms"] = ms(statistics.median(samples[key]))
+        for key in ("frame_bytes", "repaints", "frames"):
+            self.result[key] = statistics.median(samples[key])
 
-        # Worst case: every guest's figures changed, so every visible row is repainted.
+    async def worst_case(self) -> None:
+        """Every guest's figures changed, so every visible row is repainted."""
         worst = []
         for step in range(3):
-            snapshot = perturbed(snapshot, step)
-            count = app.refreshes
-            app.post_message(SnapshotReady(snapshot))
-            await wait_for(lambda c=count: app.refreshes > c, 10, "the refresh")
-            frame = await next_frame(probe, shows.calls[-1][1])
-            start, end = shows.calls[-1]
-            worst.append((end - start, frame[1] - frame[0], table.repaints))
-            await pilot.pause(0.05)
-        result["worst_reconcile_ms"] = ms(statistics.median(w[0] for w in worst))
-        result["worst_render_ms"] = ms(statistics.median(w[1] for w in worst))
-        result["worst_repaints"] = int(statistics.median(w[2] for w in worst))
+            self.snapshot = perturbed(self.snapshot, step)
+            _, frame = await self.deliver(self.snapshot)
+            start, end = self.shows.calls[-1]
+            worst.append((end - start, frame[1] - frame[0], self.table.repaints))
+            await asyncio.sleep(SETTLE)
+        self.result["worst_reconcile_ms"] = ms(statistics.median(w[0] for w in worst))
+        self.result["worst_render_ms"] = ms(statistics.median(w[1] for w in worst))
+        self.result["worst_repaints"] = statistics.median(w[2] for w in worst)
 
-        # The app's own path, end to end: ctrl+r until the new snapshot is on screen.
-        # Meanwhile a 5 ms ticker on the event loop records its longest wait: how long a
-        # key press could go unanswered while a refresh is in flight (GIL and loop).
-        walls = []
-        stalls = []
-        for _ in range(max(2, refreshes // 2)):
-            count = app.refreshes
+    async def end_to_end(self) -> None:
+        """ctrl+r until the new snapshot is on screen, through the app's own worker.
+
+        Meanwhile a 5 ms ticker on the event loop records its longest wait: how long a key
+        press could go unanswered while a refresh is in flight (GIL and loop together).
+        """
+        walls, stalls = [], []
+        for _ in range(max(2, self.count // 2)):
+            count = self.app.refreshes
             ticker = asyncio.create_task(longest_gap())
             await asyncio.sleep(0.02)
             t0 = time.perf_counter()
-            app.action_refresh_now()
-            await wait_for(lambda c=count: app.refreshes > c, 30, "ctrl+r")
-            frame = await next_frame(probe, shows.calls[-1][1])
+            self.app.action_refresh_now()
+            await until(lambda c=count: self.app.refreshes > c, 30, "ctrl+r")
+            frame = await next_frame(self.probe, self.shows.calls[-1][1])
             walls.append(frame[1] - t0)
             ticker.cancel()
             stalls.append(await ticker)
-            await pilot.pause(0.05)
-        result["refresh_wall_ms"] = ms(statistics.median(walls))
-        result["loop_stall_ms"] = ms(max(stalls))
+            await asyncio.sleep(SETTLE)
+        self.result["refresh_wall_ms"] = ms(statistics.median(walls))
+        self.result["loop_stall_ms"] = ms(max(stalls))
 
-        # -- `/` filter keystrokes ----------------------------------------------------
+    async def cursor(self, pilot: Any) -> None:
+        """`j`: the first frame after the key, and all event-loop CPU it causes."""
+        moves = []
+        for _ in range(5):
+            mark, cpu0 = time.perf_counter(), time.thread_time()
+            with self.profiled():
+                await pilot.press("j")
+                frame = await next_frame(self.probe, mark)
+                cpu = await self.settle(mark, cpu0, KEY_SETTLE)
+            moves.append((frame[1] - mark, cpu))
+        self.result["cursor_ms"] = ms(statistics.median(m[0] for m in moves))
+        self.result["cursor_cpu_ms"] = ms(statistics.median(m[1] for m in moves))
+
+    async def filter(self, pilot: Any) -> None:
+        """`/` then FILTER_TEXT one key at a time, then Esc; key to first frame with the rows."""
+        from argus_tui.services.views import filter_rows, guest_haystack
+
+        renders, table = self.renders, self.table
+        everyone = list(self.app.snapshot.guests) if self.app.snapshot else []
         await pilot.press("slash")
-        await pilot.pause(0.1)
+        await pilot.pause(0.2)
         keys = []
-        typed = ""
-        all_guests = list(app.snapshot.guests) if app.snapshot else []
-        if profiler:
-            profiler.enable()
-        for char in FILTER_TEXT:
-            typed += char
-            expected = len(filter_rows(all_guests, typed, guest_haystack))
-            calls = len(rows.calls)
-            t0 = time.perf_counter()
-            await pilot.press(char)
-            await wait_for(
-                lambda c=calls, e=expected: len(rows.calls) > c and table.row_count == e,
-                10,
-                f"filter {typed!r}",
-            )
-            frame = await next_frame(probe, rows.calls[-1][1])
+        for length in range(1, len(FILTER_TEXT) + 1):
+            typed = FILTER_TEXT[:length]
+            expected = len(filter_rows(everyone, typed, guest_haystack))
+            calls = len(renders.calls)
+            mark, cpu0 = time.perf_counter(), time.thread_time()
+            with self.profiled():
+                await pilot.press(typed[-1])
+                await until(
+                    lambda c=calls, e=expected: len(renders.calls) > c and table.row_count == e,
+                    10,
+                    f"filter {typed!r}",
+                )
+                frame = await next_frame(self.probe, renders.calls[-1][1])
+                cpu = await self.settle(mark, cpu0, KEY_SETTLE)
+            start, end = renders.calls[-1]
             keys.append(
                 {
                     "text": typed,
                     "rows": expected,
-                    "latency_ms": ms(frame[1] - t0),
-                    "reconcile_ms": ms(rows.calls[-1][1] - rows.calls[-1][0]),
+                    "latency_ms": ms(frame[1] - mark),
+                    "reconcile_ms": ms(end - start),
                     "render_ms": ms(frame[1] - frame[0]),
+                    "cpu_ms": ms(cpu),
                 }
             )
-        # Esc: back to every guest.
-        calls = len(rows.calls)
-        t0 = time.perf_counter()
-        await pilot.press("escape")
-        await wait_for(
-            lambda: len(rows.calls) > calls and table.row_count == len(all_guests), 10, "clear"
-        )
-        await pilot.pause(0.2)
-        frame = await next_frame(probe, rows.calls[-1][1])
-        if profiler:
-            profiler.disable()
-        result["filter_clear_renders"] = len(rows.calls) - calls
-        result["filter_keys"] = keys
-        result["filter_max_ms"] = max(k["latency_ms"] for k in keys)
-        result["filter_median_ms"] = statistics.median(k["latency_ms"] for k in keys)
-        result["filter_clear_ms"] = ms(frame[1] - t0)
-        if profiler:
-            out = io.StringIO()
-            stats = pstats.Stats(profiler, stream=out)
-            stats.sort_stats("cumulative").print_stats(30)
-            stats.sort_stats("tottime").print_stats(20)
-            result["profile"] = out.getvalue()
-    result["rss_before_app_mib"] = round(rss_before, 1)
-    result["peak_rss_mib"] = round(peak_rss_mib(), 1)
-    return result
+        calls = len(renders.calls)
+        mark = time.perf_counter()
+        with self.profiled():
+            await pilot.press("escape")
+            await until(
+                lambda: len(renders.calls) > calls and table.row_count == len(everyone),
+                10,
+                "Esc",
+            )
+            await asyncio.sleep(0.2)  # a second render may follow
+            frame = await next_frame(self.probe, renders.calls[-1][1])
+        self.result["filter_keys"] = keys
+        self.result["filter_clear_ms"] = ms(frame[1] - mark)
+        self.result["filter_clear_renders"] = len(renders.calls) - calls
 
 
 def worker(guests: int, refreshes: int, profile: bool) -> None:
     with simulator(guests) as sim:
-        result = asyncio.run(measure_in_process(sim, guests, refreshes, profile))
+        result = {"guests": guests, **asyncio.run(InProcess(sim, refreshes, profile).run())}
         result["sim_command"] = " ".join(["argus", *sim.command[3:]])
     print("RESULT " + json.dumps(result))
 
 
 def run_worker(guests: int, refreshes: int, profile: bool) -> dict[str, Any]:
+    """Part 1 for one size, in a fresh process (so that peak RSS is this size's alone)."""
     args = [sys.executable, __file__, "--worker", str(guests), "--refreshes", str(refreshes)]
     if profile:
         args.append("--profile-worker")
@@ -499,12 +541,12 @@ def pty_bytes(guests: int, seconds: float) -> dict[str, Any]:
         pid, fd = pty.fork()
         if pid == 0:  # child: size the terminal, then become argus
             fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", HEIGHT, WIDTH, 0, 0))
-            os.execve(command[0], command, env)
+            os.execve(command[0], command, env)  # noqa: S606 (our own argus, no shell)
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", HEIGHT, WIDTH, 0, 0))
         received = bytearray()
 
-        def read_for(duration: float, until: bytes | None = None) -> int:
-            """Read for `duration` seconds (or until `until` appears); bytes read."""
+        def read_for(duration: float, stop_at: bytes | None = None) -> int:
+            """Read for `duration` seconds (or until `stop_at` appears); bytes read."""
             deadline = time.monotonic() + duration
             total = 0
             while (left := deadline - time.monotonic()) > 0:
@@ -517,13 +559,13 @@ def pty_bytes(guests: int, seconds: float) -> dict[str, Any]:
                     break
                 total += len(chunk)
                 received.extend(chunk)
-                if until is not None and until in received:
+                if stop_at is not None and stop_at in received:
                     break
             return total
 
         try:
             started = time.monotonic()
-            read_for(60, until=b"s old")  # the status line says "data Ns old" once data is in
+            read_for(60, stop_at=b"s old")  # the status line says "data Ns old" once data is in
             first = time.monotonic() - started
             if b"s old" not in received:
                 raise SystemExit(f"argus showed no data:\n{received[-2000:]!r}")
@@ -594,43 +636,54 @@ def tables(results: list[dict[str, Any]], ptys: list[dict[str, Any]]) -> str:
     out = []
     if results:
         out += [
-            "| guests | first screen | fetch | map | reconcile | render | refresh wall |"
-            " rows repainted | frame | peak RSS |",
+            "| guests | first screen | fetch | map | reconcile | first frame | UI CPU per refresh"
+            " | refresh end to end | longest loop stall | peak RSS |",
             "|---|---|---|---|---|---|---|---|---|---|",
         ]
-        for r in results:
-            out.append(
-                f"| {label(r['guests'])} | {r['first_screen_s']:.2f} s | {r['fetch_ms']} ms |"
-                f" {r['map_ms']} ms | {r['reconcile_ms']} ms | {r['render_ms']} ms |"
-                f" {r['refresh_wall_ms']} ms | {r['repaints']} | {r['frame_bytes'] / 1024:.1f} KiB |"
-                f" {r['peak_rss_mib']} MiB |"
-            )
+        out += [
+            f"| {label(r['guests'])} | {r['first_screen_s']:.2f} s | {r['fetch_ms']} ms"
+            f" | {r['map_ms']} ms | {r['reconcile_ms']} ms | {r['render_ms']} ms"
+            f" | {r['ui_cpu_ms']} ms | {r['refresh_wall_ms']} ms | {r['loop_stall_ms']} ms"
+            f" | {r['peak_rss_mib']:.0f} MiB |"
+            for r in results
+        ]
         out += [
             "",
-            "| guests | " + " | ".join(f"`{FILTER_TEXT[: i + 1]}`" for i in range(len(FILTER_TEXT)))
-            + " | Esc (clear) |",
-            "|---|" + "---|" * (len(FILTER_TEXT) + 1),
+            "| guests | reconcile, every row changed | first frame, every row changed"
+            " | `j`: first frame | `j`: UI CPU |",
+            "|---|---|---|---|---|",
+        ]
+        out += [
+            f"| {label(r['guests'])} | {r['worst_reconcile_ms']} ms | {r['worst_render_ms']} ms"
+            f" | {r['cursor_ms']} ms | {r['cursor_cpu_ms']} ms |"
+            for r in results
+        ]
+        heads = " | ".join(f"`{FILTER_TEXT[:n]}`" for n in range(1, len(FILTER_TEXT) + 1))
+        out += [
+            "",
+            f"| guests | {heads} | Esc (clear) |",
+            "|---|" + "---|" * len(FILTER_TEXT) + "---|",
         ]
         for r in results:
-            cells = [f"{k['latency_ms']} ms ({k['rows']:,} rows)" for k in r["filter_keys"]]
-            out.append(
-                f"| {label(r['guests'])} | " + " | ".join(cells) + f" | {r['filter_clear_ms']} ms |"
+            cells = " | ".join(
+                f"{k['latency_ms']} ms ({k['rows']:,} rows; CPU {k['cpu_ms']} ms)"
+                for k in r["filter_keys"]
             )
+            out.append(f"| {label(r['guests'])} | {cells} | {r['filter_clear_ms']} ms |")
     if ptys:
         out += [
             "",
-            "| guests | refreshes in window | bytes per refresh | bytes/s |"
-            " details hidden (`d`): bytes per refresh | bytes/s | paused (`P`) bytes/s |"
-            " first screen (pty) |",
-            "|---|---|---|---|---|---|---|---|",
+            "| guests | refreshes counted | bytes per refresh | bytes/s"
+            " | details hidden (`d`): bytes per refresh | bytes/s | paused (`P`): bytes/s |",
+            "|---|---|---|---|---|---|---|",
         ]
-        for p in ptys:
-            out.append(
-                f"| {label(p['guests'])} | {p['refreshes']} in {p['seconds']} s |"
-                f" {p['bytes_per_refresh']:,} | {p['bytes_per_s']:,} |"
-                f" {p['hidden_bytes_per_refresh']:,} | {p['hidden_bytes_per_s']:,} |"
-                f" {p['idle_bytes_per_s']:,} | {p['first_screen_s']:.2f} s |"
-            )
+        out += [
+            f"| {label(p['guests'])} | {p['refreshes']} in {p['seconds']:.0f} s"
+            f" | {p['bytes_per_refresh']:,} | {p['bytes_per_s']:,}"
+            f" | {p['hidden_bytes_per_refresh']:,} | {p['hidden_bytes_per_s']:,}"
+            f" | {p['idle_bytes_per_s']:,} |"
+            for p in ptys
+        ]
     return "\n".join(out)
 
 

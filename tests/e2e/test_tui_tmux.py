@@ -2,8 +2,9 @@
 
 Each test starts its own tmux server on a private socket (`tmux -L`), so nothing here
 touches a tmux the developer is running, and tears the server down afterwards. The
-command runs as `CMD; echo EXIT=$?; sleep 5`, so the exit code stays readable on the
-pane after the app has quit.
+command runs as `env -i ... argus ...; echo EXIT=$?; sleep 5` with `remain-on-exit` on, so
+the exit code (and any traceback) stays readable on the pane after the app has quit.
+Waits poll the screen with a deadline; there are no fixed sleeps before assertions.
 
 Skipped when tmux is missing, unless CI=1 is set: then a missing tmux is a failure.
 """
@@ -34,6 +35,9 @@ if TMUX is None:
         "tmux is not installed (apt-get install tmux); e2e tests skipped", allow_module_level=True
     )
 
+# Outside any tmux the developer may be running the tests in.
+TMUX_ENV = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+
 # The console script next to the interpreter running the tests (the venv's `argus`).
 _SCRIPT = Path(sys.executable).with_name("argus")
 ARGUS = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "argus_tui"]
@@ -45,8 +49,8 @@ GUEST_ROW = re.compile(r"^[ ●]\s+(\d{3,4}) (\S+)")
 NODES = re.compile(r"(?m)^\s*NODE\s+STATUS\s+CPU")
 GUESTS = re.compile(r"(?m)^\s*VMID\b.*\bNAME\b")
 TASKS = re.compile(r"(?m)^\s*STARTED\s+NODE\b")
-# A row of the help box: "│ key   description │".
-HELP_ROW = re.compile(r"│ (\S+)\s{2,}(\S.*?)\s*│")
+# A row of the help box: "│ key   description   │" (a scrollbar may follow the words).
+HELP_ROW = re.compile(r"│ (\S+)\s{2,}(\S+(?: \S+)*)")
 
 
 class Pane:
@@ -71,20 +75,19 @@ class Pane:
             capture_output=True,
             text=True,
             timeout=10,
+            env=TMUX_ENV,
         )
         if result.returncode != 0:
             raise AssertionError(f"tmux {' '.join(args[:2])} failed: {result.stderr.strip()}")
         return result.stdout
 
-    def screen(self) -> str:
-        return self._tmux("capture-pane", "-p", "-t", self.name)
+    def screen(self, styled: bool = False) -> str:
+        """The visible text; `styled` keeps the colour escape sequences (to see focus)."""
+        return self._tmux("capture-pane", "-p", *(["-e"] if styled else []), "-t", self.name)
 
     def scrollback(self) -> str:
         """Everything the pane printed, history included (tracebacks after a crash)."""
         return self._tmux("capture-pane", "-p", "-S", "-", "-t", self.name)
-
-    def lines(self) -> list[str]:
-        return self.screen().splitlines()
 
     def keys(self, *keys: str) -> None:
         """tmux key names: Enter, Escape, Down, C-r, or single characters."""
@@ -95,14 +98,18 @@ class Pane:
         self._tmux("send-keys", "-t", self.name, "-l", text)
 
     def wait(
-        self, condition: Callable[[str], bool] | str, timeout: float = 8.0, what: str = ""
+        self,
+        condition: Callable[[str], bool] | str,
+        timeout: float = 8.0,
+        what: str = "",
+        styled: bool = False,
     ) -> str:
         """Poll the screen until `condition` holds (or the text appears); return that screen."""
         check = (lambda s: condition in s) if isinstance(condition, str) else condition
         deadline = time.monotonic() + timeout
         screen = ""
         while time.monotonic() < deadline:
-            screen = self.screen()
+            screen = self.screen(styled)
             if check(screen):
                 return screen
             time.sleep(0.05)
@@ -113,8 +120,14 @@ class Pane:
 
     def kill(self) -> None:
         subprocess.run(
-            [str(TMUX), "-L", self.socket, "kill-server"], capture_output=True, timeout=10
+            [str(TMUX), "-L", self.socket, "kill-server"],
+            capture_output=True,
+            timeout=10,
+            env=TMUX_ENV,
         )
+        # tmux may leave the socket file behind.
+        base = Path(TMUX_ENV.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}"
+        (base / self.socket).unlink(missing_ok=True)
 
 
 @pytest.fixture
@@ -157,6 +170,19 @@ def status_line(screen: str) -> str:
     """The line above the footer."""
     lines = screen.rstrip("\n").splitlines()
     return lines[-2] if len(lines) >= 2 else ""
+
+
+def filter_box(styled: str) -> str:
+    """The line of the guests filter box, escape sequences included."""
+    plain = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in styled.splitlines()]
+    return next(
+        (
+            line
+            for line, text in zip(styled.splitlines(), plain, strict=True)
+            if re.match(r"\S?\s+pg\s", text)  # the box's left border, then the text
+        ),
+        "",
+    )
 
 
 def on_screen(pattern: re.Pattern[str], *texts: str) -> Callable[[str], bool]:
@@ -204,20 +230,34 @@ def test_demo_tour_160x45(run_tui: Callable[..., Pane]) -> None:
     pane.wait("filter: text", what="filter input")
     pane.type("pg")
     pane.wait(lambda s: sorted(guest_names(s)) == ["pg-primary", "pg-replica"], what="pg filter")
-    pane.keys("Enter")  # keeps the filter; focus back on the table
-    pane.keys("Down")  # proves the table has focus: the cursor moves, the filter stays
-    time.sleep(0.3)
+    # Enter keeps the filter and gives the focus back to the table. Only colours show the
+    # focus move (the box loses its cursor), and keys typed before it lands would still go
+    # into the box, so wait for it.
+    box = filter_box(pane.screen(styled=True))
+    pane.keys("Enter")
+    pane.wait(lambda s: filter_box(s) != box, what="focus leaves the filter box", styled=True)
+    pane.type("j")  # moves the table's cursor; the filter stays "pg"
+    time.sleep(0.3)  # (a negative check: give a wrong re-filter time to show)
     assert sorted(guest_names(pane.screen())) == ["pg-primary", "pg-replica"]
 
     pane.type("?")
     screen = pane.wait("Keys on this screen", what="help")
-    keys = help_keys(screen)
     expected = {"/": "Filter", "s": "Sort", "space": "Mark", "d": "Details", "1": "Nodes"}
     expected |= {"4": "Tasks", ":": "Command", "?": "Help", "q": "Quit"}
+    keys = help_keys(screen)
+    pane.keys("End")  # the list can be longer than the box: read the rest too
+
+    def collected(screen: str) -> bool:
+        keys.update(help_keys(screen))
+        return expected.keys() <= keys.keys()
+
+    pane.wait(collected, what=f"keys {sorted(expected)} in the help")
     for key, description in expected.items():
-        assert keys.get(key) == description, (key, keys)
+        assert keys[key] == description, (key, keys)
     pane.keys("Escape")
-    pane.wait(lambda s: "Keys on this screen" not in s, what="help closed")
+    # Wait for the help to go before the next key: Esc followed at once by a key reads as
+    # alt+key in a terminal.
+    pane.wait(lambda s: not help_keys(s), what="help closed")
 
     pane.type(":")
     pane.wait(":nodes", what="command line")
@@ -259,7 +299,9 @@ def test_demo_small_terminal_80x24(run_tui: Callable[..., Pane]) -> None:
     pane.type("?")
     pane.wait("Keys on this screen", what="help at 80x24")
     pane.keys("Escape")
-    pane.wait(lambda s: "Keys on this screen" not in s, what="help closed")
+    # Wait for the help to go before the next key: Esc followed at once by a key reads as
+    # alt+key in a terminal.
+    pane.wait(lambda s: not help_keys(s), what="help closed")
 
     pane.type(":")
     pane.wait(":nodes", what="command line at 80x24")
@@ -277,14 +319,15 @@ def test_demo_small_terminal_80x24(run_tui: Callable[..., Pane]) -> None:
 
 def start_sim(env: dict[str, str], errors: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
     """`argus sim --port 0` as its own process group; its printed credentials."""
-    proc = subprocess.Popen(
-        [*ARGUS, "sim", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=errors.open("w"),
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
+    with errors.open("w") as sink:
+        proc = subprocess.Popen(
+            [*ARGUS, "sim", "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=sink,
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
     info: dict[str, str] = {}
     assert proc.stdout is not None
     deadline = time.monotonic() + 15
@@ -342,6 +385,8 @@ def test_live_sim_then_sim_dies(
         if sim.poll() is None:
             os.killpg(sim.pid, signal.SIGKILL)
             sim.wait(5)
+        if sim.stdout is not None:
+            sim.stdout.close()
 
 
 # -- (d) task log -----------------------------------------------------------------------------

@@ -1,0 +1,252 @@
+"""`argus history export|stats|prune` as plain functions over a HistoryStore.
+
+The CLI parses flags and prints; everything else is here so it can be tested without a
+terminal. Nothing here imports Textual or the config: the caller passes the store, the
+profile and, if the user configured one, a Retention.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+import time
+from datetime import datetime
+from typing import Any
+
+from argus_tui.errors import ConfigError
+from argus_tui.store.db import GUEST_FIELDS, HistoryStore, Retention
+
+#: Order of the record kinds in an export, and the columns of each in CSV.
+SECTIONS = ("samples", "events", "tasks", "actions")
+SAMPLE_COLUMNS = (
+    "ts",
+    "step",
+    "entity",
+    "key",
+    "status",
+    "n",
+    "up",
+    *(c for f in GUEST_FIELDS for c in (f, f"{f}_max")),
+)
+EVENT_COLUMNS = ("ts", "kind", "subject", "detail", "vmid", "node")
+TASK_COLUMNS = ("upid", "node", "type", "id", "user", "starttime", "endtime", "status")
+ACTION_COLUMNS = (
+    "ts",
+    "token_id",
+    "vmid",
+    "guest",
+    "node",
+    "action",
+    "upid",
+    "result",
+    "duration",
+)
+COLUMNS = {
+    "samples": SAMPLE_COLUMNS,
+    "events": EVENT_COLUMNS,
+    "tasks": TASK_COLUMNS,
+    "actions": ACTION_COLUMNS,
+}
+#: The CSV header: `record` names the kind of row, then the union of all columns.
+CSV_COLUMNS: tuple[str, ...] = ("record", *dict.fromkeys(c for s in SECTIONS for c in COLUMNS[s]))
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_SPAN = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+
+
+def parse_since(text: str, now: float | None = None) -> float:
+    """`24h`, `30m`, `7d`, `2w`, `1h30m` (ago), an epoch number, or an ISO date/time.
+
+    Returns an epoch timestamp. A bare ISO date means local midnight.
+    """
+    value = text.strip().lower()
+    current = time.time() if now is None else now
+    if not value:
+        raise ConfigError("--since needs a value, e.g. 24h, 30m, 7d or 2026-01-31")
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)
+    if re.fullmatch(rf"(?:{_SPAN.pattern})+", value):
+        seconds = sum(float(n) * _UNITS[u] for n, u in _SPAN.findall(value))
+        return current - seconds
+    try:
+        return datetime.fromisoformat(text.strip()).timestamp()
+    except ValueError:
+        raise ConfigError(
+            f"--since {text!r} is not understood",
+            hint="use a span like 24h, 30m, 7d or 1h30m, an epoch, or an ISO date",
+        ) from None
+
+
+def export_rows(
+    store: HistoryStore,
+    profile: str,
+    since_ts: float,
+    fmt: str,
+    until_ts: float | None = None,
+) -> str:
+    """Everything recorded for `profile` since `since_ts`, as CSV or JSON text.
+
+    JSON: {"profile", "since", "until", "samples": [...], "events": [...], "tasks": [...],
+    "actions": [...]}. CSV: one header, one row per record, the `record` column says
+    which kind (sample, event, task, action); columns a kind lacks are empty. Samples are
+    in plain units (cpu fraction, bytes, bytes/s); `step` is 0 for raw samples and the
+    bucket length in seconds for downsampled ones (their `ts` is the bucket start).
+    """
+    data = store.export(profile, since_ts, until_ts)
+    if fmt == "json":
+        doc: dict[str, Any] = {"profile": profile, "since": since_ts, "until": until_ts}
+        for section in SECTIONS:
+            doc[section] = [_clean(row, COLUMNS[section]) for row in data[section]]
+        return json.dumps(doc, indent=1, allow_nan=False) + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for section in SECTIONS:
+            record = section.removesuffix("s")
+            for row in data[section]:
+                clean = _clean(row, COLUMNS[section])
+                writer.writerow({"record": record, **{k: _csv(v) for k, v in clean.items()}})
+        return out.getvalue()
+    raise ConfigError(f"unknown export format {fmt!r}", hint="use csv or json")
+
+
+def read_csv_export(text: str) -> dict[str, list[dict[str, str]]]:
+    """Parse an `export_rows(..., "csv")` text back into sections (values stay strings)."""
+    out: dict[str, list[dict[str, str]]] = {s: [] for s in SECTIONS}
+    for row in csv.DictReader(io.StringIO(text)):
+        section = row.pop("record") + "s"
+        out[section].append({k: row[k] for k in COLUMNS[section]})
+    return out
+
+
+def stats_text(store: HistoryStore) -> dict[str, Any]:
+    """`argus history stats`: the store's statistics as a JSON-ready dict.
+
+    Keys: path, schema, file_bytes, wal_bytes, page_size, pages, free_pages,
+    tables {name: {rows, bytes}}, profiles {name: {entities, last_sample, last_seen,
+    resolutions {step: {points, oldest, newest}}, sample_interval, retention,
+    large_cluster_policy, events}}, last_prune, sample_interval, retention, large_cluster.
+    `render_stats` turns it into lines for a terminal.
+    """
+    return store.stats()
+
+
+def render_stats(stats: dict[str, Any]) -> str:
+    """Human-readable `argus history stats`."""
+    lines = [
+        f"History database {stats['path']} (schema {stats['schema']})",
+        f"  size {_bytes(stats['file_bytes'])} + WAL {_bytes(stats['wal_bytes'])},"
+        f" {stats['free_pages']} of {stats['pages']} pages free",
+        f"  last pruned {_when(stats['last_prune'])}",
+    ]
+    for name, info in sorted(stats["tables"].items()):
+        if name in ("schema_version", "meta"):
+            continue
+        lines.append(f"  {name:<14} {info['rows']:>12,} rows  {_bytes(info['bytes']):>10}")
+    for profile, info in stats["profiles"].items():
+        ret = info["retention"]
+        policy = "large-cluster policy" if info["large_cluster_policy"] else "policy"
+        lines.append(
+            f"Profile {profile}: {info['entities']} nodes and guests, {info['events']} events,"
+            f" last sample {_when(info['last_sample'])}, last seen {_when(info['last_seen'])}"
+        )
+        lines.append(
+            f"  {policy}: raw every {_span(info['sample_interval'])} for {_span(ret['raw'])},"
+            f" {_span(ret['mid_step'])} avg+max for {_span(ret['mid'])},"
+            f" {_span(ret['long_step'])} for {_span(ret['long'])}"
+        )
+        for step, span in info["resolutions"].items():
+            label = "raw" if step == "0" else f"{_span(float(step))} rollups"
+            lines.append(
+                f"  {label:<14} {span['points']:>8,} points  {_when(span['oldest'])}"
+                f" → {_when(span['newest'])}"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def prune(
+    store: HistoryStore,
+    now: float | None = None,
+    retention: Retention | None = None,
+    *,
+    vacuum: bool = False,
+) -> dict[str, int]:
+    """`argus history prune [--vacuum]`: downsample and expire now; optionally shrink the file.
+
+    Returns the store's counts (raw_downsampled, mid_downsampled, rollups_expired, events,
+    tasks, actions) plus `bytes_freed` when vacuuming.
+    """
+    counts = store.prune(now=now, retention=retention)
+    if vacuum:
+        counts["bytes_freed"] = store.vacuum()
+    return counts
+
+
+def render_prune(counts: dict[str, int]) -> str:
+    parts = [f"{k.replace('_', ' ')}: {v:,}" for k, v in counts.items()]
+    return "pruned history: " + ", ".join(parts) + "\n"
+
+
+def merge_series(
+    local: list[tuple[float, float]],
+    rrd_rows: list[dict[str, float]],
+    field: str,
+) -> list[tuple[float, float]]:
+    """One sparkline from the local history and the server's rrddata, oldest first.
+
+    rrddata (`Session.rrd`) is the server's own record and wins wherever it has points;
+    the local history fills in what lies before its first point (rrddata's "hour" or
+    "day" timeframes reach back 1 h or 1 d only). Units already agree: cpu as a fraction,
+    mem and disk in bytes, network and disk I/O in bytes per second.
+    """
+    rrd = sorted((row["time"], row[field]) for row in rrd_rows if "time" in row and field in row)
+    if not rrd:
+        return list(local)
+    first = rrd[0][0]
+    return [(t, v) for t, v in local if t < first] + rrd
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _clean(row: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for col in columns:
+        value = row.get(col)
+        if isinstance(value, float) and not math.isfinite(value):
+            value = None
+        out[col] = value
+    return out
+
+
+def _csv(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} s"
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "never"
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
