@@ -116,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="one snapshot of cluster, nodes and guests")
     _connection_flags(status)
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument(
+        "--no-history", action="store_true", help="do not record this snapshot locally"
+    )
 
     tasks = commands.add_parser("tasks", help="recent tasks")
     _connection_flags(tasks)
@@ -476,6 +479,17 @@ def run_status(args: argparse.Namespace) -> int:
 
     client, resolved = _client(args)
     snapshot = collect(client)
+    if not args.no_history:
+        from argus_tui.store.db import HistoryStore, StoreError
+
+        try:
+            store = HistoryStore()
+            store.record_snapshot(snapshot, resolved.profile or "default")
+            for warning in store.take_warnings():
+                print(f"argus: warning: {warning}", file=sys.stderr)
+            store.close()
+        except StoreError as exc:
+            print(f"argus: warning: {exc}", file=sys.stderr)
     if args.json:
         print(json.dumps(snapshot_json(snapshot, read_only=resolved.read_only), indent=2))
         return EXIT_OK

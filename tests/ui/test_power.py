@@ -607,12 +607,6 @@ async def test_a_shown_key_is_not_authorisation(make_sim: Callable[..., Simulato
         assert not app.session.power.busy(102)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: PowerService.follow cannot be cancelled; after quitting, its thread polls on"
-    " until the task ends (up to PowerService.timeout = 900 s), and asyncio.run() in"
-    " App.run() waits for it, so `argus` does not exit",
-)
 async def test_quitting_stops_following_the_task(sim: Simulator) -> None:
     app = fast(ArgusApp(session_for(sim)))
     try:

@@ -92,7 +92,12 @@ class PowerService:
         self.timeout = timeout
         self._busy: dict[int, str] = {}
         self._lock = threading.Lock()
+        self._closing = threading.Event()
         self.journal_errors: list[str] = []
+
+    def close(self) -> None:
+        """Stop following tasks (the tasks themselves run on in Proxmox)."""
+        self._closing.set()
 
     def busy(self, vmid: int) -> bool:
         with self._lock:
@@ -145,9 +150,16 @@ class PowerService:
         upid: str,
         *,
         on_progress: Callable[[str], None] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> Outcome:
         """Poll the task to its end; journal the result; free the guest."""
+
+        def wait(seconds: float) -> None:
+            if sleep is not None:
+                sleep(seconds)
+            else:
+                self._closing.wait(seconds)
+
         started = time.monotonic()
         status: dict[str, object] = {}
         try:
@@ -159,7 +171,9 @@ class PowerService:
                     on_progress(str(status.get("type") or UPID.parse(upid).type))
                 if time.monotonic() - started > self.timeout:
                     raise OperationFailed(f"task {upid} still running after {self.timeout:g} s")
-                sleep(self.poll)
+                if self._closing.is_set():
+                    raise OperationFailed(f"stopped following task {upid}; it runs on in Proxmox")
+                wait(self.poll)
         finally:
             with self._lock:
                 self._busy.pop(guest.vmid, None)
@@ -180,7 +194,7 @@ class PowerService:
         action: str,
         *,
         on_progress: Callable[[str], None] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> Outcome:
         upid = self.start(guest, action)
         return self.follow(guest, action, upid, on_progress=on_progress, sleep=sleep)

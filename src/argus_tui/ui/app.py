@@ -108,18 +108,46 @@ class ArgusApp(App[int]):
         else:
             self.post_message(SnapshotReady(snapshot))
 
+    async def action_quit(self) -> None:
+        self.session.power.close()  # followers stop polling, so the app can exit at once
+        self.exit(0)
+
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
+        if not self.is_running:
+            return
         self._fetching = False
         self.refreshes += 1
         self.snapshot = message.snapshot
         self.error = None
         self.session.backoff.success()
+        if self.session.history is not None:
+            self._record(message.snapshot)
         screen = self.screen
         if isinstance(screen, ArgusScreen):
             screen.show_snapshot(message.snapshot)
         self._after_poll()
 
+    @work(thread=True, exclusive=True, group="history", exit_on_error=False)
+    def _record(self, snapshot: ClusterSnapshot) -> None:
+        """Write the refresh to the local history without holding up the UI."""
+        history = self.session.history
+        if history is None:
+            return
+        try:
+            history.record_snapshot(snapshot, self.session.profile or "default")
+            warnings = history.take_warnings()
+        except ArgusError as exc:
+            self.session.history = None  # run on without history, say so once
+            self.call_from_thread(
+                self.notify, str(exc), title="History off", severity="warning", timeout=10
+            )
+        else:
+            for warning in warnings:
+                self.call_from_thread(self.notify, warning, title="History", severity="warning")
+
     def on_refresh_failed(self, message: RefreshFailed) -> None:
+        if not self.is_running:
+            return
         self._fetching = False
         self.error = message.error
         self.session.backoff.failure()
@@ -293,6 +321,7 @@ class ArgusApp(App[int]):
             elif isinstance(screen, GuestsScreen) and word in ("guests", "gu"):
                 screen.only_type(None)
         elif word in ("q", "quit"):
+            self.session.power.close()
             self.exit(0)
         elif word == "profile":
             self._switch_profile(rest.strip())
