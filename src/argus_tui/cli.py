@@ -140,6 +140,19 @@ def build_parser() -> argparse.ArgumentParser:
     power.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     power.add_argument("--wait", action="store_true", help="follow the task to its end")
 
+    history = commands.add_parser("history", help="what the local history holds")
+    history_cmds = history.add_subparsers(
+        dest="history_command", metavar="SUBCOMMAND", parser_class=_Parser, required=True
+    )
+    export = history_cmds.add_parser("export", help="samples, events, tasks and actions")
+    export.add_argument("--since", default="24h", help="e.g. 30m, 24h, 7d or an epoch")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--profile", metavar="NAME", help="profile (default: the default one)")
+    stats = history_cmds.add_parser("stats", help="size and contents of the database")
+    stats.add_argument("--json", action="store_true", help="machine-readable output")
+    prune_cmd = history_cmds.add_parser("prune", help="downsample and expire old data now")
+    prune_cmd.add_argument("--vacuum", action="store_true", help="also shrink the file")
+
     task_log = commands.add_parser("task-log", help="one task's log")
     _connection_flags(task_log)
     task_log.add_argument("upid", metavar="UPID", help="the task id")
@@ -704,6 +717,29 @@ def run_power(args: argparse.Namespace) -> int:
     return _fail(f"{args.action} {label} failed: {printable(outcome.status)}", EXIT_FAILED)
 
 
+def run_history(args: argparse.Namespace) -> int:
+    from argus_tui.config import Config
+    from argus_tui.services import history
+    from argus_tui.store.db import HistoryStore
+
+    store = HistoryStore()
+    try:
+        if args.history_command == "export":
+            profile = args.profile or os.environ.get("ARGUS_PROFILE")
+            if profile is None:
+                profile = Config.load().default_name() or "default"
+            since = history.parse_since(args.since)
+            sys.stdout.write(history.export_rows(store, profile, since, args.format))
+        elif args.history_command == "stats":
+            data = history.stats_text(store)
+            print(json.dumps(data, indent=2) if args.json else history.render_stats(data))
+        else:
+            print(history.render_prune(history.prune(store, vacuum=args.vacuum)))
+    finally:
+        store.close()
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sim": run_sim,
     "login": run_login,
@@ -714,6 +750,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "tasks": run_tasks,
     "task-log": run_task_log,
     "power": run_power,
+    "history": run_history,
 }
 
 

@@ -221,3 +221,22 @@ def test_hostile_names_are_printed_literally(
     assert result.returncode == 0
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
     assert "evil\\x1b[31mred" in result.stdout and "[bold]x[/bold]" in result.stdout
+
+
+def test_status_records_history_and_export(sim: Simulator, tmp_path: Path) -> None:
+    env = env_for(sim, tmp_path)
+    assert run(["status", "--json", "--no-history"], env, tmp_path).returncode == 0
+    assert not (tmp_path / "data" / "argus" / "history.db").exists()
+    assert run(["status", "--json"], env, tmp_path).returncode == 0
+    exported = run(["history", "export", "--since", "365d", "--format", "json",
+                    "--profile", "default"], env, tmp_path)  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    data = json.loads(exported.stdout)
+    keys = {s["key"] for s in data["samples"]}
+    assert {"pve-a", "102", "110"} <= {str(k) for k in keys}
+    stats = run(["history", "stats", "--json"], env, tmp_path)
+    assert stats.returncode == 0 and json.loads(stats.stdout)
+    one_clear_line(run(["history", "export", "--since", "soon"], env, tmp_path), 2, "--since")
+    assert sim.token_secret not in (tmp_path / "data" / "argus" / "history.db").read_bytes().decode(
+        "latin-1"
+    )
