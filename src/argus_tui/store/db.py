@@ -391,12 +391,12 @@ class HistoryStore:
         try:
             conn = sqlite3.connect(self.path, timeout=self.timeout, check_same_thread=False)
             db = sqlite_utils.Database(conn)
-            conn.execute("PRAGMA journal_mode=WAL")
+            _retry_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"), self.timeout)
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA secure_delete=OFF")
             conn.execute("PRAGMA cache_size=-16384")  # 16 MiB
             self._check_integrity(conn)
-            self._migrate(db)
+            _retry_locked(lambda: self._migrate(db), self.timeout)
             # A write probe: a read-only file or folder fails here, not on the first sample.
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("ROLLBACK")
@@ -1511,3 +1511,17 @@ def _dicts(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
 
 def _as_dict(record: ActionRecord) -> dict[str, Any]:
     return {name: getattr(record, name) for name in ActionRecord.__dataclass_fields__}
+
+
+def _retry_locked(step: Callable[[], object], timeout: float) -> None:
+    """Two processes opening a new file at once: changing the journal mode or migrating
+    can fail with "database is locked" without waiting on the busy timeout; retry."""
+    deadline = time.monotonic() + max(timeout, 0.5)
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)

@@ -120,6 +120,7 @@ class GuestsScreen(ArgusScreen):
         self._details_for: int | None = None
         self._details_cache: dict[int, dict[str, Any]] = {}
         self._sort_index = 0
+        self._last_offer: tuple[str, ...] | None = None
 
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder="filter: text, or /regex/ (Esc clears)", id="guest-filter")
@@ -149,7 +150,6 @@ class GuestsScreen(ArgusScreen):
 
     def show_snapshot(self, snapshot: ClusterSnapshot) -> None:
         self._guests = {g.vmid: g for g in snapshot.guests}
-        self._details_cache.clear()
         notice = ""
         if "VM.Audit" not in snapshot.privileges.at("/vms"):
             notice = (
@@ -162,7 +162,7 @@ class GuestsScreen(ArgusScreen):
         self.table.empty_text = "No guests." if not notice else "No guests visible to this token."
         self._render_rows()
         self._refresh_details(force=True)
-        self.refresh_bindings()
+        self._update_keys()
 
     def _render_rows(self) -> None:
         table = self.table
@@ -211,6 +211,17 @@ class GuestsScreen(ArgusScreen):
             for i in items
         ]
 
+    def _offer(self) -> tuple[str, ...]:
+        targets = self._targets()
+        return tuple(a for a in ACTION_ORDER if any(i.runs for i in self._plan(a, targets)))
+
+    def _update_keys(self) -> None:
+        """Rebuild the footer only when the set of offered power keys changes (it is costly)."""
+        offer = self._offer()
+        if offer != self._last_offer:
+            self._last_offer = offer
+            self.refresh_bindings()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """A power key the token may not use, or that is invalid in the state, is absent."""
         if action == "power":
@@ -242,7 +253,7 @@ class GuestsScreen(ArgusScreen):
             self.table.clear_marks()
         for item in items:
             self.argus.run_power(item.guest, item.action)
-        self.refresh_bindings()
+        self._update_keys()
 
     def action_why(self) -> None:
         guest = self.selected
@@ -297,7 +308,7 @@ class GuestsScreen(ArgusScreen):
 
     def action_mark(self) -> None:
         self.table.toggle_mark()
-        self.refresh_bindings()
+        self._update_keys()
         count = len(self.table.marked)
         self.argus.say(f"{count} marked" if count else "")
         self.table.action_cursor(1)
@@ -313,7 +324,7 @@ class GuestsScreen(ArgusScreen):
     @on(VirtualTable.Highlighted, "#guests")
     def _highlighted(self) -> None:
         self.argus.selected_guest = self.selected
-        self.refresh_bindings()
+        self._update_keys()
         if self._details_timer is not None:
             self._details_timer.stop()
         self._details_timer = self.set_timer(0.25, self._refresh_details)
@@ -328,7 +339,8 @@ class GuestsScreen(ArgusScreen):
             return
         cached = self._details_cache.get(guest.vmid)
         panel.update(details_text(guest, cached, None))
-        if cached is None and (force or self._details_for != guest.vmid):
+        # Cached details stay on screen (no flicker) while a refresh fetches fresh ones.
+        if force or (cached is None and self._details_for != guest.vmid):
             self._details_for = guest.vmid
             self._fetch_details(guest)
 

@@ -25,7 +25,7 @@ class ClusterHeader(Static):
             text.append(" ")
         if snapshot is None:
             text.append("connecting…", style="italic")
-            self.update(text)
+            self.update(text, layout=False)  # always one line: no relayout
             return
         cluster = snapshot.cluster
         name = (
@@ -46,7 +46,7 @@ class ClusterHeader(Static):
         text.append(f"  guests {running}/{guests} running")
         if cluster.version:
             text.append(f"  PVE {cluster.version}", style="dim")
-        self.update(text)
+        self.update(text, layout=False)  # always one line: no relayout
 
 
 class StatusLine(Static):
@@ -100,4 +100,4 @@ class StatusLine(Static):
             text.append(" PAUSED ", style="bold reverse")
         if message:
             text.append(f"  {printable(message)}", style="cyan")
-        self.update(text)
+        self.update(text, layout=False)  # always one line: no relayout
