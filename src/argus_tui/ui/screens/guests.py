@@ -121,6 +121,8 @@ class GuestsScreen(ArgusScreen):
         self._details_cache: dict[int, dict[str, Any]] = {}
         self._sort_index = 0
         self._last_offer: tuple[str, ...] | None = None
+        self._cell_cache: dict[int, tuple[Cell, ...]] = {}
+        self._hay_cache: dict[int, str] = {}
 
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder="filter: text, or /regex/ (Esc clears)", id="guest-filter")
@@ -150,6 +152,8 @@ class GuestsScreen(ArgusScreen):
 
     def show_snapshot(self, snapshot: ClusterSnapshot) -> None:
         self._guests = {g.vmid: g for g in snapshot.guests}
+        self._cell_cache = {}
+        self._hay_cache = {}
         notice = ""
         if "VM.Audit" not in snapshot.privileges.at("/vms"):
             notice = (
@@ -169,10 +173,23 @@ class GuestsScreen(ArgusScreen):
         rows = list(self._guests.values())
         if self._type:
             rows = [g for g in rows if g.type == self._type]
-        rows = filter_rows(rows, self.filter_text, guest_haystack)
+        rows = filter_rows(rows, self.filter_text, self._haystack)
         key = table.sort_key or "vmid"
         rows = sort_rows(rows, SORT_KEYS[key], reverse=table.sort_reverse)
-        table.set_rows((g.vmid, guest_cells(g)) for g in rows)
+        table.set_rows((g.vmid, self._cells(g)) for g in rows)
+
+    def _cells(self, guest: Guest) -> tuple[Cell, ...]:
+        """Cells per guest, built once per snapshot: filter keys and Esc only select rows."""
+        cells = self._cell_cache.get(guest.vmid)
+        if cells is None:
+            cells = self._cell_cache[guest.vmid] = guest_cells(guest)
+        return cells
+
+    def _haystack(self, guest: Guest) -> str:
+        text = self._hay_cache.get(guest.vmid)
+        if text is None:
+            text = self._hay_cache[guest.vmid] = guest_haystack(guest)
+        return text
 
     def only_type(self, guest_type: str | None) -> None:
         self._type = guest_type
