@@ -470,22 +470,8 @@ def run_doctor(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-def _fmt_bytes(value: int | None) -> str:
-    if value is None:
-        return "-"
-    size = float(value)
-    for unit in ("B", "K", "M", "G", "T"):
-        if size < 1024 or unit == "T":
-            return f"{size:.0f}{unit}" if unit == "B" else f"{size:.1f}{unit}"
-        size /= 1024
-    return "-"
-
-
-def _fmt_pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.0f}%"
-
-
 def run_status(args: argparse.Namespace) -> int:
+    from argus_tui.domain.format import bytes_, percent
     from argus_tui.domain.permissions import allowed_actions
     from argus_tui.domain.text import printable
     from argus_tui.services.snapshot import collect, snapshot_json
@@ -514,24 +500,24 @@ def run_status(args: argparse.Namespace) -> int:
     )
     print(f"{'NODE':<16} {'STATUS':<8} {'CPU':>5} {'MEM':>16} {'UPTIME':>9}")
     for node in snapshot.nodes:
-        mem = f"{_fmt_bytes(node.mem)}/{_fmt_bytes(node.maxmem)}"
+        mem = f"{bytes_(node.mem)}/{bytes_(node.maxmem)}"
         uptime = "-"
         if node.uptime is not None:
             uptime = f"{node.uptime // 86400}d{node.uptime % 86400 // 3600}h"
-        cpu = _fmt_pct(node.cpu)
+        cpu = percent(node.cpu)
         print(f"{printable(node.name):<16} {node.status:<8} {cpu:>5} {mem:>16} {uptime:>9}")
     print()
     header = ("VMID", "NAME", "TYPE", "NODE", "STATUS", "CPU", "MEM")
     print("{:>6} {:<24} {:<4} {:<12} {:<9} {:>5} {:>16}  ACTIONS".format(*header))
     for guest in snapshot.guests:
-        mem = f"{_fmt_bytes(guest.mem)}/{_fmt_bytes(guest.maxmem)}"
+        mem = f"{bytes_(guest.mem)}/{bytes_(guest.maxmem)}"
         actions = (
             "" if resolved.read_only else ",".join(allowed_actions(guest, snapshot.privileges))
         )
         name = printable(guest.label) + (" (template)" if guest.template else "")
         print(
             f"{guest.vmid:>6} {name:<24} {guest.type:<4} {printable(guest.node):<12}"
-            f" {printable(guest.status):<9} {_fmt_pct(guest.cpu):>5} {mem:>16}  {actions}"
+            f" {printable(guest.status):<9} {percent(guest.cpu):>5} {mem:>16}  {actions}"
         )
     for warning in snapshot.warnings:
         print(f"warning: {warning}", file=sys.stderr)

@@ -7,12 +7,10 @@ can be tested without a terminal.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from argus_tui.domain.models import ClusterSnapshot, Guest, Task
-from argus_tui.domain.upid import UPID
 from argus_tui.pve.client import PveClient
 from argus_tui.pve.mapping import MappingError, as_float, task_from
 from argus_tui.services import snapshot as snapshot_service
@@ -119,11 +117,3 @@ class Session:
 
     def stop_task(self, task: Task) -> None:
         self.client.request("DELETE", f"/nodes/{task.node}/tasks/{task.upid}")
-
-    @staticmethod
-    def parse_upid(text: str) -> UPID:
-        return UPID.parse(text)
-
-    @staticmethod
-    def now() -> float:
-        return time.time()

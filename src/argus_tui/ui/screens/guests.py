@@ -13,13 +13,13 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
+from argus_tui.domain.format import bytes_, pct_style, percent, uptime
 from argus_tui.domain.models import ClusterSnapshot, Guest
 from argus_tui.domain.permissions import ACTION_ORDER
 from argus_tui.domain.text import printable
 from argus_tui.errors import ArgusError
 from argus_tui.services.power import PlanItem, plan
 from argus_tui.services.views import filter_rows, guest_haystack, matcher, sort_rows
-from argus_tui.ui.format import bytes_, pct_style, percent, uptime
 from argus_tui.ui.screens.base import ArgusScreen
 from argus_tui.ui.screens.power import BulkPlan, ConfirmAction, WhyNot, confirm_text
 from argus_tui.ui.widgets.table import Cell, Column, VirtualTable

@@ -15,9 +15,9 @@ from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import Static
 
+from argus_tui.domain.format import bytes_, pct_style, percent, uptime
 from argus_tui.domain.models import ClusterSnapshot, Node
 from argus_tui.errors import ArgusError
-from argus_tui.ui.format import bytes_, pct_style, percent, uptime
 from argus_tui.ui.screens.base import ArgusScreen
 from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
 

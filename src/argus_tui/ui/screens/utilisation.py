@@ -21,11 +21,11 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
+from argus_tui.domain.format import bytes_, uptime
 from argus_tui.domain.models import ClusterSnapshot, Guest, Node
 from argus_tui.domain.text import printable
 from argus_tui.errors import ArgusError
 from argus_tui.services.session import TIMEFRAMES
-from argus_tui.ui.format import bytes_, uptime
 from argus_tui.ui.screens.base import ArgusScreen
 from argus_tui.ui.widgets.usage import UsageRow, fraction_line, rate_line, ratio
 

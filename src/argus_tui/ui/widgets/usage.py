@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Sparkline, Static
 
-from argus_tui.ui.format import bytes_, pct_style, percent
+from argus_tui.domain.format import bytes_, pct_style, percent
 
 BAR_WIDTH = 12
 LABEL_WIDTH = 8
