@@ -12,7 +12,7 @@ import pytest
 from argus_tui.domain.models import Task
 from argus_tui.errors import ConfigError
 from argus_tui.services import history
-from argus_tui.store.db import DAY, ActionRecord, HistoryStore
+from argus_tui.store.db import DAY, SCHEMA_VERSION, ActionRecord, HistoryStore
 
 from .helpers import T0, guest, snapshot
 
@@ -99,7 +99,7 @@ def test_parse_since() -> None:
 
 def test_stats_and_prune(filled: HistoryStore, db_path: Path) -> None:
     stats = history.stats_text(filled)
-    assert stats["path"] == str(db_path) and stats["schema"] == 2
+    assert stats["path"] == str(db_path) and stats["schema"] == SCHEMA_VERSION
     # p: 4 entities x 1 bucket, other: 3 x 1; p keeps 7 raw timestamps x 4 entities
     assert stats["tables"]["rollups"]["rows"] == 7 and stats["tables"]["samples"]["rows"] == 28
     assert stats["tables"]["samples"]["bytes"] > 0

@@ -25,6 +25,9 @@ What is kept (schema 2, see docs/PERFORMANCE.md "History" for sizes):
   so the changes view never scans samples. `last_state` holds what they are derived from.
 - `tasks` (upserted by UPID), `actions` (the power-action journal), `profile_state`
   (last sample, last seen, state version, cluster size), `meta` (last prune).
+- `exchanges` (schema 3): one row per question to the assistant: when, profile, model,
+  subject, the (redacted) question, context and answer sizes, outcome and error. Never
+  the context or the answer text, never a secret.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ import sqlite_utils
 from argus_tui.domain.models import ClusterSnapshot, Task
 from argus_tui.errors import ArgusError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 HOUR = 3600.0
 DAY = 86400.0
@@ -175,7 +178,18 @@ def _migrate_2(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_1, _migrate_2]
+def _migrate_3(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """CREATE TABLE exchanges (
+            id INTEGER PRIMARY KEY, ts REAL NOT NULL, profile TEXT NOT NULL,
+            model TEXT NOT NULL, subject TEXT NOT NULL DEFAULT '', question TEXT NOT NULL,
+            context_chars INTEGER NOT NULL, answer_chars INTEGER NOT NULL,
+            outcome TEXT NOT NULL, error TEXT NOT NULL DEFAULT '', duration REAL)"""
+    )
+    db.execute("CREATE INDEX exchanges_profile_ts ON exchanges (profile, ts)")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_1, _migrate_2, _migrate_3]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
@@ -194,6 +208,22 @@ class ActionRecord:
     upid: str
     result: str
     duration: float
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeRecord:
+    """One question to the assistant: sizes and outcome only, never the texts exchanged."""
+
+    ts: float
+    profile: str
+    model: str
+    subject: str
+    question: str  # already redacted by the caller
+    context_chars: int
+    answer_chars: int
+    outcome: str  # ok | cancelled | error
+    error: str = ""
+    duration: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -619,6 +649,36 @@ class HistoryStore:
             sql += " AND profile = ?"
             params.append(profile)
         with self._reading("could not read the actions") as conn:
+            return _dicts(conn.execute(sql + " ORDER BY ts, id", params))
+
+    # -- the assistant's exchanges -----------------------------------------------------------
+
+    def record_exchange(self, record: ExchangeRecord) -> None:
+        """Journal one assistant exchange (see ExchangeRecord for what is kept)."""
+        values = {name: getattr(record, name) for name in ExchangeRecord.__dataclass_fields__}
+        with self._lock:
+            db = self._writer()
+            try:
+                with self._tx(db.conn) as conn:
+                    cols = ", ".join(values)
+                    marks = ", ".join("?" for _ in values)
+                    conn.execute(
+                        f"INSERT INTO exchanges ({cols}) VALUES ({marks})",  # noqa: S608 (constants)
+                        list(values.values()),
+                    )
+            except sqlite3.Error as exc:
+                raise self._handle("could not record the assistant exchange", exc) from None
+
+    def exchanges(self, since: float = 0.0, profile: str | None = None) -> list[dict[str, Any]]:
+        sql = (
+            "SELECT ts, profile, model, subject, question, context_chars, answer_chars,"
+            " outcome, error, duration FROM exchanges WHERE ts >= ?"
+        )
+        params: list[Any] = [since]
+        if profile is not None:
+            sql += " AND profile = ?"
+            params.append(profile)
+        with self._reading("could not read the assistant exchanges") as conn:
             return _dicts(conn.execute(sql + " ORDER BY ts, id", params))
 
     # -- recording ---------------------------------------------------------------------------
@@ -1056,13 +1116,21 @@ class HistoryStore:
                     [profile, since, end],
                 )
             )
+            out["exchanges"] = _dicts(
+                conn.execute(
+                    "SELECT ts, model, subject, question, context_chars, answer_chars, outcome,"
+                    " error, duration FROM exchanges WHERE profile = ? AND ts >= ? AND ts < ?"
+                    " ORDER BY ts, id",
+                    [profile, since, end],
+                )
+            )
         return out
 
     def profiles(self) -> list[str]:
         with self._reading("could not read the history") as conn:
             rows = conn.execute(
                 "SELECT profile FROM profile_state UNION SELECT profile FROM actions"
-                " UNION SELECT profile FROM events ORDER BY 1"
+                " UNION SELECT profile FROM events UNION SELECT profile FROM exchanges ORDER BY 1"
             ).fetchall()
         return [r[0] for r in rows]
 
@@ -1174,6 +1242,7 @@ class HistoryStore:
             "events": 0,
             "tasks": 0,
             "actions": 0,
+            "exchanges": 0,
         }
         for profile, size in conn.execute("SELECT profile, size FROM profile_state").fetchall():
             ret = self.policy(size, override).retention
@@ -1196,6 +1265,7 @@ class HistoryStore:
             conn, "tasks", "coalesce(starttime, seen) < ?", cutoff
         )
         counts["actions"] = self._chunked_delete(conn, "actions", "ts < ?", cutoff)
+        counts["exchanges"] = self._chunked_delete(conn, "exchanges", "ts < ?", cutoff)
         with self._tx(conn):
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('last_prune', ?)", [repr(float(now))])
         self._next_prune = now + HOUR
