@@ -178,6 +178,14 @@ async def test_help_is_built_from_the_live_key_map(sim: Simulator) -> None:
         text = " ".join(d for _, d in help_screen.rows)
         for word in ("Filter", "Sort", "Mark", "Nodes", "Tasks", "Quit"):
             assert word in text
+        # The screen's own keys lead; Textual's generic keys (palette) come last.
+        descriptions = [d for _, d in help_screen.rows]
+        assert help_screen.rows[0] == help_screen.groups["screen"][0]
+        assert descriptions.index("Filter") < descriptions.index("Nodes")
+        assert descriptions.index("Filter") < descriptions.index("Up")
+        if "terminal" in help_screen.groups:
+            generic = help_screen.groups["terminal"][0][1]
+            assert descriptions.index(generic) > descriptions.index("Quit")
         await pilot.press("escape")
         await pilot.press("4")
         await settle(pilot)

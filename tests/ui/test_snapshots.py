@@ -24,6 +24,8 @@ from tests.conftest import FROZEN_EPOCH
 from tests.ui.conftest import session_for
 
 PORT = 28_006  # fixed: the address appears in the status line
+# One xdist worker runs them all: they share the fixed port.
+pytestmark = pytest.mark.xdist_group("fixed-port-snapshots")
 
 
 @pytest.fixture

@@ -55,7 +55,7 @@ class ArgusApp(App[int]):
         Binding("4", "switch_mode('tasks')", "Tasks", id="screen.tasks"),
         Binding("colon", "command_line", "Command", id="app.command"),
         Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("ctrl+r", "refresh_now", "Refresh", id="app.refresh"),
+        Binding("ctrl+r", "refresh_now", "Refresh", id="app.refresh", show=False),
         Binding("P", "toggle_pause", "Pause", id="app.pause", show=False),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]

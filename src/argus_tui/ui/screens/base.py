@@ -31,7 +31,7 @@ class ArgusScreen(Screen[None]):
         yield ClusterHeader()
         yield from self.compose_body()
         yield StatusLine()
-        yield Footer()
+        yield Footer(compact=True)
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -22,7 +22,7 @@ class CommandLine(ModalScreen[str | None]):
         yield Input(placeholder=":nodes  :vm  :ct  :tasks  :usage  :profile NAME  :quit", id="cmd")
 
     def on_mount(self) -> None:
-        self.query_one(Input).focus()
+        self.set_focus(self.query_one(Input))
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -103,7 +104,8 @@ class GuestsScreen(ArgusScreen):
         Binding("X", "power('reset')", "Reset", id="power.reset"),
         Binding("Z", "power('suspend')", "Suspend", id="power.suspend"),
         Binding("U", "power('resume')", "Resume", id="power.resume"),
-        Binding("slash", "filter", "Filter", id="guests.filter"),
+        # Priority: keys typed right after `/` (a fast typist, a paste) reach the filter.
+        Binding("slash", "filter", "Filter", id="guests.filter", priority=True),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="guests.clear"),
         Binding("s", "sort(1)", "Sort", id="guests.sort"),
         Binding("r", "reverse", "Reverse sort", show=False, id="guests.reverse"),
@@ -123,6 +125,7 @@ class GuestsScreen(ArgusScreen):
         self._last_offer: tuple[str, ...] | None = None
         self._cell_cache: dict[int, tuple[Cell, ...]] = {}
         self._hay_cache: dict[int, str] = {}
+        self._empty = "Loading guests…"
 
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder="filter: text, or /regex/ (Esc clears)", id="guest-filter")
@@ -138,7 +141,7 @@ class GuestsScreen(ArgusScreen):
         self.query_one("#guest-details").display = self.app.size.width >= 140
         table = self.table
         table.sort_key = "vmid"
-        table.focus()
+        self.set_focus(table)
 
     @property
     def table(self) -> VirtualTable:
@@ -163,7 +166,7 @@ class GuestsScreen(ArgusScreen):
             )
         self.query_one("#guest-notice", Static).update(Text(notice, style="yellow"))
         self.query_one("#guest-notice", Static).display = bool(notice)
-        self.table.empty_text = "No guests." if not notice else "No guests visible to this token."
+        self._empty = "No guests." if not notice else "No guests visible to this token."
         self._render_rows()
         self._refresh_details(force=True)
         self._update_keys()
@@ -175,14 +178,21 @@ class GuestsScreen(ArgusScreen):
             rows = [g for g in rows if g.type == self._type]
         rows = filter_rows(rows, self.filter_text, self._haystack)
         key = table.sort_key or "vmid"
-        rows = sort_rows(rows, SORT_KEYS[key], reverse=table.sort_reverse)
-        table.set_rows((g.vmid, self._cells(g)) for g in rows)
+        if key != "vmid" or table.sort_reverse:  # snapshots already come in vmid order
+            rows = sort_rows(rows, SORT_KEYS[key], reverse=table.sort_reverse)
+        table.empty_text = (
+            f"No guests match {self.filter_text!r} (Esc clears the filter)."
+            if self.filter_text and self._guests
+            else self._empty
+        )
+        table.set_keys([g.vmid for g in rows], self._cells)
 
-    def _cells(self, guest: Guest) -> tuple[Cell, ...]:
-        """Cells per guest, built once per snapshot: filter keys and Esc only select rows."""
-        cells = self._cell_cache.get(guest.vmid)
+    def _cells(self, vmid: object) -> tuple[Cell, ...]:
+        """Cells per guest, built on first draw and kept for the snapshot."""
+        assert isinstance(vmid, int)
+        cells = self._cell_cache.get(vmid)
         if cells is None:
-            cells = self._cell_cache[guest.vmid] = guest_cells(guest)
+            cells = self._cell_cache[vmid] = guest_cells(self._guests[vmid])
         return cells
 
     def _haystack(self, guest: Guest) -> str:
@@ -286,16 +296,20 @@ class GuestsScreen(ArgusScreen):
 
     def action_filter(self) -> None:
         box = self.query_one("#guest-filter", Input)
+        if self.focused is box:
+            raise SkipAction  # a `/` typed in the filter itself, as in /regex/
         box.display = True
-        box.focus()
+        self.set_focus(box)
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#guest-filter", Input)
         if box.value or box.display:
-            box.value = ""
+            had_text = bool(box.value)
+            box.value = ""  # posts Input.Changed, which renders the rows again
             box.display = False
-            self.table.focus()
-            self._render_rows()
+            self.set_focus(self.table)
+            if not had_text:
+                self._render_rows()
 
     @on(Input.Changed, "#guest-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -308,7 +322,7 @@ class GuestsScreen(ArgusScreen):
         box = self.query_one("#guest-filter", Input)
         if not box.value:
             box.display = False
-        self.table.focus()
+        self.set_focus(self.table)
 
     def action_sort(self, step: int) -> None:
         keys = [c.key for c in COLUMNS]

@@ -16,22 +16,44 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+GROUPS = ("screen", "moving", "global", "terminal")
+LABELS = {"moving": "Moving around", "global": "Everywhere", "terminal": "Terminal"}
+
 
 def describe_keys(screen: Screen[object]) -> list[tuple[str, str]]:
-    """(key, description) for every binding active on `screen`, app keys included."""
-    rows: list[tuple[str, str]] = []
+    """(key, description) for every binding active on `screen`, app keys included.
+
+    The screen's own keys come first, then the focused widget's, then Argus's global
+    keys, and Textual's generic ones (palette, quit, copy) last.
+    """
+    grouped = describe_groups(screen)
+    return [row for group in GROUPS for row in grouped.get(group, [])]
+
+
+def describe_groups(screen: Screen[object]) -> dict[str, list[tuple[str, str]]]:
+    groups: dict[str, list[tuple[str, str]]] = {}
     seen: set[str] = set()
+    app = screen.app
     for key, active in screen.active_bindings.items():
         binding = active.binding
         if not active.enabled:
             continue
         description = binding.description or binding.action
-        label = screen.app.get_key_display(binding)
+        label = app.get_key_display(binding)
         if f"{label}\t{description}" in seen:
             continue
         seen.add(f"{label}\t{description}")
-        rows.append((label or key, description))
-    return rows
+        # Argus's screen and app keys all carry an id (they can be remapped); Textual's
+        # generic ones (focus, copy, palette, its own quit) do not.
+        if active.node is screen or active.node is app:
+            if binding.id is None:
+                group = GROUPS[3]
+            else:
+                group = GROUPS[0] if active.node is screen else GROUPS[2]
+        else:
+            group = GROUPS[1]
+        groups.setdefault(group, []).append((label or key, description))
+    return groups
 
 
 class HelpScreen(ModalScreen[None]):
@@ -48,14 +70,24 @@ class HelpScreen(ModalScreen[None]):
 
     def __init__(self, under: Screen[object]) -> None:
         super().__init__()
-        self.rows = describe_keys(under)
+        self.groups = describe_groups(under)
+        self.screen_name = type(under).__name__.removesuffix("Screen") or "This screen"
+        self.rows = [row for group in GROUPS for row in self.groups.get(group, [])]
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column()
-        for key, description in self.rows:
-            table.add_row(Text(key), Text(description))
+        for group in GROUPS:
+            rows = self.groups.get(group)
+            if not rows:
+                continue
+            if table.row_count:
+                table.add_row("", "")
+            label = LABELS.get(group) or self.screen_name
+            table.add_row(Text(label, style="bold"), "")
+            for key, description in rows:
+                table.add_row(Text(key), Text(description))
         with VerticalScroll():
             yield Static(Text("Keys on this screen", style="bold"))
             yield Static(table, id="help-keys")

@@ -86,7 +86,7 @@ class NodesScreen(ArgusScreen):
 
     def on_mount(self) -> None:
         self.query_one("#node-notice", Static).display = False
-        self.query_one(VirtualTable).focus()
+        self.set_focus(self.query_one(VirtualTable))
 
     def show_snapshot(self, snapshot: ClusterSnapshot) -> None:
         self._node_list = list(snapshot.nodes)

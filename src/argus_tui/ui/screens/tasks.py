@@ -125,7 +125,7 @@ class TasksScreen(ArgusScreen):
 
     def on_mount(self) -> None:
         self.query_one("#cluster-log").display = False
-        self.query_one("#tasks", VirtualTable).focus()
+        self.set_focus(self.query_one("#tasks", VirtualTable))
 
     def show_snapshot(self, snapshot: ClusterSnapshot) -> None:
         self._paint_alerts()

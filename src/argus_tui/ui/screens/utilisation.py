@@ -265,7 +265,7 @@ class UtilisationScreen(ArgusScreen):
             yield Vertical(id="usage-nodes")
 
     def on_mount(self) -> None:
-        self.query_one("#usage", VerticalScroll).focus()
+        self.set_focus(self.query_one("#usage", VerticalScroll))
 
     # -- data -------------------------------------------------------------------------------
 

@@ -1,15 +1,16 @@
 """A virtualised table: work scales with the rows on screen, not the rows held.
 
 Textual's DataTable re-lays out every row it holds on each change, which is too slow
-at 10,000 guests. This table keeps an ordered list of row keys and their cells, renders
-only visible lines through the Line API, and on each update repaints only the visible
-rows whose cells changed. Cursor, marks and scroll position follow row keys, so a
-refresh, a new sort or a filter never loses the user's place.
+at 10,000 guests. This table keeps an ordered list of row keys and a function that
+builds a row's cells; cells are built only for rows that are drawn, rendered through the
+Line API, and on each update only the visible rows whose cells changed are repainted.
+Cursor, marks and scroll position follow row keys, so a refresh, a new sort or a filter
+never loses the user's place.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -121,7 +122,9 @@ class VirtualTable(ScrollView, can_focus=True):
         self.empty_text = empty_text
         self._keys: list[RowKey] = []
         self._index: dict[RowKey, int] = {}
-        self._cells: dict[RowKey, tuple[Cell, ...]] = {}
+        self._cells: dict[RowKey, tuple[Cell, ...]] = {}  # built lazily, per update
+        self._cell_fn: Callable[[RowKey], Sequence[Cell]] = lambda _key: ()
+        self._shown: dict[RowKey, tuple[Cell, ...]] = {}  # cells as last drawn
         self.marked: set[RowKey] = set()
         self.sort_key: str | None = None
         self.sort_reverse = False
@@ -146,33 +149,47 @@ class VirtualTable(ScrollView, can_focus=True):
         return None
 
     def cells(self, key: RowKey) -> tuple[Cell, ...] | None:
-        return self._cells.get(key)
+        if key not in self._index:
+            return None
+        cells = self._cells.get(key)
+        if cells is None:
+            cells = self._cells[key] = tuple(self._cell_fn(key))
+        return cells
 
     def set_rows(self, rows: Iterable[tuple[RowKey, Sequence[Cell]]]) -> None:
-        """Replace the model, keeping cursor and marks by key; repaint what changed."""
+        """Replace the model with ready-made rows (small tables)."""
+        cells = {key: tuple(row) for key, row in rows}
+        self.set_keys(list(cells), cells.__getitem__)
+
+    def set_keys(self, keys: Sequence[RowKey], cells: Callable[[RowKey], Sequence[Cell]]) -> None:
+        """Replace the model, keeping cursor and marks by key; repaint what changed.
+
+        `cells(key)` is called only for rows that are drawn or compared, so the cost of
+        an update follows the screen height, not the number of rows.
+        """
         keep = self.cursor_key
         old_keys = self._keys
-        old_cells = self._cells
-        keys: list[RowKey] = []
-        cells: dict[RowKey, tuple[Cell, ...]] = {}
-        for key, row in rows:
-            keys.append(key)
-            cells[key] = tuple(row)
-        self._keys = keys
-        self._index = {key: i for i, key in enumerate(keys)}
-        self._cells = cells
-        self.marked &= set(cells)
-        self.virtual_size = Size(self._total_width(), len(keys) + 1)
+        self._keys = list(keys)
+        self._index = {key: i for i, key in enumerate(self._keys)}
+        self._cell_fn = cells
+        self._cells = {}
+        if self.marked:
+            self.marked = {key for key in self.marked if key in self._index}
+        self.virtual_size = Size(self._total_width(), len(self._keys) + 1)
         if keep is not None and keep in self._index:
             self.cursor_row = self._index[keep]
         else:
-            self.cursor_row = min(self.cursor_row, max(0, len(keys) - 1))
-        self._repaint_changed(old_keys, old_cells)
+            self.cursor_row = min(self.cursor_row, max(0, len(self._keys) - 1))
+        self._repaint_changed(old_keys)
         self._announce()
 
-    def _repaint_changed(
-        self, old_keys: list[RowKey], old_cells: dict[RowKey, tuple[Cell, ...]]
-    ) -> None:
+    def _drawn_cells(self, key: RowKey) -> tuple[Cell, ...]:
+        cells = self.cells(key) or ()
+        self._shown[key] = cells
+        return cells
+
+    def _repaint_changed(self, old_keys: list[RowKey]) -> None:
+        shown, self._shown = self._shown, {}
         if len(old_keys) != len(self._keys) or not self.is_mounted:
             self.repaints = len(self._keys)
             self.refresh()
@@ -185,9 +202,11 @@ class VirtualTable(ScrollView, can_focus=True):
             if index >= len(self._keys):
                 break
             key = self._keys[index]
-            if old_keys[index] != key or old_cells.get(key) != self._cells[key]:
+            if old_keys[index] != key or shown.get(key) != self.cells(key):
                 changed += 1
                 self.refresh_lines(offset + 1, 1)
+            else:
+                self._shown[key] = shown[key]
         self.repaints = changed
 
     def toggle_mark(self, key: RowKey | None = None) -> bool:
@@ -318,7 +337,7 @@ class VirtualTable(ScrollView, can_focus=True):
             row_style = row_style + self.get_component_rich_style("vtable--cursor")
         mark = "●" if key in self.marked else " "
         segments = [Segment(mark + " ", row_style)]
-        cells = self._cells[key]
+        cells = self._drawn_cells(key)
         for index, column, width in layout:
             text, style = cells[index] if index < len(cells) else ("", "")
             cell_style = row_style + STYLES.get(style, Style())
