@@ -91,3 +91,58 @@ class OperationFailed(ArgusError):
     """An operation ran and failed, e.g. a task that ended with an error."""
 
     title = "Failed"
+
+
+class LlmError(ArgusError):
+    """The assistant's language model failed; `partial` holds any answer text received.
+
+    Kept apart from ConnectionFailed and AuthFailed, which mean the Proxmox server:
+    an unreachable model must never mark the cluster view offline.
+    """
+
+    title = "Assistant"
+
+    def __init__(self, message: str, *, hint: str = "", partial: str = "", status: int = 0) -> None:
+        super().__init__(message, hint=hint)
+        self.partial = partial
+        self.status = status
+
+
+class LlmNotConfigured(ConfigError):
+    """No base URL or model for the assistant; the message says how to set them."""
+
+    title = "Assistant"
+
+
+class LlmAuthFailed(LlmError):
+    """The model server refused the API key (401/403)."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
+class LlmNotFound(LlmError):
+    """404: the base URL or the model name is wrong."""
+
+    exit_code = EXIT_USAGE
+
+
+class LlmRateLimited(LlmError):
+    """429: too many requests or the quota is used up."""
+
+
+class LlmServerError(LlmError):
+    """The model server answered 5xx, or refused the request for another reason."""
+
+
+class LlmUnreachable(LlmError):
+    """The model server cannot be reached: refused, DNS, no route."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
+class LlmTimeout(LlmUnreachable):
+    """The model server did not answer (or went silent) within the timeout."""
+
+
+class LlmCutOff(LlmError):
+    """The answer stopped midway; `partial` is what arrived before."""
