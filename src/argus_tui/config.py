@@ -11,7 +11,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,9 @@ from typing import Any
 import platformdirs
 
 from argus_tui.domain.secret import Secret
-from argus_tui.errors import ConfigError
+from argus_tui.errors import ConfigError, SecretStoreError
+from argus_tui.llm.settings import DEFAULT_TIMEOUT as LLM_DEFAULT_TIMEOUT
+from argus_tui.llm.settings import LlmSettings
 from argus_tui.pve.client import ConnectionSettings, TlsConfig, TlsMode, normalise_fingerprint
 
 APP = "argus"
@@ -36,6 +38,7 @@ ENV_KEYS = (
     "ARGUS_LLM_BASE_URL",
     "ARGUS_LLM_MODEL",
     "ARGUS_LLM_API_KEY",
+    "ARGUS_LLM_TIMEOUT",
     "OPENAI_API_KEY",
 )
 _PROFILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -61,6 +64,9 @@ class Profile:
     ca_file: str | None = None
     read_only: bool = False
     colour: str = ""
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_timeout: float | None = None
 
     def to_toml(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -76,6 +82,12 @@ class Profile:
             out["ca_file"] = self.ca_file
         if self.colour:
             out["colour"] = self.colour
+        if self.llm_base_url:
+            out["llm_base_url"] = self.llm_base_url
+        if self.llm_model:
+            out["llm_model"] = self.llm_model
+        if self.llm_timeout is not None:
+            out["llm_timeout"] = self.llm_timeout
         return out
 
 
@@ -200,6 +212,12 @@ def _profile_from(path: Path, name: str, raw: Any) -> Profile:
         raise ConfigError(f"{where}: tls = 'fingerprint' needs a 'fingerprint'")
     if tls == "ca" and not raw.get("ca_file"):
         raise ConfigError(f"{where}: tls = 'ca' needs a 'ca_file'")
+    for key in ("llm_base_url", "llm_model"):
+        if not isinstance(raw.get(key, ""), str):
+            raise ConfigError(f"{where}: '{key}' must be a string")
+    llm_timeout = raw.get("llm_timeout")
+    if llm_timeout is not None:
+        llm_timeout = _llm_timeout(llm_timeout, f"{where}: 'llm_timeout'")
     return Profile(
         name=name,
         host=host,
@@ -210,6 +228,9 @@ def _profile_from(path: Path, name: str, raw: Any) -> Profile:
         ca_file=raw.get("ca_file") or None,
         read_only=bool(raw.get("read_only", False)),
         colour=colour,
+        llm_base_url=str(raw.get("llm_base_url", "")).strip(),
+        llm_model=str(raw.get("llm_model", "")).strip(),
+        llm_timeout=llm_timeout,
     )
 
 
@@ -244,8 +265,8 @@ def _toml_key(name: str) -> str:
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, int | float):
+        return repr(value)
     return _toml_str(str(value))
 
 
@@ -454,3 +475,90 @@ def _ca_file(path: str) -> str:
     if not Path(path).is_file():
         raise ConfigError(f"CA file {path} does not exist")
     return path
+
+
+# -- the assistant's model ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LlmFlags:
+    """Assistant flags from the command line; None = not given."""
+
+    base_url: str | None = None
+    model: str | None = None
+
+
+def llm_profile_name(
+    profile: str | None, environ: Mapping[str, str], cwd: Path, config: Config
+) -> str:
+    """The profile whose LLM settings and keyring entry apply: named, ARGUS_PROFILE, the
+    default one, else "default" (also where `argus llm-key` stores a key without profiles)."""
+    name = profile or layered_env(environ, cwd).get("ARGUS_PROFILE") or config.default_name()
+    return validate_profile_name(name or DEFAULT_PROFILE)
+
+
+def resolve_llm(
+    flags: LlmFlags,
+    environ: Mapping[str, str],
+    cwd: Path,
+    config: Config,
+    key_lookup: Callable[[str], Secret | None],
+    profile: str | None = None,
+) -> LlmSettings | None:
+    """The assistant's settings by the usual precedence, or None while it is off.
+
+    Base URL and model: flags, then ARGUS_LLM_* in the environment, then .env, then the
+    profile's llm_base_url / llm_model. The key: ARGUS_LLM_API_KEY, then OPENAI_API_KEY
+    (environment over .env), then the keyring entry of the profile. No key is fine (local
+    servers); a keyring that cannot be read is noted in `key_problem`, not fatal.
+    """
+    env = layered_env(environ, cwd)
+    name = llm_profile_name(profile, environ, cwd, config)
+    prof = config.profiles.get(name)
+    base_url = (
+        flags.base_url or env.get("ARGUS_LLM_BASE_URL") or (prof.llm_base_url if prof else "")
+    ).strip()
+    model = (flags.model or env.get("ARGUS_LLM_MODEL") or (prof.llm_model if prof else "")).strip()
+    if not base_url or not model:
+        return None
+    if not re.match(r"^https?://[^\s/]+", base_url):
+        raise ConfigError(
+            f"the assistant's base URL {base_url!r} is not an http:// or https:// URL",
+            hint="e.g. ARGUS_LLM_BASE_URL=http://127.0.0.1:11434/v1",
+        )
+    timeout = LLM_DEFAULT_TIMEOUT
+    if env.get("ARGUS_LLM_TIMEOUT"):
+        timeout = _llm_timeout(env["ARGUS_LLM_TIMEOUT"], "ARGUS_LLM_TIMEOUT")
+    elif prof is not None and prof.llm_timeout is not None:
+        timeout = prof.llm_timeout
+    key: Secret | None = None
+    source = problem = ""
+    for var in ("ARGUS_LLM_API_KEY", "OPENAI_API_KEY"):
+        if env.get(var):
+            key = Secret(env[var])
+            source = "environment" if environ.get(var) else ".env"
+            break
+    if key is None:
+        try:
+            key = key_lookup(name)
+        except SecretStoreError as exc:
+            problem = exc.message
+        source = "keyring" if key else ""
+    return LlmSettings(
+        base_url=base_url.rstrip("/"),
+        model=model,
+        api_key=key or None,
+        timeout=timeout,
+        key_source=source,
+        key_problem=problem,
+    )
+
+
+def _llm_timeout(value: Any, where: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = -1.0
+    if isinstance(value, bool) or not 0 < number <= 3600:
+        raise ConfigError(f"{where} must be a number of seconds between 1 and 3600")
+    return number

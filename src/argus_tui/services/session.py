@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from argus_tui.domain.models import ClusterSnapshot, Guest, Task
+from argus_tui.llm.settings import LlmSettings
 from argus_tui.pve.client import PveClient
 from argus_tui.pve.mapping import MappingError, as_float, task_from
 from argus_tui.services import snapshot as snapshot_service
@@ -52,6 +53,7 @@ class Session:
     demo: bool = False
     insecure: bool = False
     history: HistoryStore | None = None
+    llm: LlmSettings | None = None  # the assistant's model; None while it is not configured
     backoff: Backoff = field(default_factory=Backoff)
     power: PowerService = field(init=False)
 
