@@ -157,6 +157,47 @@ def build_parser() -> argparse.ArgumentParser:
     _connection_flags(task_log)
     task_log.add_argument("upid", metavar="UPID", help="the task id")
     task_log.add_argument("--follow", action="store_true", help="tail until the task ends")
+
+    ask = commands.add_parser(
+        "ask",
+        help="ask the troubleshooting assistant; the answer streams to stdout",
+        description="Ask the configured OpenAI-compatible model about a guest, node or task"
+        " (or the cluster). Argus sends what the token may see about the selection: status,"
+        " config summary, recent tasks and the failed task's log tail, cluster and HA status,"
+        " the local utilisation history, and the node's syslog tail with Sys.Syslog. Secrets"
+        " and password- or key-like values are redacted first; --show-context prints exactly"
+        " what is sent. The assistant never acts.",
+    )
+    _connection_flags(ask)
+    target = ask.add_mutually_exclusive_group()
+    target.add_argument("--vmid", type=int, metavar="N", help="about this guest")
+    target.add_argument("--node", metavar="NAME", help="about this node")
+    target.add_argument("--task", metavar="UPID", help="about this task")
+    ask.add_argument(
+        "--show-context", action="store_true", help="print the context that is sent, then ask"
+    )
+    ask.add_argument(
+        "--context-only", action="store_true", help="print the context and send nothing"
+    )
+    ask.add_argument("--llm-base-url", metavar="URL", help="override ARGUS_LLM_BASE_URL")
+    ask.add_argument("--llm-model", metavar="NAME", help="override ARGUS_LLM_MODEL")
+    ask.add_argument(
+        "--no-history", action="store_true", help="do not journal this exchange locally"
+    )
+    ask.add_argument("question", nargs="+", help="the question (quote it)")
+
+    llm_key = commands.add_parser(
+        "llm-key",
+        help="store the assistant's API key in the OS keyring",
+        description="Store (or with --delete remove) the API key of the assistant's model in"
+        " the OS keyring, for a profile (default: ARGUS_PROFILE or the default profile)."
+        " ARGUS_LLM_API_KEY and OPENAI_API_KEY take precedence over it. Local servers"
+        " (Ollama, llama.cpp, vLLM) need no key.",
+    )
+    llm_key.add_argument("--profile", metavar="NAME", help="profile the key belongs to")
+    key_source = llm_key.add_mutually_exclusive_group()
+    key_source.add_argument("--stdin", action="store_true", help="read the key from stdin")
+    key_source.add_argument("--delete", action="store_true", help="remove the stored key")
     return parser
 
 
@@ -193,6 +234,32 @@ def _resolve(args: argparse.Namespace) -> Any:
         Path.cwd(),
         Config.load(),
         lambda profile: store.get(token_account(profile)),
+    )
+
+
+def _llm_settings(args: argparse.Namespace, profile: str | None, *, lenient: bool = False) -> Any:
+    """The assistant's model settings (None while not configured), by the usual precedence.
+
+    `lenient`: a config.toml that cannot be read counts as empty (for the demo).
+    """
+    from argus_tui.config import Config, LlmFlags, resolve_llm
+    from argus_tui.secrets import llm_account
+
+    try:
+        config = Config.load()
+    except ConfigError:
+        if not lenient:
+            raise
+        config = Config()
+    store = _secret_store()
+    flags = LlmFlags(getattr(args, "llm_base_url", None), getattr(args, "llm_model", None))
+    return resolve_llm(
+        flags,
+        os.environ,
+        Path.cwd(),
+        config,
+        lambda name: store.get(llm_account(name)),
+        profile,
     )
 
 
@@ -352,6 +419,7 @@ def run_login(args: argparse.Namespace) -> int:
         version = client.version()
     privileges = privileges_from(client.permissions())
     store.set(token_account(name), secret)
+    previous = config.profiles.get(name)
     config.profiles[name] = Profile(
         name=name,
         host=host,
@@ -362,6 +430,9 @@ def run_login(args: argparse.Namespace) -> int:
         ca_file=tls.ca_file,
         read_only=args.read_only,
         colour=args.colour or "",
+        llm_base_url=previous.llm_base_url if previous else "",
+        llm_model=previous.llm_model if previous else "",
+        llm_timeout=previous.llm_timeout if previous else None,
     )
     if config.default_name() is None or config.default is None:
         config.default = config.default or name
@@ -382,7 +453,7 @@ def run_login(args: argparse.Namespace) -> int:
 
 def run_logout(args: argparse.Namespace) -> int:
     from argus_tui.config import Config, validate_profile_name
-    from argus_tui.secrets import token_account
+    from argus_tui.secrets import llm_account, token_account
 
     config = Config.load()
     name = args.profile or config.default_name()
@@ -391,7 +462,9 @@ def run_logout(args: argparse.Namespace) -> int:
     validate_profile_name(name)
     if name not in config.profiles:
         raise ConfigError(f"no profile named {name!r}")
-    removed_secret = _secret_store().delete(token_account(name))
+    store = _secret_store()
+    removed_secret = store.delete(token_account(name))
+    store.delete(llm_account(name))
     del config.profiles[name]
     if config.default == name:
         config.default = None
@@ -575,6 +648,7 @@ def _session_for_profile(name: str) -> Any:
 
     args = argparse.Namespace(profile=name)
     client, resolved = _client(args, quiet=True)
+    llm = _llm_settings(args, resolved.profile)
     client.version()  # fail here, with a message, rather than on the first refresh
     return Session(
         client,
@@ -583,6 +657,7 @@ def _session_for_profile(name: str) -> Any:
         colour=resolved.colour,
         insecure=resolved.settings.tls.mode == "insecure",
         history=HistoryStore(),
+        llm=llm,
     )
 
 
@@ -627,6 +702,7 @@ def run_tui(args: argparse.Namespace) -> int:
             profile="demo",
             demo=True,
             history=HistoryStore(Path(demo_dir) / "history.db"),
+            llm=_llm_settings(args, args.profile, lenient=True),
         )
     else:
         from argus_tui.store.db import HistoryStore
@@ -639,6 +715,7 @@ def run_tui(args: argparse.Namespace) -> int:
             colour=resolved.colour,
             insecure=resolved.settings.tls.mode == "insecure",
             history=HistoryStore(),
+            llm=_llm_settings(args, resolved.profile),
         )
     try:
         from argus_tui.ui.app import ArgusApp
@@ -726,6 +803,117 @@ def run_history(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_ask(args: argparse.Namespace) -> int:
+    from argus_tui.domain.text import printable
+    from argus_tui.domain.upid import UPID, UPIDError
+    from argus_tui.errors import LlmError, OperationFailed
+    from argus_tui.llm.settings import not_configured
+    from argus_tui.pve.mapping import MappingError, task_from
+    from argus_tui.services.assistant import Assistant
+    from argus_tui.services.session import Session
+    from argus_tui.services.snapshot import collect
+    from argus_tui.store.db import HistoryStore
+
+    question = " ".join(args.question).strip()
+    if not question:
+        raise ConfigError(
+            "the question is empty", hint='e.g. argus ask --vmid 105 "why won\'t it start?"'
+        )
+    upid = None
+    if args.task is not None:
+        try:
+            upid = UPID.parse(args.task)
+        except UPIDError as exc:
+            raise ConfigError(str(exc), hint="copy the UPID from 'argus tasks --json'") from None
+    client, resolved = _client(args)
+    llm = _llm_settings(args, resolved.profile)
+    if llm is None and not args.context_only:
+        raise not_configured()
+    history = None if args.no_history else HistoryStore()
+    session = Session(
+        client, profile=resolved.profile, read_only=resolved.read_only, history=history, llm=llm
+    )
+    snapshot = collect(client)
+    guest = node = task = None
+    if args.vmid is not None:
+        guest = next((g for g in snapshot.guests if g.vmid == args.vmid), None)
+        if guest is None:
+            raise OperationFailed(
+                f"no guest {args.vmid} visible to token {client.settings.token_id}",
+                hint="check the VMID; without VM.Audit on /vms/ID a guest is invisible",
+            )
+    elif args.node is not None:
+        node = next((n for n in snapshot.nodes if n.name == args.node), None)
+        if node is None:
+            known = ", ".join(printable(n.name) for n in snapshot.nodes) or "none"
+            raise OperationFailed(f"no node {args.node!r} in the cluster (nodes: {known})")
+    elif upid is not None:
+        status = client.task_status(upid.node, str(upid))
+        try:
+            task = task_from({**status, "upid": str(upid)})
+        except MappingError as exc:
+            raise OperationFailed(f"cannot read task {upid}: {exc}") from None
+    assistant = Assistant(session)
+    context = assistant.gather_context(snapshot, guest=guest, node=node, task=task)
+    if args.show_context or args.context_only:
+        print(context.text)
+        print(f"--- {context.size} characters" + (", trimmed to fit" if context.trimmed else ""))
+        if args.context_only:
+            return EXIT_OK
+    answer = assistant.ask(question, context)
+    try:
+        for chunk in answer:
+            sys.stdout.write(printable(chunk, keep_newlines=True))
+            sys.stdout.flush()
+    except LlmError:
+        if answer.text and not answer.text.endswith("\n"):
+            sys.stdout.write("\n")  # the error goes on its own line after the partial answer
+        sys.stdout.flush()
+        raise
+    finally:
+        answer.close()  # journals an interrupted answer as cancelled
+        for warning in assistant.take_warnings():
+            print(f"argus: warning: {warning}", file=sys.stderr)
+        if history is not None:
+            history.close()
+    if not answer.text.endswith("\n"):
+        print()
+    return EXIT_OK
+
+
+def run_llm_key(args: argparse.Namespace) -> int:
+    from argus_tui.config import Config, llm_profile_name
+    from argus_tui.domain.secret import Secret
+    from argus_tui.secrets import llm_account
+
+    name = llm_profile_name(args.profile, os.environ, Path.cwd(), Config.load())
+    store = _secret_store()
+    if args.delete:
+        removed = store.delete(llm_account(name))
+        print(
+            f"Removed the assistant's API key of profile '{name}' from the keyring."
+            if removed
+            else f"No assistant API key was stored for profile '{name}'."
+        )
+        return EXIT_OK
+    store.check()  # fail before asking if there is nowhere to keep the key
+    if args.stdin:
+        value = sys.stdin.readline().strip()
+    elif sys.stdin.isatty():
+        value = getpass.getpass("API key of the assistant's model (input hidden): ").strip()
+    else:
+        raise ConfigError("no terminal to ask for the key", hint="pipe it in with --stdin")
+    if not value:
+        raise ConfigError("the key is empty")
+    store.set(llm_account(name), Secret(value))
+    print(
+        f"Stored the assistant's API key for profile '{name}' in the keyring"
+        f" ({store.describe()}). ARGUS_LLM_API_KEY and OPENAI_API_KEY, when set, are used"
+        " instead."
+    )
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sim": run_sim,
     "login": run_login,
@@ -737,6 +925,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "task-log": run_task_log,
     "power": run_power,
     "history": run_history,
+    "ask": run_ask,
+    "llm-key": run_llm_key,
 }
 
 
