@@ -8,7 +8,7 @@ as its own process (`argus sim`), so the simulator does not share the app's GIL:
   every guest);
 - the cost of one refresh, split into fetch (the four HTTPS calls of a snapshot), map
   (`snapshot.collect` replayed on the recorded answers), reconcile
-  (`GuestsScreen.show_snapshot`: filter, sort, cells, `VirtualTable.set_rows`) and render
+  (`GuestsScreen.show_snapshot`: filter, sort, `VirtualTable.set_keys`, visible cells) and render
   (the next compositor frame, encoded to escape sequences as a real driver would), plus
   all event-loop CPU the refresh causes within 0.5 s (details panel, footer, frames);
   the same when every visible row changed; ctrl+r end to end, and the longest the event
