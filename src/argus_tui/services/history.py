@@ -13,11 +13,12 @@ import json
 import math
 import re
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from argus_tui.errors import ConfigError
-from argus_tui.store.db import GUEST_FIELDS, HistoryStore, Retention
+from argus_tui.store.db import GUEST_FIELDS, Change, HistoryStore, Retention
 
 #: Order of the record kinds in an export, and the columns of each in CSV.
 SECTIONS = ("samples", "events", "tasks", "actions")
@@ -250,3 +251,101 @@ def _when(ts: float | None) -> str:
     if ts is None:
         return "never"
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+# -- the changes view ------------------------------------------------------------------------
+
+#: Windows of the changes view, in the order `t` cycles through them.
+CHANGE_WINDOWS = ("last", "1h", "24h", "7d", "30d")
+_FIRST_LOOK = 24 * 3600.0  # with nothing recorded as seen, "since last looked" is 24 h
+
+
+@dataclass(frozen=True, slots=True)
+class ChangesView:
+    """What the changes screen shows: a window, its label and the changes, newest first."""
+
+    window: str
+    since: float
+    label: str
+    changes: tuple[Change, ...]
+
+
+def change_window(window: str, now: float, last_seen: float | None) -> tuple[float, str]:
+    """(since, label) of a window; "last" means since the user last opened the view."""
+    if window == "last":
+        if last_seen is None:
+            return now - _FIRST_LOOK, "last 24 h (first look)"
+        when = datetime.fromtimestamp(last_seen).strftime("%Y-%m-%d %H:%M")
+        return last_seen, f"since you last looked ({when}, {_ago(now - last_seen)} ago)"
+    if window not in CHANGE_WINDOWS:
+        raise ConfigError(f"unknown window {window!r}", hint=", ".join(CHANGE_WINDOWS))
+    return parse_since(window, now), f"last {window}"
+
+
+def load_changes(
+    store: HistoryStore,
+    profile: str,
+    window: str,
+    *,
+    now: float | None = None,
+    last_seen: float | None = None,
+    limit: int = 5000,
+) -> ChangesView:
+    """The changes in a window, newest first (at most `limit`). Blocks: call from a worker."""
+    current = time.time() if now is None else now
+    since, label = change_window(window, current, last_seen)
+    changes = store.changes(profile, since, limit=limit)
+    return ChangesView(window, since, label, tuple(reversed(changes)))
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+# -- utilisation history: rrddata extended with the local history ---------------------------
+
+#: How far back each rrddata timeframe reaches (PVE keeps about this much per timeframe).
+TIMEFRAME_SPAN = {"hour": 3600.0, "day": 86400.0, "week": 7 * 86400.0}
+#: rrddata field for each local field, per kind; totals come from the current snapshot.
+_RRD_FIELD = {
+    "node": {"cpu": "cpu", "mem": "memused", "disk": "rootused"},
+    "guest": {f: f for f in GUEST_FIELDS},
+}
+
+
+def usage_rows(
+    store: HistoryStore,
+    profile: str,
+    kind: str,
+    key: str | int,
+    timeframe: str,
+    rrd_rows: list[dict[str, float]] | None,
+    totals: dict[str, float],
+    now: float | None = None,
+) -> list[dict[str, float]]:
+    """rrddata rows, with the local history before rrddata's first point (or instead of it).
+
+    rrddata is the server's record and wins where it has points; the local history fills
+    in the rest of the window: when the server has no rrddata (an offline node answers
+    595, a new guest has none yet) or its data starts later. `totals` (memtotal, maxmem,
+    roottotal…) come from the snapshot, since the history keeps used values only.
+    Blocks: call from a worker.
+    """
+    current = time.time() if now is None else now
+    since = current - TIMEFRAME_SPAN.get(timeframe, 3600.0)
+    rrd = rrd_rows or []
+    stamps = [row["time"] for row in rrd if "time" in row]
+    first = min(stamps) if stamps else math.inf
+    local: dict[float, dict[str, float]] = {}
+    for field, rrd_field in _RRD_FIELD[kind].items():
+        if kind == "node":
+            points = store.node_series(profile, str(key), field, since, min(first, current + 1))
+        else:
+            points = store.guest_series(profile, int(key), field, since, min(first, current + 1))
+        for ts, value in points:
+            local.setdefault(ts, {"time": ts, **totals})[rrd_field] = value
+    return [local[ts] for ts in sorted(local)] + list(rrd)

@@ -18,6 +18,7 @@ from argus_tui.domain.models import ClusterSnapshot, Guest
 from argus_tui.domain.permissions import ACTIONS
 from argus_tui.domain.text import printable
 from argus_tui.errors import ArgusError, PermissionDenied
+from argus_tui.services.history import CHANGE_WINDOWS
 from argus_tui.services.session import Session
 from argus_tui.ui.messages import (
     PowerDone,
@@ -27,6 +28,7 @@ from argus_tui.ui.messages import (
     SnapshotReady,
 )
 from argus_tui.ui.screens.base import ArgusScreen
+from argus_tui.ui.screens.changes import ChangesScreen
 from argus_tui.ui.screens.command import CommandLine
 from argus_tui.ui.screens.guests import GuestsScreen
 from argus_tui.ui.screens.help import HelpScreen
@@ -46,6 +48,7 @@ class ArgusApp(App[int]):
         "guests": GuestsScreen,
         "utilisation": UtilisationScreen,
         "tasks": TasksScreen,
+        "changes": ChangesScreen,
     }
     DEFAULT_MODE = "guests"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -53,6 +56,7 @@ class ArgusApp(App[int]):
         Binding("2", "switch_mode('guests')", "Guests", id="screen.guests"),
         Binding("3", "switch_mode('utilisation')", "Usage", id="screen.utilisation"),
         Binding("4", "switch_mode('tasks')", "Tasks", id="screen.tasks"),
+        Binding("5", "switch_mode('changes')", "Changes", id="screen.changes"),
         Binding("colon", "command_line", "Command", id="app.command"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("ctrl+r", "refresh_now", "Refresh", id="app.refresh", show=False),
@@ -280,6 +284,19 @@ class ArgusApp(App[int]):
         self._fetching = False
         self.refresh_snapshot()
 
+    def _changes_window(self, screen: ChangesScreen, window: str) -> None:
+        if window in CHANGE_WINDOWS:
+            screen.show_window(window)
+        else:
+            self.notify(f"Windows: {', '.join(CHANGE_WINDOWS)}", severity="warning")
+
+    def show_guest(self, vmid: int) -> None:
+        """Switch to the guests screen with `vmid` selected (from another screen)."""
+        self.switch_mode("guests")
+        screen = self.screen
+        if isinstance(screen, GuestsScreen) and not screen.select_guest(vmid):
+            self.say(f"guest {vmid} is not in the current list")
+
     # -- actions ----------------------------------------------------------------------------
 
     def action_refresh_now(self) -> None:
@@ -312,6 +329,7 @@ class ArgusApp(App[int]):
             "guests": "guests", "gu": "guests",
             "usage": "utilisation", "util": "utilisation", "utilisation": "utilisation",
             "tasks": "tasks", "task": "tasks", "ta": "tasks",
+            "changes": "changes", "ch": "changes", "history": "changes",
         }  # fmt: skip
         if word in aliases:
             self.switch_mode(aliases[word])
@@ -320,6 +338,8 @@ class ArgusApp(App[int]):
                 screen.only_type("qemu" if word.startswith("vm") else "lxc")
             elif isinstance(screen, GuestsScreen) and word in ("guests", "gu"):
                 screen.only_type(None)
+            elif isinstance(screen, ChangesScreen) and rest.strip():
+                self._changes_window(screen, rest.strip())
         elif word in ("q", "quit"):
             self.session.power.close()
             self.exit(0)
@@ -329,6 +349,6 @@ class ArgusApp(App[int]):
             self.action_refresh_now()
         else:
             self.notify(
-                f"Unknown command {word!r}; try :nodes, :vm, :ct, :tasks, :usage, :quit",
+                f"Unknown command {word!r}; try :nodes, :vm, :ct, :tasks, :usage, :changes, :quit",
                 severity="warning",
             )

@@ -19,7 +19,10 @@ class CommandLine(ModalScreen[str | None]):
     """
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder=":nodes  :vm  :ct  :tasks  :usage  :profile NAME  :quit", id="cmd")
+        yield Input(
+            placeholder=":nodes  :vm  :ct  :tasks  :usage  :changes 24h  :profile NAME  :quit",
+            id="cmd",
+        )
 
     def on_mount(self) -> None:
         self.set_focus(self.query_one(Input))

@@ -207,6 +207,17 @@ class GuestsScreen(ArgusScreen):
         label = {"qemu": "VMs only", "lxc": "containers only"}.get(guest_type or "", "")
         self.argus.say(label)
 
+    def select_guest(self, vmid: int) -> bool:
+        """Put the cursor on a guest, clearing a filter or type view that hides it."""
+        if vmid not in self._guests:
+            return False
+        if vmid not in self.table.keys:
+            self._type = None
+            self.query_one("#guest-filter", Input).value = ""
+            self._render_rows()
+        self.table.move_to(vmid)
+        return True
+
     @property
     def selected(self) -> Guest | None:
         key = self.table.cursor_key

@@ -93,7 +93,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(table, id="help-keys")
             yield Static(
                 Text(
-                    "\n: opens the command line (:nodes :vm :ct :tasks :usage :quit);"
+                    "\n: opens the command line (:nodes :vm :ct :tasks :usage :changes 24h :quit);"
                     " ctrl+p the command palette. Esc closes this help.",
                     style="dim",
                 )

@@ -25,6 +25,7 @@ from argus_tui.domain.format import bytes_, uptime
 from argus_tui.domain.models import ClusterSnapshot, Guest, Node
 from argus_tui.domain.text import printable
 from argus_tui.errors import ArgusError
+from argus_tui.services.history import usage_rows
 from argus_tui.services.session import TIMEFRAMES
 from argus_tui.ui.screens.base import ArgusScreen
 from argus_tui.ui.widgets.usage import UsageRow, fraction_line, rate_line, ratio
@@ -321,15 +322,53 @@ class UtilisationScreen(ArgusScreen):
         self._load(timeframe, paths)
 
     def _load(self, timeframe: str, paths: list[str]) -> None:
-        """Worker thread: blocking calls, then one message to the event loop."""
+        """Worker thread: blocking calls, then one message to the event loop.
+
+        rrddata is extended (or, when the server has none, replaced) by Argus's local
+        history, so an offline node still shows its curve up to its last report.
+        """
+        session = self.argus.session
         rows: dict[str, Rows] = {}
         errors: dict[str, str] = {}
         for path in paths:
+            rrd: Rows | None = None
             try:
-                rows[path] = self.argus.session.rrd(path, timeframe)
+                rrd = rows[path] = session.rrd(path, timeframe)
             except ArgusError as exc:
                 errors[path] = str(exc)
+            entity = self._entity(path)
+            if session.history is None or entity is None:
+                continue
+            kind, key, totals = entity
+            try:
+                merged = usage_rows(
+                    session.history, session.profile or "default", kind, key, timeframe, rrd,
+                    totals,
+                )  # fmt: skip
+            except ArgusError:
+                continue  # the history is optional; rrddata alone is still right
+            if rrd is not None or merged:
+                rows[path] = merged
+            if rrd is None and merged:
+                errors[path] += "; showing Argus's local history"
         self.post_message(HistoryReady(timeframe, rows, errors))
+
+    def _entity(self, path: str) -> tuple[str, str | int, dict[str, float]] | None:
+        """("node"|"guest", key, totals from the snapshot) for an rrddata path."""
+        snapshot = self._snapshot
+        parts = path.strip("/").split("/")
+        if snapshot is None:
+            return None
+        if len(parts) == 2:
+            node = next((n for n in snapshot.nodes if n.name == parts[1]), None)
+            totals = {"memtotal": node.maxmem, "roottotal": node.maxdisk} if node else {}
+            return "node", parts[1], {k: float(v) for k, v in totals.items() if v}
+        if len(parts) == 4 and parts[3].isdigit():
+            vmid = int(parts[3])
+            guest = next((g for g in snapshot.guests if g.vmid == vmid), None)
+            totals = {"maxmem": guest.maxmem, "maxdisk": guest.maxdisk} if guest else {}
+            return "guest", vmid, {k: float(v) for k, v in totals.items() if v}
+        return None
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A fetch superseded before it ran may be retried at once, not after REFETCH."""
