@@ -201,6 +201,27 @@ def test_start_without_wait_prints_the_upid(sim: Simulator, tmp_path: Path) -> N
     assert result.returncode == 0 and result.stderr == ""
     [upid] = result.stdout.splitlines()
     assert set(sim.state.tasks) - before == {upid} and ":vzstart:207:" in upid
+    [row] = journal(tmp_path)  # journaled even though the task is not followed
+    assert (row["vmid"], row["action"], row["upid"], row["result"]) == (
+        207,
+        "start",
+        upid,
+        "sent; task not followed",
+    )
+
+
+def test_an_unusable_history_warns_but_the_action_runs(sim: Simulator, tmp_path: Path) -> None:
+    data = tmp_path / "data" / "argus"
+    (data / "history.db").mkdir(parents=True)  # not a database file at all
+    before = set(sim.state.tasks)
+    result = run(["power", "start", "207"], env_for(sim, tmp_path), tmp_path)
+    assert result.returncode == 0
+    [upid] = result.stdout.splitlines()
+    assert set(sim.state.tasks) - before == {upid}
+    assert "not journaled" in result.stderr and "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("argus: warning: the action was not journaled: history database")
+    assert "cannot be opened" in line
 
 
 @pytest.mark.parametrize(

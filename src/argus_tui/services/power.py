@@ -199,6 +199,16 @@ class PowerService:
         upid = self.start(guest, action)
         return self.follow(guest, action, upid, on_progress=on_progress, sleep=sleep)
 
+    def journal_sent(self, guest: Guest, action: str, upid: str) -> None:
+        """Journal an action whose task is not followed (`argus power` without --wait)."""
+        self._journal(Outcome(guest, action, upid, True, "sent; task not followed", 0.0))
+
+    def take_journal_errors(self) -> list[str]:
+        """Journal failures since the last call, to be shown once (the action itself ran)."""
+        with self._lock:
+            errors, self.journal_errors = self.journal_errors, []
+        return errors
+
     def _journal(self, outcome: Outcome) -> None:
         if self.history is None:
             return

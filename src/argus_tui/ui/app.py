@@ -229,6 +229,8 @@ class ArgusApp(App[int]):
         self.say(message.text)
 
     def on_power_done(self, message: PowerDone) -> None:
+        for error in self.session.power.take_journal_errors():
+            self.notify(error, title="Action not journaled", severity="warning")
         outcome = message.outcome
         verb = ACTIONS[outcome.action].label
         name = printable(outcome.guest.label)
