@@ -64,7 +64,7 @@ class Message:
 _FENCE_OPEN = re.compile(r"<{3,}")
 _FENCE_CLOSE = re.compile(r">{3,}")
 _ACTION_LINE = re.compile(
-    r"^[\s>*_`-]*suggested\s+action\s*[:\-]\s*[*_`]*\s*"
+    r"^[\s>*_`-]*suggested\s+action\s*[*_`]*\s*[:\-][\s*_`]*"
     rf"(?P<action>{'|'.join(POWER_VERBS)})\s+(?:guest\s+|vm\s+|ct\s+|vmid\s+)?#?(?P<vmid>\d+)"
     r"[\s*_`.]*$",
     re.I | re.M,

@@ -6,7 +6,7 @@ Applied to everything that leaves for the model (context, questions, earlier tur
   URL- and JSON-escaped;
 - anything shaped like a Proxmox token secret (`PVEAPIToken=user@realm!name=<secret>`,
   `user@realm!name=<uuid>`), tickets and CSRF tokens, bearer tokens, `sk-...` API keys,
-  private key blocks, passwords in URLs, and SSH public key bodies;
+  private key blocks, passwords in URLs, QEMU secret objects, and SSH public key bodies;
 - values of password- and key-like settings: config keys such as `cipassword`,
   `sshkeys`, `password`, `secret`, `token`, `key`, `pass`, and `name=value` or
   `name: value` pairs with such names in free text.
@@ -69,6 +69,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         REDACTED,
     ),
+    # QEMU secret objects in `args`: -object secret,id=x,data=VALUE
+    (re.compile(r"(\bsecret,(?:[^\s,]+,)*?data=)[^\s,]+"), rf"\1{REDACTED}"),
     # scheme://user:password@host
     (re.compile(r"(\b[a-zA-Z][\w+.-]*://[^\s/:@]+:)[^\s/@]+@"), rf"\1{REDACTED}@"),
     # ssh public key bodies (sshkeys, authorized_keys lines)
