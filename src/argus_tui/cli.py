@@ -12,6 +12,7 @@ import getpass
 import json
 import os
 import signal
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -676,6 +677,7 @@ def run_tui(args: argparse.Namespace) -> int:
         ui = UiSettings()  # the demo runs even with a broken config file
     interval = args.interval if args.interval is not None else ui.interval
     sim = None
+    demo_dir: str | None = None
     if args.demo:
         from argus_tui.domain.secret import Secret
         from argus_tui.pve.client import ConnectionSettings, PveClient, TlsConfig
@@ -696,7 +698,8 @@ def run_tui(args: argparse.Namespace) -> int:
 
         from argus_tui.store.db import HistoryStore
 
-        demo_dir = tempfile.mkdtemp(prefix="argus-demo-")  # the demo never touches real history
+        # The demo never touches the real history; its own goes when the demo ends.
+        demo_dir = tempfile.mkdtemp(prefix="argus-demo-")
         session = Session(
             client,
             profile="demo",
@@ -731,6 +734,10 @@ def run_tui(args: argparse.Namespace) -> int:
     finally:
         if sim is not None:
             sim.stop()
+        if demo_dir is not None:
+            if session.history is not None:
+                session.history.close()
+            shutil.rmtree(demo_dir, ignore_errors=True)
     return code or EXIT_OK
 
 
@@ -770,14 +777,22 @@ def run_power(args: argparse.Namespace) -> int:
     upid = session.power.start(guest, args.action)
     print(upid)
     if not args.wait:
+        session.power.journal_sent(guest, args.action, upid)
+        _journal_warnings(session.power.take_journal_errors())
         return EXIT_OK
     outcome = session.power.follow(guest, args.action, upid)
+    _journal_warnings(session.power.take_journal_errors())
     if outcome.ok:
         print(f"{ACTIONS[args.action].label} {label}: OK" + (
             f" ({outcome.note})" if outcome.note else ""
         ))  # fmt: skip
         return EXIT_OK
     return _fail(f"{args.action} {label} failed: {printable(outcome.status)}", EXIT_FAILED)
+
+
+def _journal_warnings(errors: list[str]) -> None:
+    for error in errors:
+        print(f"argus: warning: the action was not journaled: {error}", file=sys.stderr)
 
 
 def run_history(args: argparse.Namespace) -> int:
