@@ -11,8 +11,8 @@ import argparse
 import getpass
 import json
 import os
-import signal
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence

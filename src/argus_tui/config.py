@@ -559,6 +559,6 @@ def _llm_timeout(value: Any, where: str) -> float:
         number = float(value)
     except (TypeError, ValueError):
         number = -1.0
-    if isinstance(value, bool) or not 0 < number <= 3600:
+    if isinstance(value, bool) or not 1 <= number <= 3600:
         raise ConfigError(f"{where} must be a number of seconds between 1 and 3600")
     return number

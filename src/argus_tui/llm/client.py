@@ -44,6 +44,7 @@ NO_KEY = "not-needed"
 _POLL = 0.05
 _DETAIL_LIMIT = 160
 
+
 class ChatClient:
     """One configured server; `stream()` starts an answer. Safe to share between threads."""
 
