@@ -14,10 +14,11 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.timer import Timer
 
-from argus_tui.domain.models import ClusterSnapshot, Guest
+from argus_tui.domain.models import ClusterSnapshot, Guest, Node, Task
 from argus_tui.domain.permissions import ACTIONS
 from argus_tui.domain.text import printable
 from argus_tui.errors import ArgusError, PermissionDenied
+from argus_tui.services.assistant import SuggestedAction
 from argus_tui.services.history import CHANGE_WINDOWS
 from argus_tui.services.session import Session
 from argus_tui.ui.messages import (
@@ -35,6 +36,7 @@ from argus_tui.ui.screens.help import HelpScreen
 from argus_tui.ui.screens.nodes import NodesScreen
 from argus_tui.ui.screens.tasks import TasksScreen
 from argus_tui.ui.screens.utilisation import UtilisationScreen
+from argus_tui.ui.widgets.assistant import AssistantPane, Chat, ChatUpdated
 from argus_tui.ui.widgets.bars import ClusterHeader, StatusLine
 
 
@@ -58,6 +60,7 @@ class ArgusApp(App[int]):
         Binding("4", "switch_mode('tasks')", "Tasks", id="screen.tasks"),
         Binding("5", "switch_mode('changes')", "Changes", id="screen.changes"),
         Binding("colon", "command_line", "Command", id="app.command"),
+        Binding("a", "assistant", "Assistant", id="app.assistant"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("ctrl+r", "refresh_now", "Refresh", id="app.refresh", show=False),
         Binding("P", "toggle_pause", "Pause", id="app.pause", show=False),
@@ -82,6 +85,7 @@ class ArgusApp(App[int]):
         self.session.backoff.interval = interval
         self.snapshot: ClusterSnapshot | None = None
         self.selected_guest: Guest | None = None  # set by the guests screen, read by others
+        self.chat = Chat(session)  # the assistant's conversation, shared by every screen
         self.error: str | None = None
         self.paused = False
         self.message = ""
@@ -282,6 +286,8 @@ class ArgusApp(App[int]):
         self.snapshot = None
         self.error = None
         self.selected_guest = None
+        self.chat.assistant.cancel()
+        self.chat = Chat(session)
         self.say(f"profile {session.profile}")
         self._fetching = False
         self.refresh_snapshot()
@@ -313,6 +319,32 @@ class ArgusApp(App[int]):
         elif not self.paused:
             self.refresh_snapshot()
         self.paint_bars(status_only=True)
+
+    def action_assistant(self) -> None:
+        screen = self.screen
+        if isinstance(screen, ArgusScreen):
+            screen.toggle_assistant()
+
+    def assistant_target(self) -> Guest | Node | Task | None:
+        screen = self.screen
+        return screen.assistant_target() if isinstance(screen, ArgusScreen) else None
+
+    def on_chat_updated(self, _message: ChatUpdated) -> None:
+        for warning in self.chat.assistant.take_warnings():
+            self.notify(warning, title="Assistant", severity="warning")
+        screen = self.screen
+        if isinstance(screen, ArgusScreen):
+            for pane in screen.query(AssistantPane):
+                if pane.display:
+                    pane.sync(screen.assistant_target())
+            screen.refresh_bindings()  # ctrl+g appears once an answer suggests an action
+
+    def offer_power(self, offered: SuggestedAction) -> None:
+        """The assistant's suggestion, as the guests screen's usual checked, confirmed key."""
+        self.switch_mode("guests")
+        screen = self.screen
+        if isinstance(screen, GuestsScreen):
+            screen.offer_power(offered.vmid, offered.action, "Suggested by the assistant.")
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

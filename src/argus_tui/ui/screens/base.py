@@ -8,7 +8,8 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from argus_tui.domain.models import ClusterSnapshot
+from argus_tui.domain.models import ClusterSnapshot, Guest, Node, Task
+from argus_tui.ui.widgets.assistant import AssistantPane
 from argus_tui.ui.widgets.bars import ClusterHeader, StatusLine
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ class ArgusScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield ClusterHeader()
+        yield AssistantPane()
         yield from self.compose_body()
         yield StatusLine()
         yield Footer(compact=True)
@@ -40,6 +42,29 @@ class ArgusScreen(Screen[None]):
         self.argus.paint_bars(self)
         if self.argus.snapshot is not None:
             self.show_snapshot(self.argus.snapshot)
+        pane = self.query_one(AssistantPane)
+        if pane.display:
+            pane.sync(self.assistant_target())
+
+    def assistant_target(self) -> Guest | Node | Task | None:
+        """What the assistant is asked about on this screen (None: the cluster)."""
+        return None
+
+    def toggle_assistant(self) -> None:
+        pane = self.query_one(AssistantPane)
+        if pane.display:
+            pane.display = False
+            self.focus_main()
+        else:
+            pane.open(self.assistant_target())
+
+    def focus_main(self) -> None:
+        """Give the keyboard back to the screen's main widget (its table)."""
+        from argus_tui.ui.widgets.table import VirtualTable
+
+        tables = self.query(VirtualTable)
+        if tables:
+            self.set_focus(tables.first())
 
     def show_snapshot(self, snapshot: ClusterSnapshot) -> None:
         """Render a new snapshot; called on the event loop after every good refresh."""

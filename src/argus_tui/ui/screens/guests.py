@@ -16,7 +16,7 @@ from textual.widgets import Input, Static
 
 from argus_tui.domain.format import bytes_, pct_style, percent, uptime
 from argus_tui.domain.models import ClusterSnapshot, Guest
-from argus_tui.domain.permissions import ACTION_ORDER
+from argus_tui.domain.permissions import ACTION_ORDER, ACTIONS
 from argus_tui.domain.text import printable
 from argus_tui.errors import ArgusError
 from argus_tui.services.power import PlanItem, plan
@@ -292,6 +292,31 @@ class GuestsScreen(ArgusScreen):
         for item in items:
             self.argus.run_power(item.guest, item.action)
         self._update_keys()
+
+    def assistant_target(self) -> Guest | None:
+        return self.selected
+
+    def offer_power(self, vmid: int, action: str, why: str) -> None:
+        """An action the assistant suggested: checked like a key press, always confirmed."""
+        guest = self._guests.get(vmid)
+        if guest is None or not self.select_guest(vmid):
+            self.argus.say(f"guest {vmid} is not in the current list")
+            return
+        [item] = self._plan(action, [guest])
+        if not item.runs:
+            self.argus.say(f"{ACTIONS[action].label} {guest.label}: {item.reason}")
+            return
+        question = confirm_text(action, guest.label, guest.vmid, guest.node)
+        question.append(f"\n{why}", style="dim")
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                self.argus.run_power(item.guest, item.action)
+                self._update_keys()
+            else:
+                self.argus.say("cancelled")
+
+        self.app.push_screen(ConfirmAction(question), answered)
 
     def action_why(self) -> None:
         guest = self.selected

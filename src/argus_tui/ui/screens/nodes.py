@@ -105,6 +105,10 @@ class NodesScreen(ArgusScreen):
         if online:
             self._fetch_status(online)
 
+    def assistant_target(self) -> Node | None:
+        key = self.query_one(VirtualTable).cursor_key
+        return next((n for n in self._node_list if n.name == key), None)
+
     def _render_rows(self) -> None:
         self.query_one(VirtualTable).set_rows(
             (n.name, node_cells(n, self._status.get(n.name))) for n in self._node_list

@@ -178,6 +178,9 @@ class TasksScreen(ArgusScreen):
             alerts(self.argus.snapshot, self._tasks, time.time())
         )
 
+    def assistant_target(self) -> Task | None:
+        return self.find_task(self.query_one("#tasks", VirtualTable).cursor_key)
+
     def find_task(self, upid: object) -> Task | None:
         return next((t for t in self._tasks if t.upid == upid), None)
 

@@ -1,0 +1,395 @@
+"""The assistant pane: a conversation about the selection, docked beside any main screen.
+
+The conversation lives in one `Chat` per app, so every screen's pane shows the same
+exchanges; the pane of the screen on view follows an answer as it streams. Gathering
+context and streaming run in a thread worker that posts `ChatUpdated`; widgets change
+only on the event loop. The pane never acts: an action the answer suggests is offered
+as the normal power key path, with its permission check and a confirmation.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Input, Markdown, OptionList, Static
+
+from argus_tui.domain.models import ClusterSnapshot, Guest, Node, Task
+from argus_tui.domain.text import printable
+from argus_tui.errors import ArgusError
+from argus_tui.services.assistant import (
+    Assistant,
+    AssistantContext,
+    SuggestedAction,
+    suggested_actions,
+    suggestions,
+)
+from argus_tui.services.session import Session
+
+if TYPE_CHECKING:
+    from argus_tui.ui.app import ArgusApp
+
+Target = Guest | Node | Task | None
+CONTEXT_FRESH = 30.0  # seconds a gathered context is reused for the same selection
+STREAM_PAINT = 0.08  # seconds between repaints while an answer streams
+# Control characters other than newline and tab: a model's answer is text, not a tty.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def target_key(target: Target) -> str:
+    if isinstance(target, Guest):
+        return f"guest:{target.vmid}"
+    if isinstance(target, Node):
+        return f"node:{target.name}"
+    if isinstance(target, Task):
+        return f"task:{target.upid}"
+    return "cluster"
+
+
+def guest_of(target: Target, snapshot: ClusterSnapshot) -> Guest | None:
+    """The guest a suggested action may concern: the selected one, or a guest task's."""
+    if isinstance(target, Guest):
+        return target
+    if isinstance(target, Task) and target.id.isdigit():
+        vmid = int(target.id)
+        return next((g for g in snapshot.guests if g.vmid == vmid), None)
+    return None
+
+
+def clean_answer(text: str) -> str:
+    return _CONTROL.sub("", text)
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One question and its answer, as the pane shows it."""
+
+    question: str
+    subject: str = ""
+    answer: str = ""
+    state: str = "gathering"  # gathering | streaming | done | cancelled | error
+    error: str = ""
+    context_chars: int = 0
+    actions: list[SuggestedAction] = field(default_factory=list)
+
+
+class Chat:
+    """The app's one conversation and the context last gathered (plain state, no widgets)."""
+
+    def __init__(self, session: Session) -> None:
+        self.assistant = Assistant(session)
+        self.exchanges: list[Exchange] = []
+        self.context: AssistantContext | None = None
+        self.context_key = ""
+        self.context_at = 0.0
+        self.busy = False
+
+    @property
+    def offered(self) -> SuggestedAction | None:
+        """The action the last finished answer suggested, if Argus may offer it."""
+        if self.exchanges and self.exchanges[-1].state == "done":
+            actions = self.exchanges[-1].actions
+            return actions[0] if actions else None
+        return None
+
+    def context_for(self, snapshot: ClusterSnapshot | None, target: Target) -> AssistantContext:
+        """Blocking: reuse a fresh context for the same selection, else gather a new one."""
+        key = target_key(target)
+        now = time.monotonic()
+        fresh = now - self.context_at < CONTEXT_FRESH
+        if self.context is not None and self.context_key == key and fresh:
+            return self.context
+        context = self.assistant.gather_context(
+            snapshot,
+            guest=target if isinstance(target, Guest) else None,
+            node=target if isinstance(target, Node) else None,
+            task=target if isinstance(target, Task) else None,
+        )
+        self.context, self.context_key, self.context_at = context, key, now
+        return context
+
+
+class ChatUpdated(Message):
+    """The conversation changed (new text streamed, an answer ended, context gathered)."""
+
+
+class AssistantPane(Vertical):
+    """Question box, streamed Markdown answers, suggested questions, the context toggle."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel_or_close", "Cancel/close", id="assistant.cancel"),
+        Binding("ctrl+t", "toggle_context", "Context", id="assistant.context"),
+        Binding("ctrl+n", "new_chat", "New chat", id="assistant.new"),
+        Binding("ctrl+g", "offered", "Do suggested", id="assistant.do"),
+        Binding("tab,down", "suggestions", "Suggestions", show=False, id="assistant.suggest"),
+    ]
+    DEFAULT_CSS = """
+    AssistantPane {
+        display: none; dock: right; width: 48%; min-width: 36; height: 1fr;
+        border-left: tall $accent; background: $panel; padding: 0 1;
+    }
+    AssistantPane #ai-title { height: auto; text-style: bold; }
+    AssistantPane #ai-log { height: 1fr; }
+    AssistantPane #ai-context { height: 1fr; display: none; background: $surface; }
+    AssistantPane #ai-suggest { height: auto; max-height: 6; border: none; }
+    AssistantPane .ai-question { margin-top: 1; color: $accent; text-style: bold; }
+    AssistantPane .ai-status { color: $text-muted; }
+    AssistantPane .ai-error { color: $error; }
+    AssistantPane Markdown { margin: 0; padding: 0; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__(id="assistant")
+        self._views: list[tuple[Static, Markdown, Static]] = []
+        self._shown_answers: list[str] = []
+        self._last_paint = 0.0
+
+    @property
+    def argus(self) -> ArgusApp:
+        from argus_tui.ui.app import ArgusApp
+
+        assert isinstance(self.app, ArgusApp)
+        return self.app
+
+    @property
+    def chat(self) -> Chat:
+        return self.argus.chat
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="ai-title")
+        yield VerticalScroll(id="ai-log")
+        yield VerticalScroll(Static("", id="ai-context-text"), id="ai-context")
+        yield OptionList(id="ai-suggest")
+        yield Input(
+            placeholder="ask about the selection (Enter; Tab: suggestions)", id="ai-question"
+        )
+
+    # -- showing -------------------------------------------------------------------------------
+
+    def open(self, target: Target) -> None:
+        """Show the pane for `target` and put the cursor in the question box."""
+        self.display = True
+        self.sync(target)
+        self.screen.set_focus(self.query_one("#ai-question", Input))
+
+    def sync(self, target: Target) -> None:
+        """Bring the pane up to date with the conversation and the selection."""
+        chat = self.chat
+        assistant = chat.assistant
+        title = Text("Assistant", style="bold")
+        if not assistant.configured:
+            title.append("  off", style="yellow")
+            self.query_one("#ai-title", Static).update(title)
+            self._show_howto(assistant.howto)
+            return
+        title.append(f"  {printable(assistant.describe())}", style="dim")
+        subject = _subject(target)
+        title.append("\nabout: ", style="dim")
+        title.append(subject)
+        self.query_one("#ai-title", Static).update(title)
+        self._sync_log()
+        box = self.query_one("#ai-suggest", OptionList)
+        firsts = suggestions(target, self.argus.snapshot) if not chat.busy else []
+        box.clear_options()
+        box.add_options(firsts)
+        box.display = bool(firsts)
+
+    def _show_howto(self, howto: str) -> None:
+        log = self.query_one("#ai-log", VerticalScroll)
+        if not log.query(".ai-howto"):
+            log.mount(Static(Text(howto), classes="ai-howto"))
+        self.query_one("#ai-suggest", OptionList).display = False
+        question = self.query_one("#ai-question", Input)
+        question.placeholder = "the assistant is off: see above"
+        question.disabled = True
+
+    def _sync_log(self) -> None:
+        log = self.query_one("#ai-log", VerticalScroll)
+        exchanges = self.chat.exchanges
+        if len(self._views) > len(exchanges):  # a new conversation
+            log.remove_children()
+            self._views, self._shown_answers = [], []
+        for exchange in exchanges[len(self._views) :]:
+            views = (
+                Static(Text(f"› {exchange.question}"), classes="ai-question"),
+                Markdown(""),
+                Static("", classes="ai-status"),
+            )
+            self._views.append(views)
+            self._shown_answers.append("")
+            log.mount_all(views)
+        for index, exchange in enumerate(exchanges):
+            self._paint(index, exchange)
+        log.scroll_end(animate=False)
+
+    def _paint(self, index: int, exchange: Exchange) -> None:
+        _, markdown, status = self._views[index]
+        answer = clean_answer(exchange.answer)
+        if answer != self._shown_answers[index]:
+            self._shown_answers[index] = answer
+            markdown.update(answer)
+        status.set_class(exchange.state == "error", "ai-error")
+        status.update(_status(exchange))
+
+    # -- asking --------------------------------------------------------------------------------
+
+    @on(Input.Submitted, "#ai-question")
+    def _submitted(self, event: Input.Submitted) -> None:
+        question = event.value.strip()
+        if question:
+            event.input.value = ""
+            self.ask(question)
+
+    @on(OptionList.OptionSelected, "#ai-suggest")
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.ask(str(event.option.prompt))
+        self.screen.set_focus(self.query_one("#ai-question", Input))
+
+    def ask(self, question: str) -> None:
+        chat = self.chat
+        if not chat.assistant.configured:
+            return
+        if chat.busy:
+            self.argus.say("the assistant is still answering: Esc cancels")
+            return
+        target = self.argus.assistant_target()
+        exchange = Exchange(question, subject=_subject(target).plain)
+        chat.exchanges.append(exchange)
+        chat.busy = True
+        self.sync(target)
+        self._answer(exchange, target, self.argus.snapshot)
+
+    @work(thread=True, group="assistant", exit_on_error=False)
+    def _answer(self, exchange: Exchange, target: Target, snapshot: ClusterSnapshot | None) -> None:
+        """Worker thread: gather the context, stream the answer, find suggested actions."""
+        chat = self.chat
+        app = self.argus
+        try:
+            context = chat.context_for(snapshot, target)
+            answer = chat.assistant.ask(exchange.question, context)
+            exchange.context_chars = answer.context.size if answer.context else 0
+            exchange.state = "streaming"
+            app.post_message(ChatUpdated())
+            last = 0.0
+            for chunk in answer:
+                exchange.answer += chunk
+                now = time.monotonic()
+                if now - last >= STREAM_PAINT:
+                    last = now
+                    app.post_message(ChatUpdated())
+            exchange.state = "cancelled" if answer.outcome == "cancelled" else "done"
+            if exchange.state == "done" and snapshot is not None:
+                guest = guest_of(target, snapshot)
+                exchange.actions = suggested_actions(
+                    exchange.answer, snapshot, guest, read_only=app.session.read_only
+                )
+        except ArgusError as exc:
+            exchange.state = "error"
+            exchange.error = str(exc)
+        except Exception as exc:  # keep the app running; say what went wrong
+            exchange.state = "error"
+            exchange.error = f"unexpected error: {type(exc).__name__}: {exc}"
+        finally:
+            chat.busy = False
+            app.post_message(ChatUpdated())
+
+    # -- keys ----------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "offered":
+            return self.chat.offered is not None
+        if action in ("toggle_context", "new_chat"):
+            return self.chat.assistant.configured
+        return True
+
+    def action_suggestions(self) -> None:
+        """From the question box to the suggested questions, and back."""
+        box = self.query_one("#ai-suggest", OptionList)
+        question = self.query_one("#ai-question", Input)
+        if self.screen.focused is question and box.display and box.option_count:
+            self.screen.set_focus(box)
+            box.highlighted = 0
+        else:
+            self.screen.set_focus(question)
+
+    def action_cancel_or_close(self) -> None:
+        if self.chat.busy:
+            self.chat.assistant.cancel()
+            self.argus.say("assistant: cancelled")
+        else:
+            self.argus.action_assistant()
+
+    def action_new_chat(self) -> None:
+        self.chat.assistant.reset()
+        self.chat.exchanges.clear()
+        self.chat.busy = False
+        self.sync(self.argus.assistant_target())
+
+    def action_offered(self) -> None:
+        offered = self.chat.offered
+        if offered is not None:
+            self.argus.offer_power(offered)
+
+    def action_toggle_context(self) -> None:
+        panel = self.query_one("#ai-context", VerticalScroll)
+        panel.display = not panel.display
+        if panel.display:
+            self.query_one("#ai-context-text", Static).update(Text("gathering context…"))
+            self._preview(self.argus.assistant_target(), self.argus.snapshot)
+
+    @work(thread=True, exclusive=True, group="assistant-context", exit_on_error=False)
+    def _preview(self, target: Target, snapshot: ClusterSnapshot | None) -> None:
+        chat = self.chat
+        try:
+            context = chat.context_for(snapshot, target)
+            sent = chat.assistant.message_for("(your question)", context).content
+        except ArgusError as exc:
+            text = Text(str(exc), style="yellow")
+        else:
+            text = Text(
+                f"Sent with your next question ({len(sent):,} characters; context cap"
+                f" {chat.assistant.max_context_chars:,}):\n\n",
+                style="bold",
+            )
+            text.append(printable(sent, keep_newlines=True))
+        self.app.call_from_thread(self._show_preview, text)
+
+    def _show_preview(self, text: Text) -> None:
+        self.query_one("#ai-context-text", Static).update(text)
+
+
+def _subject(target: Target) -> Text:
+    if isinstance(target, Guest):
+        return Text(f"{target.type} {target.vmid} {printable(target.label)} on {target.node}")
+    if isinstance(target, Node):
+        return Text(f"node {printable(target.name)}")
+    if isinstance(target, Task):
+        return Text(printable(f"task {target.type} {target.id} on {target.node}"))
+    return Text("the cluster")
+
+
+def _status(exchange: Exchange) -> Text:
+    if exchange.state == "gathering":
+        return Text("gathering context…", style="italic")
+    if exchange.state == "streaming":
+        return Text(f"answering… (context {exchange.context_chars:,} chars; Esc cancels)")
+    if exchange.state == "cancelled":
+        return Text("cancelled")
+    if exchange.state == "error":
+        text = Text(printable(exchange.error))
+        if exchange.answer:
+            text.append("\n(the part that arrived is kept above)")
+        return text
+    text = Text(f"context {exchange.context_chars:,} chars" if exchange.context_chars else "")
+    for action in exchange.actions:
+        text.append("\nsuggested: ", style="bold")
+        text.append(f"{printable(action.describe())} · ctrl+g to do it (asks first)")
+    return text
