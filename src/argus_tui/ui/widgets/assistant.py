@@ -178,7 +178,9 @@ class AssistantPane(Vertical):
         """Show the pane for `target` and put the cursor in the question box."""
         self.display = True
         self.sync(target)
-        self.screen.set_focus(self.query_one("#ai-question", Input))
+        question = self.query_one("#ai-question", Input)
+        # Off: the how-to text takes the keys, so Esc closes and arrows scroll it.
+        self.screen.set_focus(self.query_one("#ai-log") if question.disabled else question)
 
     def sync(self, target: Target) -> None:
         """Bring the pane up to date with the conversation and the selection."""
