@@ -192,14 +192,17 @@ class AssistantPane(Vertical):
             self.query_one("#ai-title", Static).update(title)
             self._show_howto(assistant.howto)
             return
-        title.append(f"  {printable(assistant.describe())}", style="dim")
+        settings = assistant.settings
+        if settings is not None:
+            title.append(f"  {printable(settings.model)} @ {printable(settings.host)}", style="dim")
         subject = _subject(target)
         title.append("\nabout: ", style="dim")
         title.append(subject)
         self.query_one("#ai-title", Static).update(title)
         self._sync_log()
         box = self.query_one("#ai-suggest", OptionList)
-        firsts = suggestions(target, self.argus.snapshot) if not chat.busy else []
+        # First questions only: once a conversation runs, follow-ups are typed.
+        firsts = suggestions(target, self.argus.snapshot) if not chat.exchanges else []
         box.clear_options()
         box.add_options(firsts)
         box.display = bool(firsts)
