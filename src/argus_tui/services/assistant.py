@@ -648,12 +648,15 @@ class _Builder:
             return
 
         def fetch() -> list[str]:
+            # the API pages from the oldest line: ask for the count, then the last page
             first = self.client.request("GET", f"/nodes/{node}/syslog", start=0, limit=1)
-            total = first.total or 0
-            start = max(0, total - SYSLOG_LINES)
-            data = self.client.get(f"/nodes/{node}/syslog", start=start, limit=SYSLOG_LINES)
+            if first.total is None:  # no count: read a generous page and keep its end
+                data = self.client.get(f"/nodes/{node}/syslog", start=0, limit=1000)
+            else:
+                start = max(0, first.total - SYSLOG_LINES)
+                data = self.client.get(f"/nodes/{node}/syslog", start=start, limit=SYSLOG_LINES)
             rows = data if isinstance(data, list) else []
-            return [str(r.get("t", "")) for r in rows if isinstance(r, dict)]
+            return [str(r.get("t", "")) for r in rows if isinstance(r, dict)][-SYSLOG_LINES:]
 
         lines = self.attempt(f"syslog of node {node}", fetch)
         if lines:
