@@ -211,8 +211,11 @@ def test_demo_tour_160x45(run_tui: Callable[..., Pane]) -> None:
     assert len(names) == 25 and {"pg-primary", "pg-replica", "ledger-batch"} <= set(names)
     assert any(name.startswith("tmpl-debian-1") for name in names), names
     footer = screen.rstrip("\n").splitlines()[-1]
-    for label in ("/ Filter", "1 Nodes", "4 Tasks", "? Help", "q Quit"):
+    for label in ("/ Filter", "? Help", "q Quit"):
         assert label in footer, footer
+    header = screen.splitlines()[0]  # the screens, as keys, on the right of the header
+    for label in ("1 Nodes", "2 Guests", "4 Tasks", "5 Changes"):
+        assert label in header, header
 
     pane.keys("1")
     screen = pane.wait(on_screen(NODES, "pve-a", "pve-b", "pve-c"), what="nodes screen")

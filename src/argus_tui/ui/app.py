@@ -54,11 +54,11 @@ class ArgusApp(App[int]):
     }
     DEFAULT_MODE = "guests"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "switch_mode('nodes')", "Nodes", id="screen.nodes"),
-        Binding("2", "switch_mode('guests')", "Guests", id="screen.guests"),
-        Binding("3", "switch_mode('utilisation')", "Usage", id="screen.utilisation"),
-        Binding("4", "switch_mode('tasks')", "Tasks", id="screen.tasks"),
-        Binding("5", "switch_mode('changes')", "Changes", id="screen.changes"),
+        Binding("1", "switch_mode('nodes')", "Nodes", id="screen.nodes", show=False),
+        Binding("2", "switch_mode('guests')", "Guests", id="screen.guests", show=False),
+        Binding("3", "switch_mode('utilisation')", "Usage", id="screen.utilisation", show=False),
+        Binding("4", "switch_mode('tasks')", "Tasks", id="screen.tasks", show=False),
+        Binding("5", "switch_mode('changes')", "Changes", id="screen.changes", show=False),
         Binding("colon", "command_line", "Command", id="app.command"),
         Binding("a", "assistant", "Assistant", id="app.assistant"),
         Binding("question_mark", "help", "Help", id="app.help"),
@@ -179,7 +179,7 @@ class ArgusApp(App[int]):
         profile = session.profile or ("demo" if session.demo else session.address)
         if not status_only:
             for header in target.query(ClusterHeader):
-                header.show(self.snapshot, profile, session.colour)
+                header.show(self.snapshot, profile, session.colour, self.current_mode)
         for line in target.query(StatusLine):
             line.show(
                 profile=profile,

@@ -18,15 +18,25 @@ class ClusterHeader(Static):
     ClusterHeader { height: 1; background: $boost; padding: 0 1; }
     """
 
-    def show(self, snapshot: ClusterSnapshot | None, profile: str, colour: str) -> None:
+    def show(
+        self, snapshot: ClusterSnapshot | None, profile: str, colour: str, current: str = ""
+    ) -> None:
+        text = self._summary(snapshot, profile, colour)
+        tabs = screen_tabs(current)
+        room = self.size.width - 2 - text.cell_len - tabs.cell_len
+        if current and room >= 2:  # the screens on the right, where there is room
+            text.append(" " * room)
+            text.append_text(tabs)
+        self.update(text, layout=False)  # always one line: no relayout
+
+    def _summary(self, snapshot: ClusterSnapshot | None, profile: str, colour: str) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
         if colour:
             text.append(f" {profile} ", style=f"bold reverse {colour}")
             text.append(" ")
         if snapshot is None:
             text.append("connecting…", style="italic")
-            self.update(text, layout=False)  # always one line: no relayout
-            return
+            return text
         cluster = snapshot.cluster
         name = (
             printable(cluster.name)
@@ -46,7 +56,26 @@ class ClusterHeader(Static):
         text.append(f"  guests {running}/{guests} running")
         if cluster.version:
             text.append(f"  PVE {cluster.version}", style="dim")
-        self.update(text, layout=False)  # always one line: no relayout
+        return text
+
+
+SCREENS = (
+    ("1", "nodes", "Nodes"),
+    ("2", "guests", "Guests"),
+    ("3", "utilisation", "Usage"),
+    ("4", "tasks", "Tasks"),
+    ("5", "changes", "Changes"),
+)
+
+
+def screen_tabs(current: str) -> Text:
+    """`1 Nodes 2 Guests …` with the screen on view highlighted (the keys to switch)."""
+    text = Text(no_wrap=True)
+    for key, mode, label in SCREENS:
+        style = "bold reverse" if mode == current else ""
+        text.append(f" {key}", style=style + " bold" if style else "bold")
+        text.append(f" {label} ", style=style or "dim")
+    return text
 
 
 class StatusLine(Static):
