@@ -17,10 +17,13 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from argus_tui import __version__
 from argus_tui.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ArgusError, ConfigError
+
+if TYPE_CHECKING:
+    from argus_tui.store.db import HistoryStore
 
 
 class _Parser(argparse.ArgumentParser):
@@ -552,11 +555,11 @@ def run_status(args: argparse.Namespace) -> int:
 
     client, resolved = _client(args)
     snapshot = collect(client)
-    if not args.no_history:
-        from argus_tui.store.db import HistoryStore, StoreError
+    store = None if args.no_history else _history_store()
+    if store is not None:
+        from argus_tui.store.db import StoreError
 
         try:
-            store = HistoryStore()
             store.record_snapshot(snapshot, resolved.profile or "default")
             for warning in store.take_warnings():
                 print(f"argus: warning: {warning}", file=sys.stderr)
@@ -645,7 +648,6 @@ def run_task_log(args: argparse.Namespace) -> int:
 def _session_for_profile(name: str) -> Any:
     """`:profile NAME` in the TUI: the same resolution as `argus --profile NAME`."""
     from argus_tui.services.session import Session
-    from argus_tui.store.db import HistoryStore
 
     args = argparse.Namespace(profile=name)
     client, resolved = _client(args, quiet=True)
@@ -657,7 +659,7 @@ def _session_for_profile(name: str) -> Any:
         read_only=resolved.read_only,
         colour=resolved.colour,
         insecure=resolved.settings.tls.mode == "insecure",
-        history=HistoryStore(),
+        history=_history_store(),
         llm=llm,
     )
 
@@ -717,7 +719,7 @@ def run_tui(args: argparse.Namespace) -> int:
             read_only=resolved.read_only,
             colour=resolved.colour,
             insecure=resolved.settings.tls.mode == "insecure",
-            history=HistoryStore(),
+            history=_history_store(),
             llm=_llm_settings(args, resolved.profile),
         )
     try:
@@ -748,11 +750,10 @@ def run_power(args: argparse.Namespace) -> int:
     from argus_tui.services.power import explain
     from argus_tui.services.session import Session
     from argus_tui.services.snapshot import collect
-    from argus_tui.store.db import HistoryStore
 
     client, resolved = _client(args)
     session = Session(
-        client, profile=resolved.profile, read_only=resolved.read_only, history=HistoryStore()
+        client, profile=resolved.profile, read_only=resolved.read_only, history=_history_store()
     )
     snapshot = collect(client)
     guest = next((g for g in snapshot.guests if g.vmid == args.vmid), None)
@@ -795,12 +796,27 @@ def _journal_warnings(errors: list[str]) -> None:
         print(f"argus: warning: the action was not journaled: {error}", file=sys.stderr)
 
 
+def _history_store(*, always: bool = False) -> HistoryStore | None:
+    """The history database with the `[history]` settings; None when recording is off
+    (`enabled = false`), unless `always` (the history commands read it regardless)."""
+    from argus_tui.config import Config
+    from argus_tui.store.db import HistoryStore, Retention
+
+    settings = Config.load().history
+    if not settings.enabled and not always:
+        return None
+    retention = Retention(
+        raw=settings.raw, mid=settings.mid, long=settings.long, journal=settings.journal
+    )
+    return HistoryStore(sample_interval=settings.sample_interval, retention=retention)
+
+
 def run_history(args: argparse.Namespace) -> int:
     from argus_tui.config import Config
     from argus_tui.services import history
-    from argus_tui.store.db import HistoryStore
 
-    store = HistoryStore()
+    store = _history_store(always=True)
+    assert store is not None
     try:
         if args.history_command == "export":
             profile = args.profile or os.environ.get("ARGUS_PROFILE")
@@ -827,7 +843,6 @@ def run_ask(args: argparse.Namespace) -> int:
     from argus_tui.services.assistant import Assistant
     from argus_tui.services.session import Session
     from argus_tui.services.snapshot import collect
-    from argus_tui.store.db import HistoryStore
 
     question = " ".join(args.question).strip()
     if not question:
@@ -844,7 +859,7 @@ def run_ask(args: argparse.Namespace) -> int:
     llm = _llm_settings(args, resolved.profile)
     if llm is None and not args.context_only:
         raise not_configured()
-    history = None if args.no_history else HistoryStore()
+    history = None if args.no_history else _history_store()
     session = Session(
         client, profile=resolved.profile, read_only=resolved.read_only, history=history, llm=llm
     )

@@ -103,6 +103,23 @@ class UiSettings:
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys
 
 
+@dataclass(frozen=True, slots=True)
+class HistorySettings:
+    """`[history]` in config.toml: whether to record, how often, how long to keep what.
+
+    Spans are seconds; in the file they may be numbers (seconds) or `90s`, `15m`, `24h`,
+    `30d`, `52w`. The defaults are the store's: every refresh at most once a minute, full
+    resolution for a day, 5-minute average and max for 30 days, hourly for a year.
+    """
+
+    enabled: bool = True
+    sample_interval: float = 60.0
+    raw: float = 86400.0
+    mid: float = 30 * 86400.0
+    long: float = 365 * 86400.0
+    journal: float = 365 * 86400.0
+
+
 @dataclass(slots=True)
 class Config:
     """The whole config.toml: profiles, the default one, and UI settings."""
@@ -112,6 +129,8 @@ class Config:
     path: Path = field(default_factory=config_path)
     ui: UiSettings = field(default_factory=UiSettings)
     raw_ui: dict[str, Any] = field(default_factory=dict)
+    history: HistorySettings = field(default_factory=HistorySettings)
+    raw_history: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Config:
@@ -137,8 +156,15 @@ class Config:
         if default is not None and not isinstance(default, str):
             raise ConfigError(f"{path}: 'default' must be a profile name")
         raw_ui = data.get("ui", {})
+        raw_history = data.get("history", {})
         return cls(
-            profiles=profiles, default=default, path=path, ui=_ui_from(path, raw_ui), raw_ui=raw_ui
+            profiles=profiles,
+            default=default,
+            path=path,
+            ui=_ui_from(path, raw_ui),
+            raw_ui=raw_ui,
+            history=_history_from(path, raw_history),
+            raw_history=raw_history,
         )
 
     def save(self) -> None:
@@ -168,6 +194,12 @@ class Config:
                 for key, value in keymap.items():
                     lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
                 lines.append("")
+        if self.raw_history:
+            lines.append("[history]")
+            for key, value in self.raw_history.items():
+                if not isinstance(value, dict | list):
+                    lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+            lines.append("")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".toml.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -232,6 +264,45 @@ def _profile_from(path: Path, name: str, raw: Any) -> Profile:
         llm_model=str(raw.get("llm_model", "")).strip(),
         llm_timeout=llm_timeout,
     )
+
+
+_SPAN_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def _span(value: Any, where: str) -> float:
+    """Seconds from a number or `24h`-style text; a clear error otherwise."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", value.lower())
+        if match:
+            return float(match.group(1)) * _SPAN_UNITS.get(match.group(2) or "s", 1)
+    raise ConfigError(f"{where} must be a duration like 90s, 15m, 24h, 30d or 52w")
+
+
+def _history_from(path: Path, raw: Any) -> HistorySettings:
+    where = f"{path} [history]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table")
+    known = {"enabled", "sample_interval", "raw", "mid", "long", "journal"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown setting {unknown[0]!r}", hint=f"known: {', '.join(sorted(known))}"
+        )
+    enabled = raw.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"{where}: 'enabled' must be true or false")
+    base = HistorySettings()
+    spans = {
+        key: _span(raw[key], f"{where}: '{key}'") if key in raw else getattr(base, key)
+        for key in ("sample_interval", "raw", "mid", "long", "journal")
+    }
+    if spans["sample_interval"] < 1:
+        raise ConfigError(f"{where}: 'sample_interval' must be at least 1s")
+    if not spans["raw"] <= spans["mid"] <= spans["long"]:
+        raise ConfigError(f"{where}: expected raw <= mid <= long (each keeps a coarser step)")
+    return HistorySettings(enabled=enabled, **spans)
 
 
 def _ui_from(path: Path, raw: Any) -> UiSettings:

@@ -240,3 +240,23 @@ def test_status_records_history_and_export(sim: Simulator, tmp_path: Path) -> No
     assert sim.token_secret not in (tmp_path / "data" / "argus" / "history.db").read_bytes().decode(
         "latin-1"
     )
+
+
+def test_history_settings_from_config(sim: Simulator, tmp_path: Path) -> None:
+    env = env_for(sim, tmp_path)
+    config = tmp_path / "config" / "argus" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("[history]\nenabled = false\n")
+    assert run(["status", "--json"], env, tmp_path).returncode == 0
+    assert not (tmp_path / "data" / "argus" / "history.db").exists()  # recording is off
+    config.write_text('[history]\nraw = "6h"\nmid = "7d"\nlong = "90d"\n')
+    assert run(["status", "--json"], env, tmp_path).returncode == 0
+    stats = json.loads(run(["history", "stats", "--json"], env, tmp_path).stdout)
+    retention = stats["profiles"]["default"]["retention"]
+    assert (retention["raw"], retention["mid"], retention["long"]) == (
+        6 * 3600,
+        7 * 86400,
+        90 * 86400,
+    )
+    config.write_text('[history]\nraw = "later"\n')
+    one_clear_line(run(["status"], env, tmp_path), 2, "'raw' must be a duration")

@@ -12,7 +12,13 @@ import pytest
 from argus_tui.domain.models import Task
 from argus_tui.errors import ConfigError
 from argus_tui.services import history
-from argus_tui.store.db import DAY, SCHEMA_VERSION, ActionRecord, HistoryStore
+from argus_tui.store.db import (
+    DAY,
+    SCHEMA_VERSION,
+    ActionRecord,
+    ExchangeRecord,
+    HistoryStore,
+)
 
 from .helpers import T0, guest, snapshot
 
@@ -31,6 +37,8 @@ def filled(store: HistoryStore) -> HistoryStore:
     )  # fmt: skip
     store.record_action(ActionRecord(T0 + 300, "p", "u@pam!t", 101, "g101", "pve1", "stop",
                                      "UPID:pve1:1:2:3:qmstop:101:u@pam!t:", "OK", 2.0))  # fmt: skip
+    store.record_exchange(ExchangeRecord(T0 + 320, "p", "m", "guest 101 (g101)", "why?",
+                                         1200, 340, "ok", "", 1.5))  # fmt: skip
     store.prune(now=T0 + 300 + DAY)  # the first 5 minutes become a rollup
     return store
 

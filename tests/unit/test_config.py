@@ -221,3 +221,31 @@ def test_bad_ui_settings(tmp_path: Path, content: str, message: str) -> None:
     path.write_text(content)
     with pytest.raises(ConfigError, match=message):
         Config.load(path)
+
+
+def test_history_settings(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[history]\nraw = "12h"\nmid = "14d"\nlong = 7776000\nsample_interval = "2m"\n')
+    config = Config.load(path)
+    history = config.history
+    assert (history.raw, history.mid, history.long) == (12 * 3600.0, 14 * 86400.0, 7776000.0)
+    assert history.sample_interval == 120.0 and history.enabled
+    assert history.journal == 365 * 86400.0  # the default where unset
+    config.save()  # keeps the [history] table when profiles change
+    assert Config.load(path).history == history
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('[history]\nraw = "soon"\n', "'raw' must be a duration"),
+        ('[history]\nraw = "40d"\n', "raw <= mid <= long"),
+        ("[history]\nenabled = 'no'\n", "'enabled' must be true or false"),
+        ("[history]\nkeep = 3\n", "unknown setting 'keep'"),
+    ],
+)
+def test_bad_history_settings(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(content)
+    with pytest.raises(ConfigError, match=message):
+        Config.load(path)

@@ -21,7 +21,7 @@ from argus_tui.errors import ConfigError
 from argus_tui.store.db import GUEST_FIELDS, Change, HistoryStore, Retention
 
 #: Order of the record kinds in an export, and the columns of each in CSV.
-SECTIONS = ("samples", "events", "tasks", "actions")
+SECTIONS = ("samples", "events", "tasks", "actions", "exchanges")
 SAMPLE_COLUMNS = (
     "ts",
     "step",
@@ -45,11 +45,23 @@ ACTION_COLUMNS = (
     "result",
     "duration",
 )
+EXCHANGE_COLUMNS = (
+    "ts",
+    "model",
+    "subject",
+    "question",
+    "context_chars",
+    "answer_chars",
+    "outcome",
+    "error",
+    "duration",
+)
 COLUMNS = {
     "samples": SAMPLE_COLUMNS,
     "events": EVENT_COLUMNS,
     "tasks": TASK_COLUMNS,
     "actions": ACTION_COLUMNS,
+    "exchanges": EXCHANGE_COLUMNS,
 }
 #: The CSV header: `record` names the kind of row, then the union of all columns.
 CSV_COLUMNS: tuple[str, ...] = ("record", *dict.fromkeys(c for s in SECTIONS for c in COLUMNS[s]))
@@ -91,8 +103,10 @@ def export_rows(
     """Everything recorded for `profile` since `since_ts`, as CSV or JSON text.
 
     JSON: {"profile", "since", "until", "samples": [...], "events": [...], "tasks": [...],
-    "actions": [...]}. CSV: one header, one row per record, the `record` column says
-    which kind (sample, event, task, action); columns a kind lacks are empty. Samples are
+    "actions": [...], "exchanges": [...]}. CSV: one header, one row per record, the
+    `record` column says which kind (sample, event, task, action, exchange); columns a
+    kind lacks are empty. Exchanges are the assistant's questions: sizes and outcome,
+    never the texts. Samples are
     in plain units (cpu fraction, bytes, bytes/s); `step` is 0 for raw samples and the
     bucket length in seconds for downsampled ones (their `ts` is the bucket start).
     """
