@@ -472,3 +472,25 @@ def test_the_error_text_of_every_failure_is_free_of_the_key(
             _ask(assistant, "Why?", context)
         assert LLM_KEY not in str(info.value) and sim.token_secret not in str(info.value)
     assert all(LLM_KEY not in r["error"] for r in history.exchanges())
+
+
+def test_a_long_conversation_stays_under_the_cap_and_keeps_its_context(
+    sim: Simulator,
+    fake_llm: FakeLLM,
+    make_session: SessionFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from argus_tui.services import assistant as assistant_module
+
+    monkeypatch.setattr(assistant_module, "MAX_CONVERSATION_CHARS", 20_000)
+    session = make_session(sim)
+    assistant, _, context = _context_for(session, 105)
+    fake_llm.answer = "x" * 4_000
+    for i in range(8):
+        _ask(assistant, f"question {i}", context)
+        sent = sum(len(m["content"]) for m in fake_llm.last_request["messages"])
+        assert sent <= 20_000
+        # The failed task's log line is always somewhere in what is sent.
+        assert FAILED_LOG_LINE in fake_llm.sent_text()
+    roles = [m["role"] for m in fake_llm.last_request["messages"]]
+    assert roles[0] == "system" and len(roles) < 2 * 8 + 1  # the oldest were dropped

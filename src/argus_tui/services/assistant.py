@@ -57,6 +57,9 @@ RECENT_TASKS = 8
 TREND_SECONDS = 24 * 3600
 #: Questions are journaled up to this length.
 QUESTION_RECORD_CHARS = 500
+#: The whole conversation sent with a question stays under this many characters: the
+#: oldest exchanges go first, and the context is sent again once its message has gone.
+MAX_CONVERSATION_CHARS = 48_000
 SYSLOG_PRIVILEGE = "Sys.Syslog"
 LENGTH_NOTE = "\n\n[the answer reached the model's length limit]"
 
@@ -290,6 +293,7 @@ class Assistant:
             raise ConfigError("the question is empty", hint="type a question first")
         self.cancel()
         with self._lock:
+            self._bound_conversation(len(question) + (context.size if context else 0))
             message, attach = self._message(question, context)
             answer = Answer(
                 self,
@@ -301,6 +305,18 @@ class Assistant:
                 self._subject = context.subject
             self._current = answer
         return answer
+
+    def _bound_conversation(self, incoming: int) -> None:
+        """Hold `_lock`. Drop the oldest exchanges until the next request fits the cap."""
+
+        def size() -> int:
+            return incoming + sum(len(m.content) for m in self._messages)
+
+        while size() > MAX_CONVERSATION_CHARS and len(self._messages) > 2:
+            del self._messages[1:3]  # the oldest question and its answer
+            self._context_text = None  # the context went with it: attach it again
+            if self._turns:
+                del self._turns[0]
 
     def _chat(self) -> ChatClient:
         from argus_tui.llm.client import ChatClient  # openai loads on first use only
