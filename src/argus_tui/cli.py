@@ -515,10 +515,18 @@ def run_doctor(args: argparse.Namespace) -> int:
 
     client, resolved = _client(args)
     report = doctor.run(client)
+    try:
+        llm = _llm_settings(args, resolved.profile)
+        assistant = llm.describe() if llm is not None else "not configured"
+        if llm is not None and llm.key_problem:
+            assistant += f"; {llm.key_problem}"
+    except ArgusError as exc:
+        assistant = f"settings unusable: {exc}"
     if args.json:
         data = report.to_json()
         data["profile"] = resolved.profile
         data["secret_source"] = resolved.secret_source
+        data["assistant"] = assistant
         print(json.dumps(data, indent=2))
         return report.exit_code
     print(
@@ -539,6 +547,9 @@ def run_doctor(args: argparse.Namespace) -> int:
             print(line)
     for advice in report.advice:
         print(f"Note: {advice}")
+    print(f"Assistant: {assistant}")
+    if assistant == "not configured":
+        print("  set ARGUS_LLM_BASE_URL and ARGUS_LLM_MODEL (see README: the assistant)")
     print("Recommended roles (pveum on a node):")
     for command in report.recommended:
         print(f"  {command}")

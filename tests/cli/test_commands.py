@@ -144,6 +144,12 @@ def test_doctor_for_an_auditor(make_sim: Callable[..., Simulator], tmp_path: Pat
     )
     assert any("ArgusOperator" in line for line in report["recommended_roles"])
     assert [c["name"] for c in report["checks"]] == ["reachable", "tls", "authenticated", "version"]
+    assert report["assistant"] == "not configured"
+    env |= {"ARGUS_LLM_BASE_URL": "http://127.0.0.1:11434/v1", "ARGUS_LLM_MODEL": "llama3.1",
+            "ARGUS_LLM_API_KEY": "sk-doctor-secret-123456"}  # fmt: skip
+    text = run(["doctor"], env, tmp_path).stdout
+    assert "Assistant: llama3.1 at http://127.0.0.1:11434/v1 (key from environment)" in text
+    assert "sk-doctor-secret" not in text
 
 
 @pytest.mark.parametrize(
