@@ -29,8 +29,8 @@ from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
 COLUMNS = (
     Column("when", "WHEN", 14, priority=10),
     Column("kind", "CHANGE", 12, priority=10),
-    Column("subject", "WHAT", 0, min_width=18, priority=9),
-    Column("detail", "DETAIL", 24, priority=6),
+    Column("subject", "WHAT", 0, min_width=18, priority=9, max_width=48),
+    Column("detail", "DETAIL", 32, priority=6),
 )
 KIND_STYLE = {
     "started": "ok",

@@ -27,7 +27,7 @@ from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
 
 COLUMNS = (
     Column("vmid", "VMID", 7, "right", priority=10),
-    Column("name", "NAME", 0, min_width=16, priority=10),
+    Column("name", "NAME", 0, min_width=16, priority=10, max_width=40),
     Column("type", "TYPE", 4, priority=6),
     Column("node", "NODE", 10, priority=8),
     Column("status", "STATUS", 9, priority=9),

@@ -22,7 +22,7 @@ from argus_tui.ui.screens.base import ArgusScreen
 from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
 
 COLUMNS = (
-    Column("name", "NODE", 0, min_width=12, priority=10),
+    Column("name", "NODE", 0, min_width=12, priority=10, max_width=28),
     Column("status", "STATUS", 8, priority=9),
     Column("cpu", "CPU", 6, "right", priority=8),
     Column("load", "LOAD", 14, "right", priority=5),

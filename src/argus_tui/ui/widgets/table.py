@@ -39,6 +39,7 @@ class Column:
     align: Literal["left", "right"] = "left"
     min_width: int = 8
     priority: int = 5  # when the table is too narrow, lower priorities are hidden first
+    max_width: int = 0  # a flexible column grows no wider than this (0: no limit)
 
 
 # Semantic cell styles; the widget maps them to theme-aware Rich styles.
@@ -307,6 +308,8 @@ class VirtualTable(ScrollView, can_focus=True):
             size = column.width
             if not size:
                 size = column.min_width + max(0, spare) // max(1, len(flexible))
+                if column.max_width:
+                    size = min(size, max(column.max_width, column.min_width))
             layout.append((index, column, size))
         self._column_layout = (width, layout)
         return layout
