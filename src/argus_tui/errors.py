@@ -146,3 +146,7 @@ class LlmTimeout(LlmUnreachable):
 
 class LlmCutOff(LlmError):
     """The answer stopped midway; `partial` is what arrived before."""
+
+
+class LlmEmptyAnswer(LlmError):
+    """The model finished without a word: nothing to show, nothing to keep."""

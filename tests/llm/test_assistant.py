@@ -494,3 +494,47 @@ def test_a_long_conversation_stays_under_the_cap_and_keeps_its_context(
         assert FAILED_LOG_LINE in fake_llm.sent_text()
     roles = [m["role"] for m in fake_llm.last_request["messages"]]
     assert roles[0] == "system" and len(roles) < 2 * 8 + 1  # the oldest were dropped
+
+
+def test_an_empty_answer_is_an_error_not_a_turn(
+    sim: Simulator, fake_llm: FakeLLM, make_session: SessionFactory
+) -> None:
+    from argus_tui.errors import LlmEmptyAnswer
+
+    assistant, _, context = _context_for(make_session(sim), 105)
+    fake_llm.answer = ""
+    with pytest.raises(LlmEmptyAnswer, match="empty answer"):
+        _ask(assistant, "why?", context)
+    assert assistant.turns == ()
+
+
+def test_the_context_is_not_sent_again_when_only_its_time_changed(
+    sim: Simulator, fake_llm: FakeLLM, make_session: SessionFactory
+) -> None:
+    session = make_session(sim)
+    clock = iter(range(1_800_000_000, 1_800_100_000, 60))
+    assistant = Assistant(session, clock=lambda: float(next(clock)))
+    snapshot = session.snapshot()
+    guest = _guest(snapshot, 105)
+    first = assistant.gather_context(snapshot, guest=guest)
+    _ask(assistant, "why?", first)
+    again = assistant.gather_context(snapshot, guest=guest)  # a minute later, same facts
+    assert again.text != first.text
+    _ask(assistant, "and?", again)
+    assert fake_llm.sent_text().count(FAILED_LOG_LINE) == 1
+
+
+def test_the_journal_subject_is_redacted(
+    make_sim: Callable[..., Simulator],
+    fake_llm: FakeLLM,
+    make_session: SessionFactory,
+    history: HistoryStore,
+) -> None:
+    data = demo_data()
+    sim_secret = "d3m0d3m0-0000-4000-8000-000000000001"
+    next(g for g in data["guest"] if g["vmid"] == 105)["name"] = f"x{sim_secret}"
+    sim = make_sim(data)
+    assistant, _, context = _context_for(make_session(sim), 105)
+    _ask(assistant, "why?", context)
+    [row] = history.exchanges()
+    assert sim.token_secret == sim_secret and sim_secret not in str(row)

@@ -190,3 +190,14 @@ def test_an_error_message_never_echoes_the_key(fake_llm: FakeLLM) -> None:
     finally:
         module._ERRORS[401] = original
     assert key not in str(error) and "[redacted]" in str(error)
+
+
+def test_a_password_in_the_base_url_never_shows(fake_llm: FakeLLM) -> None:
+    url = fake_llm.url.replace("http://", "http://bob:hunter2pw@")
+    settings = LlmSettings(base_url=url, model="no-such-model", timeout=2.0)
+    assert "hunter2pw" not in settings.describe() and "hunter2pw" not in settings.host
+    assert "hunter2pw" not in repr(ChatClient(settings)) and settings.url_password == "hunter2pw"
+    fake_llm.mode = "404"
+    assert "hunter2pw" not in str(_error(settings))
+    gone = LlmSettings(base_url=f"http://bob:hunter2pw@127.0.0.1:{closed_port()}/v1", model="m")
+    assert "hunter2pw" not in str(_error(gone))

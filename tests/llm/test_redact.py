@@ -145,3 +145,25 @@ def test_a_guest_config_keeps_its_shape_and_loses_its_secrets() -> None:
     assert out["nested"] == {"token": REDACTED, "ok": "fine"}
     assert out["list"] == [f"password={REDACTED}", "plain"]
     assert out["hookscript"] == "local:snippets/hook.pl"
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("Authorization: Basic YWRtaW46aHVudGVyMg==", "YWRtaW46aHVudGVyMg=="),
+        ("authorization: Token abcdef0123456789", "abcdef0123456789"),
+        ('{"password": "hunter2", "user": "bob"}', "hunter2"),
+        ("{'db_password': 'hunter2'}", "hunter2"),
+        (r"env: FOO=bar\0MYSQL_PWD=hunter2\0X=1", "hunter2"),
+        ("env: FOO=bar\x00MYSQL_PWD=hunter2", "hunter2"),
+        ("Password : hunter2", "hunter2"),
+    ],
+)
+def test_more_secret_shapes(text: str, secret: str) -> None:
+    out = Redactor().text(text)
+    assert secret not in out and REDACTED in out
+
+
+def test_json_keys_keep_their_neighbours() -> None:
+    out = Redactor().text('{"password": "hunter2", "user": "bob"}')
+    assert '"user": "bob"' in out

@@ -14,6 +14,8 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Markdown, OptionList, Static
 
 from argus_tui.llm.settings import LlmSettings
+from argus_tui.sim.demo import demo_data
+from argus_tui.sim.scenario import FaultRule, Faults
 from argus_tui.sim.server import Simulator
 from argus_tui.store.db import HistoryStore
 from argus_tui.ui.app import ArgusApp
@@ -246,3 +248,118 @@ async def test_injected_instructions_cannot_act(
             assert not isinstance(app.screen, ConfirmAction)
             assert set(sim.state.tasks) == before
             assert sim.state.guests[101].status == "running"
+
+
+async def open_on_guest(pilot: Pilot[int], vmid: int) -> None:
+    app = pilot.app
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, GuestsScreen)
+    screen.table.move_to(vmid)
+    await settle(pilot)
+    await pilot.press("a")
+    await settle(pilot)
+
+
+async def test_typing_in_the_pane_never_reaches_the_screen_keys(
+    sim: Simulator,
+    fake_llm: FakeLLM,  # noqa: F811
+) -> None:
+    """With the suggestions focused, S (Start) or D (Shutdown) become the question's text."""
+    app = make_app(sim, llm_settings(fake_llm))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await open_on_guest(pilot, 105)  # stopped: S would start it
+        before = set(sim.state.tasks)
+        await pilot.press("tab")
+        assert isinstance(app.screen.focused, OptionList)
+        await pilot.press(*"Should 1 /")
+        await settle(pilot)
+        question = pane(app).query_one("#ai-question", Input)
+        assert set(sim.state.tasks) == before and isinstance(app.screen, GuestsScreen)
+        assert question.value == "Should 1 /"
+        assert not app.screen.query_one("#guest-filter", Input).display  # `/` stayed text
+
+
+async def test_escape_while_gathering_sends_nothing(
+    sim: Simulator,
+    fake_llm: FakeLLM,  # noqa: F811
+) -> None:
+    sim.set_faults(Faults(rules=[FaultRule(path="/nodes/pve-c/syslog", latency_ms=1500)]))
+    app = make_app(sim, llm_settings(fake_llm))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await open_on_guest(pilot, 105)  # on pve-c: its syslog is slow to come
+        await pilot.press(*"why?", "enter")
+        await pilot.pause(0.2)
+        assert "gathering context" in pane_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "cancelled" in pane_text(app) and not app.chat.busy
+        assert fake_llm.requests == []
+        # Start over while a question is being prepared: it never joins the new chat.
+        await pilot.press(*"first", "enter")
+        await pilot.pause(0.2)
+        await pilot.press("ctrl+n")
+        sim.set_faults(Faults())
+        await settle(pilot)
+        await ask(pilot, "second")
+        roles = [m["role"] for m in fake_llm.last_request["messages"]]
+        assert roles == ["system", "user"] and "second" in fake_llm.sent_text()
+        assert "first" not in fake_llm.sent_text().split("Question:")[-1]
+        assert [e.question for e in app.chat.exchanges] == ["second"]
+
+
+async def test_answers_show_on_every_screen_and_follow_a_new_chat(
+    sim: Simulator,
+    fake_llm: FakeLLM,  # noqa: F811
+) -> None:
+    app = make_app(sim, llm_settings(fake_llm))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await open_on_guest(pilot, 105)
+        await ask(pilot, "one")
+        fake_llm.answer = "ANSWER-TWO"
+        await ask(pilot, "two")
+        await pilot.press("escape")  # close the pane, then open it on the tasks screen
+        await pilot.press("4")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        text = pane_text(app)
+        assert "QEMU could not open its disk" in text and "ANSWER-TWO" in text
+        await pilot.press("ctrl+n")
+        await ask(pilot, "three")
+        await pilot.press("escape", "2")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        text = pane_text(app)
+        assert "three" in text and "› one" not in text and "ANSWER-TWO" in text
+
+
+async def test_the_pane_follows_the_selection(sim: Simulator, fake_llm: FakeLLM) -> None:  # noqa: F811
+    app = make_app(sim, llm_settings(fake_llm))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await open_on_guest(pilot, 105)
+        assert "ledger-batch" in str(pane(app).query_one("#ai-title", Static).render())
+        screen = app.screen
+        assert isinstance(screen, GuestsScreen)
+        screen.table.move_to(104)
+        await settle(pilot)
+        title = str(pane(app).query_one("#ai-title", Static).render())
+        assert "erp-app" in title and "ledger-batch" not in title
+        first = pane(app).query_one("#ai-suggest", OptionList).get_option_at_index(0).prompt
+        assert "erp-app" in str(first)
+
+
+async def test_markup_in_a_guest_name_is_shown_literally(
+    make_sim: Callable[..., Simulator],
+    fake_llm: FakeLLM,  # noqa: F811
+) -> None:
+    data = demo_data()
+    guest = next(g for g in data["guest"] if g["vmid"] == 105)
+    guest["name"] = "[link=http://e]y[/link] [/unclosed"
+    sim = make_sim(data)
+    app = make_app(sim, llm_settings(fake_llm))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await open_on_guest(pilot, 105)
+        prompt = pane(app).query_one("#ai-suggest", OptionList).get_option_at_index(0).prompt
+        assert "[/unclosed" in str(prompt)

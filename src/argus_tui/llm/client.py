@@ -54,7 +54,7 @@ class ChatClient:
         self._client: openai.OpenAI | None = None
 
     def __repr__(self) -> str:
-        return f"ChatClient({self.settings.model} at {self.settings.base_url})"
+        return f"ChatClient({self.settings.model} at {self.settings.url})"
 
     def _openai(self) -> openai.OpenAI:
         with self._lock:
@@ -212,7 +212,7 @@ def map_error(exc: BaseException, settings: LlmSettings, partial: str = "") -> L
         )
     if isinstance(exc, openai.APIConnectionError):
         return LlmUnreachable(
-            f"cannot reach the assistant at {settings.base_url}: {_reason(exc)}",
+            f"cannot reach the assistant at {settings.url}: {_reason(exc)}",
             hint="check ARGUS_LLM_BASE_URL (or llm_base_url in the profile) and that the"
             " server is running",
         )
@@ -264,7 +264,7 @@ def _status_error(exc: openai.APIStatusError, settings: LlmSettings) -> LlmError
     if status == 404:
         return LlmNotFound(
             f"the assistant at {host} has no model {settings.model!r} or no chat endpoint at"
-            f" {settings.base_url} (HTTP 404{said})",
+            f" {settings.url} (HTTP 404{said})",
             hint="check ARGUS_LLM_MODEL and ARGUS_LLM_BASE_URL (it usually ends in /v1, e.g."
             " http://127.0.0.1:11434/v1 for Ollama)",
             status=status,

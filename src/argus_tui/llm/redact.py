@@ -58,7 +58,14 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(PVEAuthCookie\s*[=:]\s*)[^\s;'\"]+", re.I), rf"\1{REDACTED}"),
     (re.compile(r"(CSRFPreventionToken\s*[=:]\s*)[^\s;'\"]+", re.I), rf"\1{REDACTED}"),
     (re.compile(r"PVE:[\w.@-]+:[0-9A-F]{8}::[A-Za-z0-9+/=]{20,}"), REDACTED),
-    # Authorization: Bearer ..., OpenAI-style keys
+    # Authorization headers whatever the scheme (Basic, Token, Digest...), bare Bearer
+    # tokens, OpenAI-style keys
+    (
+        re.compile(
+            r"((?:Proxy-)?Authorization[\"']?\s*[:=]\s*[\"']?[A-Za-z-]+\s+)[^\s\"',;]+", re.I
+        ),
+        rf"\1{REDACTED}",
+    ),
     (re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}", re.I), rf"\1{REDACTED}"),
     (re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), REDACTED),
     # private key blocks, even when cut short
@@ -83,9 +90,11 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
 )
 # name=value / name: value in free text; the value is a quoted string or runs to a separator
+# (also "name": value in JSON and 'name': value in Python reprs; a NUL or a literal \0
+# ends a value, as between the variables of an LXC `env` setting)
 _PAIR = re.compile(
-    r"(?P<name>[A-Za-z_][\w.-]*)(?P<sep>\s*=\s*|:[ \t]*)"
-    r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;&\"']+)"
+    r"(?P<q>[\"']?)(?P<name>[A-Za-z_][\w.-]*)(?P=q)(?P<sep>\s*=\s*|[ \t]*:[ \t]*)"
+    r"(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;&\"'\\\x00}]+)"
 )
 _NOT_PAIRS = frozenset({"pveapitoken", "pveauthcookie", "csrfpreventiontoken", "bearer"})
 
@@ -148,6 +157,7 @@ def _redact_pair(match: re.Match[str]) -> str:
     value = match.group("value")
     if name.lower() in _NOT_PAIRS or not is_sensitive_key(name) or REDACTED in value:
         return match.group(0)
-    if match.group("sep").startswith(":") and value.startswith("//"):
+    if match.group("sep").strip() == ":" and value.startswith("//"):
         return match.group(0)  # a URL such as token://..., not a pair
-    return f"{name}{match.group('sep')}{REDACTED}"
+    quote_mark = match.group("q")
+    return f"{quote_mark}{name}{quote_mark}{match.group('sep')}{REDACTED}"

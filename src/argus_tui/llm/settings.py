@@ -52,13 +52,30 @@ class LlmSettings:
 
     @property
     def host(self) -> str:
-        """host[:port] of the base URL, for messages."""
-        return urlsplit(self.base_url).netloc or self.base_url
+        """host[:port] of the base URL, for messages (never a user:password part)."""
+        netloc = urlsplit(self.base_url).netloc
+        return netloc.rpartition("@")[2] or self.base_url
+
+    @property
+    def url(self) -> str:
+        """The base URL to show: without a user:password part."""
+        parts = urlsplit(self.base_url)
+        if "@" not in parts.netloc:
+            return self.base_url
+        return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+    @property
+    def url_password(self) -> str | None:
+        """A password written into the base URL, to be redacted wherever it might appear."""
+        try:
+            return urlsplit(self.base_url).password
+        except ValueError:
+            return None
 
     def describe(self) -> str:
         """One line for status displays: model, server and where the key came from."""
         key = f"key from {self.key_source}" if self.api_key else "no key"
-        return f"{self.model} at {self.base_url} ({key})"
+        return f"{self.model} at {self.url} ({key})"
 
 
 def not_configured(missing: str = "ARGUS_LLM_BASE_URL and ARGUS_LLM_MODEL") -> LlmNotConfigured:

@@ -29,7 +29,13 @@ from argus_tui.domain.format import bytes_, percent, uptime
 from argus_tui.domain.models import ClusterSnapshot, Guest, Node, Privileges, Task
 from argus_tui.domain.permissions import ACTIONS, allowed_actions
 from argus_tui.domain.text import printable
-from argus_tui.errors import ArgusError, ConfigError, LlmError, PermissionDenied
+from argus_tui.errors import (
+    ArgusError,
+    ConfigError,
+    LlmEmptyAnswer,
+    LlmError,
+    PermissionDenied,
+)
 from argus_tui.llm.prompt import (
     MAX_CONTEXT_CHARS,
     SYSTEM_PROMPT,
@@ -138,6 +144,7 @@ class Answer:
         self._stream: ChatStream | None = None
         self._noted_length = False
         self._started = time.monotonic()
+        self.generation = 0  # the conversation it belongs to (see Assistant.reset)
 
     @property
     def text(self) -> str:
@@ -173,6 +180,13 @@ class Answer:
             if stream.finish_reason == "length" and not self._noted_length:
                 self._noted_length = True
                 return LENGTH_NOTE
+            if not stream.text.strip():
+                error = LlmEmptyAnswer(
+                    f"the model {self._assistant.describe_model()} returned an empty answer",
+                    hint="ask again, or try another model",
+                )
+                self._finish("error", error)
+                raise error from None
             self._finish("ok")
             raise
         except LlmError as exc:
@@ -219,7 +233,9 @@ class Assistant:
         #: Problems the user should hear about once (e.g. history not writable).
         self.warnings: list[str] = []
         key = self.settings.api_key if self.settings else None
-        self.redactor = Redactor([session.client.settings.secret, key])
+        url_password = self.settings.url_password if self.settings else None
+        self.redactor = Redactor([session.client.settings.secret, key, url_password])
+        self._generation = 0  # bumped by reset(): answers of an older conversation stay out
         self._lock = threading.Lock()
         self._chat_client: ChatClient | None = None
         self._messages: list[Message] = [Message("system", SYSTEM_PROMPT)]
@@ -242,6 +258,9 @@ class Assistant:
     def describe(self) -> str:
         return self.settings.describe() if self.settings else "not configured"
 
+    def describe_model(self) -> str:
+        return repr(self.settings.model) if self.settings else "(none)"
+
     @property
     def turns(self) -> tuple[Turn, ...]:
         with self._lock:
@@ -255,6 +274,7 @@ class Assistant:
         """Start a new conversation (cancels an answer in progress)."""
         self.cancel()
         with self._lock:
+            self._generation += 1
             self._messages = [Message("system", SYSTEM_PROMPT)]
             self._turns = []
             self._context_text = None
@@ -280,7 +300,7 @@ class Assistant:
 
     def _message(self, question: str, context: AssistantContext | None) -> tuple[Message, bool]:
         """Hold `_lock`. The context is attached when it differs from the last one sent."""
-        attach = context is not None and context.text != self._context_text
+        attach = context is not None and _sections_key(context) != self._context_text
         data = context.text if attach and context is not None else None
         return Message("user", user_message(self.redactor.text(question.strip()), data)), attach
 
@@ -301,8 +321,9 @@ class Assistant:
                 [*self._messages, message],
                 context if attach else None,
             )
+            answer.generation = self._generation
             if context is not None:
-                self._subject = context.subject
+                self._subject = self.redactor.text(context.subject)
             self._current = answer
         return answer
 
@@ -334,13 +355,13 @@ class Assistant:
         with self._lock:
             if self._current is answer:
                 self._current = None
-            if answer.outcome == "ok":
+            if answer.outcome == "ok" and answer.generation == self._generation:
                 self._messages = [
                     *answer.messages,
                     Message("assistant", self.redactor.text(text)),
                 ]
                 if answer.context is not None:
-                    self._context_text = answer.context.text
+                    self._context_text = _sections_key(answer.context)
                 self._turns.append(
                     Turn(answer.question, text, answer.context.size if answer.context else 0)
                 )
@@ -845,3 +866,8 @@ def _fresh_guest(guest: Guest, snapshot: ClusterSnapshot | None) -> Guest:
     if snapshot is None:
         return guest
     return next((g for g in snapshot.guests if g.vmid == guest.vmid), guest)
+
+
+def _sections_key(context: AssistantContext) -> str:
+    """What the context says, without the moment it was collected (its header line)."""
+    return context.text.partition("\n")[2]

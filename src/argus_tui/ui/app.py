@@ -117,8 +117,13 @@ class ArgusApp(App[int]):
             self.post_message(SnapshotReady(snapshot))
 
     async def action_quit(self) -> None:
-        self.session.power.close()  # followers stop polling, so the app can exit at once
+        self._stop_workers()
         self.exit(0)
+
+    def _stop_workers(self) -> None:
+        """Followers stop polling and an answer stops streaming, so the app exits at once."""
+        self.session.power.close()
+        self.chat.cancel()
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
         if not self.is_running:
@@ -286,7 +291,7 @@ class ArgusApp(App[int]):
         self.snapshot = None
         self.error = None
         self.selected_guest = None
-        self.chat.assistant.cancel()
+        self.chat.cancel()
         self.chat = Chat(session)
         self.say(f"profile {session.profile}")
         self._fetching = False
@@ -375,7 +380,7 @@ class ArgusApp(App[int]):
             elif isinstance(screen, ChangesScreen) and rest.strip():
                 self._changes_window(screen, rest.strip())
         elif word in ("q", "quit"):
-            self.session.power.close()
+            self._stop_workers()
             self.exit(0)
         elif word == "profile":
             self._switch_profile(rest.strip())

@@ -46,6 +46,12 @@ class ArgusScreen(Screen[None]):
         if pane.display:
             pane.sync(self.assistant_target())
 
+    def on_virtual_table_highlighted(self) -> None:
+        """The pane follows the selection: its subject and suggested questions."""
+        pane = self.query_one(AssistantPane)
+        if pane.display:
+            pane.sync(self.assistant_target())
+
     def assistant_target(self) -> Guest | Node | Task | None:
         """What the assistant is asked about on this screen (None: the cluster)."""
         return None

@@ -332,8 +332,8 @@ class GuestsScreen(ArgusScreen):
 
     def action_filter(self) -> None:
         box = self.query_one("#guest-filter", Input)
-        if self.focused is box:
-            raise SkipAction  # a `/` typed in the filter itself, as in /regex/
+        if isinstance(self.focused, Input):
+            raise SkipAction  # a `/` typed in a text box (the filter's /regex/, a question)
         box.display = True
         self.set_focus(box)
 

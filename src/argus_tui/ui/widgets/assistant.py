@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -79,6 +79,7 @@ class Exchange:
     error: str = ""
     context_chars: int = 0
     actions: list[SuggestedAction] = field(default_factory=list)
+    cancelled: bool = False  # Esc or a new chat: stop before sending, or stop streaming
 
 
 class Chat:
@@ -91,6 +92,21 @@ class Chat:
         self.context_key = ""
         self.context_at = 0.0
         self.busy = False
+        self.generation = 0  # a new chat starts a new generation; panes rebuild their log
+
+    def cancel(self) -> None:
+        """Stop the question in progress, whether still gathering context or streaming."""
+        for exchange in self.exchanges:
+            if exchange.state in ("gathering", "streaming"):
+                exchange.cancelled = True
+        self.assistant.cancel()
+
+    def new_conversation(self) -> None:
+        self.cancel()
+        self.assistant.reset()
+        self.exchanges = []
+        self.busy = False
+        self.generation += 1
 
     @property
     def offered(self) -> SuggestedAction | None:
@@ -150,7 +166,7 @@ class AssistantPane(Vertical):
         super().__init__(id="assistant")
         self._views: list[tuple[Static, Markdown, Static]] = []
         self._shown_answers: list[str] = []
-        self._last_paint = 0.0
+        self._generation = 0
 
     @property
     def argus(self) -> ArgusApp:
@@ -167,9 +183,11 @@ class AssistantPane(Vertical):
         yield Static("", id="ai-title")
         yield VerticalScroll(id="ai-log")
         yield VerticalScroll(Static("", id="ai-context-text"), id="ai-context")
-        yield OptionList(id="ai-suggest")
+        yield OptionList(id="ai-suggest", markup=False)  # guest names are data
         yield Input(
-            placeholder="ask about the selection (Enter; Tab: suggestions)", id="ai-question"
+            placeholder="ask about the selection (Enter; Tab: suggestions)",
+            id="ai-question",
+            select_on_focus=False,  # a key typed elsewhere in the pane is not overwritten
         )
 
     # -- showing -------------------------------------------------------------------------------
@@ -219,17 +237,21 @@ class AssistantPane(Vertical):
     def _sync_log(self) -> None:
         log = self.query_one("#ai-log", VerticalScroll)
         exchanges = self.chat.exchanges
-        if len(self._views) > len(exchanges):  # a new conversation
-            log.remove_children()
+        if self._generation != self.chat.generation or len(self._views) > len(exchanges):
+            log.remove_children()  # a new conversation
             self._views, self._shown_answers = [], []
+            self._generation = self.chat.generation
         for exchange in exchanges[len(self._views) :]:
+            answer = clean_answer(exchange.answer)
             views = (
                 Static(Text(f"› {exchange.question}"), classes="ai-question"),
-                Markdown(""),
+                # Links in an answer are not followed: the text came from a model that
+                # read server logs.
+                Markdown(answer, open_links=False),
                 Static("", classes="ai-status"),
             )
             self._views.append(views)
-            self._shown_answers.append("")
+            self._shown_answers.append(answer)
             log.mount_all(views)
         for index, exchange in enumerate(exchanges):
             self._paint(index, exchange)
@@ -279,7 +301,14 @@ class AssistantPane(Vertical):
         app = self.argus
         try:
             context = chat.context_for(snapshot, target)
+            if exchange.cancelled:
+                exchange.state = "cancelled"
+                return
             answer = chat.assistant.ask(exchange.question, context)
+            if exchange.cancelled:  # Esc while the question was being prepared
+                answer.close()
+                exchange.state = "cancelled"
+                return
             exchange.context_chars = answer.context.size if answer.context else 0
             exchange.state = "streaming"
             app.post_message(ChatUpdated())
@@ -303,7 +332,8 @@ class AssistantPane(Vertical):
             exchange.state = "error"
             exchange.error = f"unexpected error: {type(exc).__name__}: {exc}"
         finally:
-            chat.busy = False
+            if exchange in chat.exchanges:  # not a chat that was started over meanwhile
+                chat.busy = False
             app.post_message(ChatUpdated())
 
     # -- keys ----------------------------------------------------------------------------------
@@ -327,16 +357,29 @@ class AssistantPane(Vertical):
 
     def action_cancel_or_close(self) -> None:
         if self.chat.busy:
-            self.chat.assistant.cancel()
+            self.chat.cancel()
             self.argus.say("assistant: cancelled")
         else:
             self.argus.action_assistant()
 
     def action_new_chat(self) -> None:
-        self.chat.assistant.reset()
-        self.chat.exchanges.clear()
-        self.chat.busy = False
+        self.chat.new_conversation()
         self.sync(self.argus.assistant_target())
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing lands in the question box wherever the focus is in the pane.
+
+        Without this, a letter typed while the suggestions or the answers have the focus
+        would reach the screen below, where S, D or R start, shut down or reboot a guest.
+        """
+        question = self.query_one("#ai-question", Input)
+        if not event.is_printable or self.screen.focused is question:
+            return
+        event.stop()
+        event.prevent_default()
+        if not question.disabled and event.character:
+            self.screen.set_focus(question)
+            question.insert_text_at_cursor(event.character)
 
     def action_offered(self) -> None:
         offered = self.chat.offered
