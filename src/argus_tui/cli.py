@@ -662,7 +662,7 @@ def _session_for_profile(name: str) -> Any:
 
     args = argparse.Namespace(profile=name)
     client, resolved = _client(args, quiet=True)
-    llm = _llm_settings(args, resolved.profile)
+    llm, problem = _tui_llm_settings(args, resolved.profile)
     client.version()  # fail here, with a message, rather than on the first refresh
     return Session(
         client,
@@ -672,7 +672,19 @@ def _session_for_profile(name: str) -> Any:
         insecure=resolved.settings.tls.mode == "insecure",
         history=_history_store(),
         llm=llm,
+        llm_problem=problem,
     )
+
+
+def _tui_llm_settings(
+    args: argparse.Namespace, profile: str | None, *, lenient: bool = False
+) -> tuple[Any, str]:
+    """The assistant's settings for the TUI: a bad one turns the assistant off (its pane
+    says why) instead of keeping the cluster view from starting."""
+    try:
+        return _llm_settings(args, profile, lenient=lenient), ""
+    except ConfigError as exc:
+        return None, str(exc)
 
 
 def run_tui(args: argparse.Namespace) -> int:
@@ -718,8 +730,8 @@ def run_tui(args: argparse.Namespace) -> int:
             profile="demo",
             demo=True,
             history=HistoryStore(Path(demo_dir) / "history.db"),
-            llm=_llm_settings(args, args.profile, lenient=True),
         )
+        session.llm, session.llm_problem = _tui_llm_settings(args, args.profile, lenient=True)
     else:
         from argus_tui.store.db import HistoryStore
 
@@ -731,8 +743,8 @@ def run_tui(args: argparse.Namespace) -> int:
             colour=resolved.colour,
             insecure=resolved.settings.tls.mode == "insecure",
             history=_history_store(),
-            llm=_llm_settings(args, resolved.profile),
         )
+        session.llm, session.llm_problem = _tui_llm_settings(args, resolved.profile)
     try:
         from argus_tui.ui.app import ArgusApp
 

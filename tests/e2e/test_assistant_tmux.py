@@ -46,3 +46,21 @@ def test_ask_why_the_failed_task_failed_and_follow_up(
     pane.keys("Escape")  # closes the pane
     pane.wait(lambda s: "How do I fix it?" not in s, what="pane closed")
     quit_cleanly(pane)
+
+
+def test_a_bad_assistant_setting_turns_only_the_assistant_off(
+    run_tui: Callable[..., Pane],
+) -> None:
+    env = {
+        "ARGUS_LLM_BASE_URL": "http://127.0.0.1:9/v1",
+        "ARGUS_LLM_MODEL": "m",
+        "ARGUS_LLM_TIMEOUT": "soon",
+    }
+    pane = run_tui("--demo", env=env)
+    pane.wait("DEMO", what="the demo runs")
+    pane.keys("a")
+    screen = pane.wait("ARGUS_LLM_TIMEOUT", what="the problem, in the pane")
+    assert "Assistant  off" in screen
+    pane.keys("Escape")  # wait for it to close: Esc then a key at once reads as alt+key
+    pane.wait(lambda s: "Assistant  off" not in s, what="the pane closed")
+    quit_cleanly(pane)

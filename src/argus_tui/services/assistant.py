@@ -476,6 +476,18 @@ class _Builder:
             self._tasks = result[0] if result is not None else []
         return self._tasks
 
+    def guest_tasks(self, vmid: int) -> list[Task]:
+        """The guest's own recent tasks, asked of each node by vmid (not the cluster's
+        newest 100, where a busy cluster would crowd them out)."""
+        result = self.attempt(
+            f"recent tasks of guest {vmid}", lambda: self.session.recent_tasks(50, vmid)
+        )
+        if result is None:
+            return []
+        tasks, warnings = result
+        self.notes.extend(warnings)
+        return [t for t in tasks if t.id == str(vmid)]
+
     def task_lines(self, tasks: Sequence[Task]) -> list[str]:
         lines = []
         for t in tasks[:RECENT_TASKS]:
@@ -553,7 +565,7 @@ class _Builder:
             config = self.assistant.redactor.mapping(details.get("config") or {})
             lines = [f"{k}: {v}" for k, v in sorted(config.items()) if k != "digest"]
             self.add(f"guest {guest.vmid} config", lines)
-        tasks = [t for t in self.recent_tasks() if t.id == str(guest.vmid)]
+        tasks = self.guest_tasks(guest.vmid)
         self.add(f"recent tasks of guest {guest.vmid}, newest first", self.task_lines(tasks))
         failed = next((t for t in tasks if t.failed), None)
         if failed is not None:

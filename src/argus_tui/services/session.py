@@ -54,6 +54,7 @@ class Session:
     insecure: bool = False
     history: HistoryStore | None = None
     llm: LlmSettings | None = None  # the assistant's model; None while it is not configured
+    llm_problem: str = ""  # why the assistant's settings could not be used, if they could not
     backoff: Backoff = field(default_factory=Backoff)
     power: PowerService = field(init=False)
 
@@ -86,8 +87,10 @@ class Session:
             "config": config if isinstance(config, dict) else {},
         }
 
-    def recent_tasks(self, limit: int = 100) -> tuple[list[Task], list[str]]:
-        return task_service.recent_tasks(self.client, limit=limit)
+    def recent_tasks(
+        self, limit: int = 100, vmid: int | None = None
+    ) -> tuple[list[Task], list[str]]:
+        return task_service.recent_tasks(self.client, limit=limit, vmid=vmid)
 
     def task_log(self, task: Task, start: int) -> tuple[list[str], int, Task]:
         """Log lines from `start`, the total so far, and the task's current state."""

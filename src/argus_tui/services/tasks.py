@@ -18,9 +18,13 @@ from argus_tui.pve.mapping import MappingError, as_str, task_from
 
 
 def recent_tasks(
-    client: PveClient, *, failed_only: bool = False, limit: int = 50
+    client: PveClient, *, failed_only: bool = False, limit: int = 50, vmid: int | None = None
 ) -> tuple[list[Task], list[str]]:
-    """Newest first across all reachable nodes; warnings name nodes that could not answer."""
+    """Newest first across all reachable nodes; warnings name nodes that could not answer.
+
+    `vmid` asks each node for that guest's tasks only, so a busy cluster's other tasks
+    cannot push them out of the limit.
+    """
     warnings: list[str] = []
     nodes = [
         str(e["node"])
@@ -30,6 +34,8 @@ def recent_tasks(
     tasks: list[Task] = []
     for node in nodes:
         filters: dict[str, Any] = {"source": "all"}
+        if vmid is not None:
+            filters["vmid"] = vmid
         if failed_only:
             filters["errors"] = 1
         try:

@@ -64,6 +64,19 @@ def guest_of(target: Target, snapshot: ClusterSnapshot) -> Guest | None:
     return None
 
 
+def reflow(text: str) -> str:
+    """Join the lines of each prose paragraph (indented lines stay as they are), so text
+    written for an 88-column terminal wraps cleanly in a narrower pane."""
+    paragraphs = []
+    for block in text.split("\n\n"):
+        lines = block.splitlines()
+        if any(line.startswith(" ") for line in lines):
+            paragraphs.append(block)
+        else:
+            paragraphs.append(" ".join(line.strip() for line in lines))
+    return "\n\n".join(paragraphs)
+
+
 def clean_answer(text: str) -> str:
     return _CONTROL.sub("", text)
 
@@ -208,7 +221,8 @@ class AssistantPane(Vertical):
         if not assistant.configured:
             title.append("  off", style="yellow")
             self.query_one("#ai-title", Static).update(title)
-            self._show_howto(assistant.howto)
+            problem = self.argus.session.llm_problem
+            self._show_howto(f"{problem}\n\n{assistant.howto}" if problem else assistant.howto)
             return
         settings = assistant.settings
         if settings is not None:
@@ -228,7 +242,7 @@ class AssistantPane(Vertical):
     def _show_howto(self, howto: str) -> None:
         log = self.query_one("#ai-log", VerticalScroll)
         if not log.query(".ai-howto"):
-            log.mount(Static(Text(howto), classes="ai-howto"))
+            log.mount(Static(Text(reflow(howto)), classes="ai-howto"))
         self.query_one("#ai-suggest", OptionList).display = False
         question = self.query_one("#ai-question", Input)
         question.placeholder = "the assistant is off: see above"
