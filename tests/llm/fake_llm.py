@@ -11,6 +11,9 @@ assert exactly what was sent. `mode` switches behaviour at any time:
     hang     accept the request and never answer (until `hang_seconds` or stop())
     stall    send the first `cut_after` chunks, then go silent
     cut      send the first `cut_after` chunks, then drop the connection mid-body
+    html502  a proxy's HTML error page with status 502
+    garbage  `cut_after` chunks, then an event that is not JSON
+    error-event  `cut_after` chunks, then an OpenAI-style error event in the stream
 
 "Unreachable" needs no server: `closed_port()` returns a port nothing listens on.
 
@@ -47,7 +50,10 @@ from typing import Any
 
 import pytest
 
-MODES = ("normal", "401", "403", "404", "429", "500", "503", "hang", "stall", "cut")
+MODES = (
+    "normal", "401", "403", "404", "429", "500", "503", "hang", "stall", "cut",
+    "html502", "garbage", "error-event",
+)  # fmt: skip
 DEFAULT_MODEL = "fake-model"
 DEFAULT_ANSWER = (
     "Task qmstart for guest 105 failed because QEMU could not open its disk:"
@@ -236,6 +242,15 @@ def _handler_for(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 fake.wait(fake.hang_seconds)
                 self.close_connection = True
                 return
+            if mode == "html502":
+                page = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502</h1>"
+                page += b"<hr>nginx</body></html>"
+                self.send_response(502)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+                return
             self._stream(body, mode)
 
         def _stream(self, body: dict[str, Any], mode: str) -> None:
@@ -250,7 +265,7 @@ def _handler_for(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 _chunk(model, piece, None, i == 0) for i, piece in enumerate(pieces)
             )
             for sent, event in enumerate(events):
-                if mode in ("cut", "stall") and sent >= fake.cut_after:
+                if mode in ("cut", "stall", "garbage", "error-event") and sent >= fake.cut_after:
                     break
                 self._write(event)
                 if fake.delay:
@@ -258,6 +273,15 @@ def _handler_for(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
             else:
                 self._write(_chunk(model, None, "stop", not pieces))
                 self._write(b"data: [DONE]\n\n")
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+                return
+            if mode == "garbage":
+                self._write(b"data: {not json at all\n\n")
+            elif mode == "error-event":
+                error = {"error": {"message": "model overloaded", "type": "server_error"}}
+                self._write(f"data: {json.dumps(error)}\n\n".encode())
+            if mode in ("garbage", "error-event"):
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
                 return

@@ -201,3 +201,23 @@ def test_a_password_in_the_base_url_never_shows(fake_llm: FakeLLM) -> None:
     assert "hunter2pw" not in str(_error(settings))
     gone = LlmSettings(base_url=f"http://bob:hunter2pw@127.0.0.1:{closed_port()}/v1", model="m")
     assert "hunter2pw" not in str(_error(gone))
+
+
+def test_a_proxy_error_page_is_summed_up_not_printed(fake_llm: FakeLLM) -> None:
+    fake_llm.mode = "html502"
+    error = _error(llm_settings(fake_llm))
+    assert "HTTP 502" in str(error) and "502 Bad Gateway" in str(error)
+    assert "<html>" not in str(error) and "<title>" not in str(error)
+
+
+def test_an_answer_that_is_not_openai_format_says_so(fake_llm: FakeLLM) -> None:
+    fake_llm.mode = "garbage"
+    error = _error(llm_settings(fake_llm))
+    assert "not an OpenAI-style answer" in str(error) and error.partial
+
+
+def test_an_error_event_in_the_stream_gives_the_servers_words(fake_llm: FakeLLM) -> None:
+    fake_llm.mode = "error-event"
+    error = _error(llm_settings(fake_llm))
+    assert "model overloaded" in str(error) and "broke midway" not in str(error)
+    assert error.partial

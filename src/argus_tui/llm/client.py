@@ -196,13 +196,26 @@ def map_error(exc: BaseException, settings: LlmSettings, partial: str = "") -> L
     host = settings.host
     if isinstance(exc, LlmError):
         return exc
+    if isinstance(exc, ValueError) and not isinstance(exc, openai.OpenAIError):
+        # JSONDecodeError and the like: the stream was not the OpenAI format
+        return LlmServerError(
+            f"the assistant at {host} sent something that is not an OpenAI-style answer"
+            f" ({type(exc).__name__})",
+            hint="is ARGUS_LLM_BASE_URL an OpenAI-compatible endpoint (usually ending in /v1)?",
+            partial=partial,
+        )
     if partial and not isinstance(exc, openai.APIStatusError):
         if isinstance(exc, openai.APITimeoutError):
             reason = f"no data for {settings.timeout:g} s"
         elif isinstance(exc, openai.APIConnectionError):
             reason = _reason(exc)
-        else:
-            reason = _detail(exc, settings) or type(exc).__name__
+        else:  # an error event inside the stream: the server's own words
+            detail = _detail(exc, settings) or type(exc).__name__
+            return LlmServerError(
+                f"the assistant at {host} stopped with an error: {detail}",
+                hint="what arrived is kept; ask again",
+                partial=partial,
+            )
         return _cut_off(settings, partial, reason)
     if isinstance(exc, openai.APITimeoutError):
         return LlmTimeout(
@@ -291,6 +304,16 @@ def _status_error(exc: openai.APIStatusError, settings: LlmSettings) -> LlmError
 
 
 _ERRNO = re.compile(r"\[Errno -?\d+\]\s*(.+)")
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _plain(body: str) -> str:
+    """An HTML error page (a proxy's 502) as its text: the title, not the markup."""
+    if "<" not in body:
+        return body
+    title = re.search(r"<title>(.*?)</title>", body, re.I | re.S)
+    text = title.group(1) if title else _TAG.sub(" ", body)
+    return " ".join(text.split())
 
 
 def _reason(exc: BaseException) -> str:
@@ -327,12 +350,13 @@ def _detail(exc: BaseException, settings: LlmSettings) -> str:
         elif message is None and isinstance(error, str):
             message = error
     elif isinstance(body, str):
-        message = body
+        message = _plain(body)
     if not isinstance(message, str) or not message.strip():
         message = getattr(exc, "message", "") or ""
-        message = re.sub(r"^Error code: \d+ - ", "", str(message))
+        message = re.sub(r"^Error code: \d+( - )?", "", str(message))
         if message.startswith("{"):
             return ""
+        message = _plain(message)
     secrets = [settings.api_key.reveal()] if settings.api_key else []
     text = " ".join(Redactor(secrets).text(str(message)).split())
     text = printable(text)
