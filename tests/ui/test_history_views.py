@@ -17,6 +17,7 @@ from argus_tui.ui.app import ArgusApp
 from argus_tui.ui.screens.changes import ChangesScreen
 from argus_tui.ui.screens.guests import GuestsScreen
 from argus_tui.ui.screens.utilisation import GuestUsage, UtilisationScreen
+from argus_tui.ui.widgets.bars import ClusterHeader
 from argus_tui.ui.widgets.table import VirtualTable
 from tests.ui.conftest import session_for
 
@@ -32,6 +33,10 @@ def rows(app: ArgusApp) -> list[tuple[str, ...]]:
     return [tuple(text for text, _ in table.cells(k) or ()) for k in table.keys]
 
 
+def header(app: ArgusApp) -> str:
+    return str(app.screen.query_one(ClusterHeader).render())
+
+
 def title(app: ArgusApp) -> str:
     return str(app.screen.query_one("#changes-title", Static).render())
 
@@ -39,7 +44,7 @@ def title(app: ArgusApp) -> str:
 async def test_changes_screen_since_last_look(sim: Simulator, tmp_path: Path) -> None:
     store = HistoryStore(tmp_path / "history.db")
     app = ArgusApp(session_for(sim, history=store), interval=3600)
-    async with app.run_test(size=(120, 30)) as pilot:
+    async with app.run_test(size=(160, 30)) as pilot:
         await settle(pilot)
         await pilot.press("5")
         await settle(pilot)
@@ -58,9 +63,11 @@ async def test_changes_screen_since_last_look(sim: Simulator, tmp_path: Path) ->
         # Leaving marks what was on screen as seen; coming back shows only what is new.
         await pilot.press("2")
         await settle(pilot)
+        assert "Changes (" not in header(app)
         sim.state.set_running(sim.state.guests[101], False)
         await pilot.press("ctrl+r")
         await settle(pilot)
+        assert "5 Changes (1)" in header(app)  # one change not looked at yet
         await pilot.press("5")
         await settle(pilot)
         assert "since you last looked" in title(app)

@@ -312,6 +312,13 @@ def load_changes(
     return ChangesView(window, since, label, tuple(reversed(changes)))
 
 
+def unseen_changes(store: HistoryStore, profile: str, now: float | None = None) -> int:
+    """How many changes arrived since the user last looked (capped at 999). Blocks."""
+    current = time.time() if now is None else now
+    since, _ = change_window("last", current, store.last_seen(profile))
+    return len(store.changes(profile, since, limit=999))
+
+
 def _ago(seconds: float) -> str:
     seconds = max(0.0, seconds)
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):

@@ -19,7 +19,7 @@ from argus_tui.domain.permissions import ACTIONS
 from argus_tui.domain.text import printable
 from argus_tui.errors import ArgusError, PermissionDenied
 from argus_tui.services.assistant import SuggestedAction
-from argus_tui.services.history import CHANGE_WINDOWS
+from argus_tui.services.history import CHANGE_WINDOWS, unseen_changes
 from argus_tui.services.session import Session
 from argus_tui.ui.messages import (
     PowerDone,
@@ -86,6 +86,7 @@ class ArgusApp(App[int]):
         self.snapshot: ClusterSnapshot | None = None
         self.selected_guest: Guest | None = None  # set by the guests screen, read by others
         self.chat = Chat(session)  # the assistant's conversation, shared by every screen
+        self.unseen = 0  # changes since the user last opened the changes screen
         self.error: str | None = None
         self.paused = False
         self.message = ""
@@ -146,9 +147,11 @@ class ArgusApp(App[int]):
         history = self.session.history
         if history is None:
             return
+        profile = self.session.profile or "default"
         try:
-            history.record_snapshot(snapshot, self.session.profile or "default")
+            history.record_snapshot(snapshot, profile)
             warnings = history.take_warnings()
+            unseen = unseen_changes(history, profile)
         except ArgusError as exc:
             self.session.history = None  # run on without history, say so once
             self.call_from_thread(
@@ -157,6 +160,13 @@ class ArgusApp(App[int]):
         else:
             for warning in warnings:
                 self.call_from_thread(self.notify, warning, title="History", severity="warning")
+            self.call_from_thread(self.show_unseen, unseen)
+
+    def show_unseen(self, count: int) -> None:
+        """The number of changes not looked at yet, beside `5 Changes` in the header."""
+        if count != self.unseen:
+            self.unseen = count
+            self.paint_bars()
 
     def on_refresh_failed(self, message: RefreshFailed) -> None:
         if not self.is_running:
@@ -184,7 +194,7 @@ class ArgusApp(App[int]):
         profile = session.profile or ("demo" if session.demo else session.address)
         if not status_only:
             for header in target.query(ClusterHeader):
-                header.show(self.snapshot, profile, session.colour, self.current_mode)
+                header.show(self.snapshot, profile, session.colour, self.current_mode, self.unseen)
         for line in target.query(StatusLine):
             line.show(
                 profile=profile,

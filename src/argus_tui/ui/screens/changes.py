@@ -87,12 +87,14 @@ class ChangesScreen(ArgusScreen):
 
     def on_screen_resume(self) -> None:
         self._visit_started = False
+        self.argus.unseen = 0  # looked at now
         super().on_screen_resume()
         if self.argus.snapshot is None:
             self._reload()
 
     def on_screen_suspend(self) -> None:
         """Leaving the screen: what is on it now has been seen."""
+        self.argus.unseen = 0
         if self.argus.session.history is not None and self._visit_started:
             self._mark_seen()
 

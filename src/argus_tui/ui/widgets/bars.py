@@ -19,10 +19,15 @@ class ClusterHeader(Static):
     """
 
     def show(
-        self, snapshot: ClusterSnapshot | None, profile: str, colour: str, current: str = ""
+        self,
+        snapshot: ClusterSnapshot | None,
+        profile: str,
+        colour: str,
+        current: str = "",
+        unseen: int = 0,
     ) -> None:
         text = self._summary(snapshot, profile, colour)
-        tabs = screen_tabs(current)
+        tabs = screen_tabs(current, unseen)
         room = self.size.width - 2 - text.cell_len - tabs.cell_len
         if current and room >= 2:  # the screens on the right, where there is room
             text.append(" " * room)
@@ -68,13 +73,16 @@ SCREENS = (
 )
 
 
-def screen_tabs(current: str) -> Text:
-    """`1 Nodes 2 Guests …` with the screen on view highlighted (the keys to switch)."""
+def screen_tabs(current: str, unseen: int = 0) -> Text:
+    """`1 Nodes 2 Guests …` with the screen on view highlighted (the keys to switch), and
+    the count of changes not looked at yet beside Changes."""
     text = Text(no_wrap=True)
     for key, mode, label in SCREENS:
         style = "bold reverse" if mode == current else ""
         text.append(f" {key}", style=style + " bold" if style else "bold")
         text.append(f" {label} ", style=style or "dim")
+        if mode == "changes" and unseen and current != "changes":
+            text.append(f"({unseen}) ", style="bold yellow")
     return text
 
 
