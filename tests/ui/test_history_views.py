@@ -127,3 +127,24 @@ async def test_guest_graph_falls_back_to_local_history(sim: Simulator, tmp_path:
             0.1, 0.2, 0.3, 0.4, 0.5, 0.6,
         ]  # fmt: skip
     store.close()
+
+
+async def test_a_visit_keeps_its_window_across_refreshes(sim: Simulator, tmp_path: Path) -> None:
+    """Refreshes while the changes screen is on view do not start a new visit."""
+    store = HistoryStore(tmp_path / "history.db")
+    app = ArgusApp(session_for(sim, history=store), interval=3600)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await settle(pilot)
+        sim.state.set_running(sim.state.guests[100], False)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        await pilot.press("3")  # another screen first, as a user would wander
+        await settle(pilot)
+        await pilot.press("5")
+        await settle(pilot)
+        for _ in range(3):
+            assert "first look" in title(app)
+            assert [r[2] for r in rows(app)] == ["VM 100 (gw-edge-01)"]
+            await pilot.press("ctrl+r")
+            await settle(pilot)
+    store.close()

@@ -160,12 +160,16 @@ class ArgusApp(App[int]):
         else:
             for warning in warnings:
                 self.call_from_thread(self.notify, warning, title="History", severity="warning")
-            self.call_from_thread(self.show_unseen, unseen)
+            self.call_from_thread(self._recorded, unseen)
 
-    def show_unseen(self, count: int) -> None:
-        """The number of changes not looked at yet, beside `5 Changes` in the header."""
-        if count != self.unseen:
-            self.unseen = count
+    def _recorded(self, unseen: int) -> None:
+        """A refresh is in the history: the changes screen may read it; the header shows
+        how many changes are not looked at yet, beside `5 Changes`."""
+        screen = self.screen
+        if isinstance(screen, ChangesScreen):
+            screen.history_recorded()
+        elif unseen != self.unseen:
+            self.unseen = unseen
             self.paint_bars()
 
     def on_refresh_failed(self, message: RefreshFailed) -> None:

@@ -76,6 +76,7 @@ class ChangesScreen(ArgusScreen):
         self._last_seen: float | None = None  # the previous visit, read once per visit
         self._visit_started = False
         self._visiting = False
+        self._away = True  # not on screen: the next resume starts a visit
         self._changes: dict[int, Change] = {}
 
     def compose_body(self) -> ComposeResult:
@@ -86,19 +87,30 @@ class ChangesScreen(ArgusScreen):
         self.set_focus(self.query_one("#changes", VirtualTable))
 
     def on_screen_resume(self) -> None:
-        self._visit_started = False
+        """Coming (back) to the screen starts a visit; ArgusScreen's handler, which runs
+        after this one, shows the latest snapshot. A repeated resume is the same visit."""
+        if self._away:
+            self._away = False
+            self._visit_started = False
         self.argus.unseen = 0  # looked at now
-        super().on_screen_resume()
         if self.argus.snapshot is None:
             self._reload()
 
     def on_screen_suspend(self) -> None:
         """Leaving the screen: what is on it now has been seen."""
+        self._away = True
         self.argus.unseen = 0
         if self.argus.session.history is not None and self._visit_started:
             self._mark_seen()
 
     def show_snapshot(self, snapshot: ClusterSnapshot) -> None:
+        """A new refresh: its changes are read once the history has recorded it
+        (`history_recorded`); only a visit that has not started loads now."""
+        if self.argus.session.history is None or not self._visit_started:
+            self._reload()
+
+    def history_recorded(self) -> None:
+        """The app wrote a refresh to the history: there may be new changes."""
         self._reload()
 
     def _reload(self) -> None:
