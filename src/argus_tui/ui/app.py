@@ -87,6 +87,7 @@ class ArgusApp(App[int]):
         self.selected_guest: Guest | None = None  # set by the guests screen, read by others
         self.chat = Chat(session)  # the assistant's conversation, shared by every screen
         self.unseen = 0  # changes since the user last opened the changes screen
+        self.looked = 0  # how often the changes screen was opened or left
         self.error: str | None = None
         self.paused = False
         self.message = ""
@@ -148,6 +149,7 @@ class ArgusApp(App[int]):
         if history is None:
             return
         profile = self.session.profile or "default"
+        looked = self.looked  # a count made before the user last looked is stale
         try:
             history.record_snapshot(snapshot, profile)
             warnings = history.take_warnings()
@@ -160,17 +162,22 @@ class ArgusApp(App[int]):
         else:
             for warning in warnings:
                 self.call_from_thread(self.notify, warning, title="History", severity="warning")
-            self.call_from_thread(self._recorded, unseen)
+            self.call_from_thread(self._recorded, unseen, looked)
 
-    def _recorded(self, unseen: int) -> None:
+    def _recorded(self, unseen: int, looked: int) -> None:
         """A refresh is in the history: the changes screen may read it; the header shows
         how many changes are not looked at yet, beside `5 Changes`."""
         screen = self.screen
         if isinstance(screen, ChangesScreen):
             screen.history_recorded()
-        elif unseen != self.unseen:
+        elif unseen != self.unseen and looked == self.looked:
             self.unseen = unseen
             self.paint_bars()
+
+    def changes_looked_at(self) -> None:
+        """The changes screen was opened or left: nothing counted so far is unseen."""
+        self.looked += 1
+        self.unseen = 0
 
     def on_refresh_failed(self, message: RefreshFailed) -> None:
         if not self.is_running:

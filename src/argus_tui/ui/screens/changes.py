@@ -92,14 +92,14 @@ class ChangesScreen(ArgusScreen):
         if self._away:
             self._away = False
             self._visit_started = False
-        self.argus.unseen = 0  # looked at now
+        self.argus.changes_looked_at()
         if self.argus.snapshot is None:
             self._reload()
 
     def on_screen_suspend(self) -> None:
         """Leaving the screen: what is on it now has been seen."""
         self._away = True
-        self.argus.unseen = 0
+        self.argus.changes_looked_at()
         if self.argus.session.history is not None and self._visit_started:
             self._mark_seen()
 
