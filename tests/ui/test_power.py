@@ -96,7 +96,7 @@ ACL_CASES: dict[str, tuple[str, dict[int, frozenset[str]], frozenset[int]]] = {
             101: NONE,
             102: RUNNING_QEMU,
             103: RUNNING_QEMU,
-            104: RUNNING_QEMU,
+            104: NONE,  # locked (backup): Proxmox would refuse every action
             105: STOPPED,
             110: NONE,
             200: NONE,
@@ -106,7 +106,7 @@ ACL_CASES: dict[str, tuple[str, dict[int, frozenset[str]], frozenset[int]]] = {
     "privsep_user_lacks": ("sep@pve!tui", {101: NONE, 105: NONE, 200: NONE}, frozenset()),
     "noaccess_on_one": (
         "noac@pve!tui",
-        {102: RUNNING_QEMU, 101: RUNNING_QEMU, 104: RUNNING_QEMU, 110: STOPPED},
+        {102: RUNNING_QEMU, 101: RUNNING_QEMU, 104: NONE, 110: STOPPED},
         frozenset({103}),
     ),
 }
@@ -437,7 +437,6 @@ async def test_ha_guest_shutdown_goes_through_the_ha_manager(sim: Simulator) -> 
 @pytest.mark.parametrize(
     ("vmid", "key", "action", "label", "error"),
     [
-        (104, "D", "shutdown", "Shutdown erp-app", "VM is locked (backup)"),
         (105, "S", "start", "Start ledger-batch", "start failed: QEMU exited with code 1"),
     ],
 )
@@ -565,6 +564,15 @@ async def test_why_not_for_a_container_and_a_template(sim: Simulator) -> None:
         screen = app.screen
         assert isinstance(screen, WhyNot)
         assert {i.reason for i in screen.items} == {"skipped: not valid while a template"}
+        # A locked guest (erp-app, backup running): no key, and `w` says why.
+        await pilot.press("escape")
+        await select(pilot, 104)
+        assert footer_power(app) == NONE
+        await pilot.press("w")
+        screen = app.screen
+        assert isinstance(screen, WhyNot)
+        locked = "skipped: locked (backup); Proxmox refuses it until the lock goes"
+        assert {i.reason for i in screen.items if i.action != "start"} == {locked}
 
 
 def revoke(sim: Simulator, path: str, subject: str) -> None:

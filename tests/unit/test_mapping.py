@@ -209,3 +209,18 @@ def test_allowed_actions_follow_state_and_privilege() -> None:
     assert valid_actions(Guest(vmid=1, type="qemu", node="n", status="unknown")) == ()
     exact = Privileges({"/vms": {"VM.PowerMgmt": True}, "/vms/100": {"VM.Audit": False}})
     assert allowed_actions(running_vm, exact) == ()  # a deeper ACL replaced the grant
+
+
+def test_locked_guests_take_no_power_action_except_a_hibernated_vm_start() -> None:
+    import dataclasses
+
+    from argus_tui.domain.models import Guest
+    from argus_tui.domain.permissions import valid_actions
+
+    running = Guest(vmid=104, type="qemu", node="pve-b", status="running", name="erp")
+    assert valid_actions(running) == ("shutdown", "stop", "reboot", "reset", "suspend")
+    assert valid_actions(dataclasses.replace(running, lock="backup")) == ()
+    hibernated = dataclasses.replace(running, status="stopped", lock="suspended")
+    assert valid_actions(hibernated) == ("start",)
+    ct = dataclasses.replace(running, type="lxc", lock="mounted", status="stopped")
+    assert valid_actions(ct) == ()

@@ -36,8 +36,17 @@ ACTION_ORDER = tuple(ACTIONS)
 
 
 def valid_actions(guest: Guest) -> tuple[str, ...]:
-    """Actions that make sense in the guest's current state, in ACTION_ORDER."""
+    """Actions that make sense in the guest's current state, in ACTION_ORDER.
+
+    A locked guest (backup, migrate, snapshot...) takes none: Proxmox accepts the request
+    and the task then fails with "VM is locked". A VM hibernated to disk (lock
+    `suspended`, status stopped) can only be started, which resumes it.
+    """
     if guest.template:
+        return ()
+    if guest.lock:
+        if guest.lock == "suspended" and guest.status == "stopped" and guest.type == "qemu":
+            return ("start",)
         return ()
     status = guest.status
     if status == "running":

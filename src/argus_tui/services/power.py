@@ -44,13 +44,16 @@ def explain(guest: Guest, action: str, privileges: Privileges, *, read_only: boo
     if ACTIONS[action].qemu_only and guest.type != "qemu":
         return PlanItem(guest, action, False, f"skipped: containers cannot {label}")
     if action not in valid_actions(guest):
+        if guest.lock and not guest.template:
+            reason = f"skipped: locked ({guest.lock}); Proxmox refuses it until the lock goes"
+            return PlanItem(guest, action, False, reason)
         state = "a template" if guest.template else guest.status
         return PlanItem(guest, action, False, f"skipped: not valid while {state}")
     note = ""
     if guest.hastate and action in ("start", "stop", "shutdown"):
         note = " (through the HA manager)"
     if guest.lock:
-        note += f" (locked: {guest.lock}; Proxmox will likely refuse)"
+        note += f" (resumes it from the hibernation, lock {guest.lock})"
     return PlanItem(guest, action, True, f"will {label}{note}")
 
 
@@ -120,6 +123,8 @@ class PowerService:
             )
         if action not in valid_actions(guest):
             state = "a template" if guest.template else guest.status
+            if guest.lock and not guest.template:
+                state = f"locked ({guest.lock})"
             raise OperationFailed(f"cannot {action} {guest.label}: it is {state}")
         if self.busy(guest.vmid):
             raise OperationFailed(

@@ -69,7 +69,7 @@ def submit(
 def _failure(guest: Guest, action: str, kind: str) -> str:
     """The error the task will end with, or "" when it succeeds."""
     vmid = guest.vmid
-    if guest.lock:
+    if guest.lock and not (guest.lock == "suspended" and action == "start"):
         return f"{kind} is locked ({guest.lock})"
     if action == "start":
         if guest.template:
@@ -109,6 +109,8 @@ def _log(guest: Guest, action: str, kind: str, error: str) -> list[tuple[float, 
 
 
 def _apply(state: ClusterState, guest: Guest, action: str, params: dict[str, Any]) -> None:
+    if action == "start" and guest.lock == "suspended":
+        guest.lock = ""  # resumed from the hibernation state
     if action == "start" or action in ("reboot", "reset"):
         if action == "start" or not guest.running:
             state.set_running(guest, True)
