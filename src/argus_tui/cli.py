@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from argus_tui import __version__
-from argus_tui.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ArgusError, ConfigError
+from argus_tui.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    ArgusError,
+    ConfigError,
+    SecretStoreError,
+)
 
 if TYPE_CHECKING:
     from argus_tui.store.db import HistoryStore
@@ -375,7 +382,16 @@ def run_login(args: argparse.Namespace) -> int:
         raise ConfigError("--token-id is required", hint="e.g. --token-id 'argus@pve!tui'")
     config = Config.load()
     store = _secret_store()
-    store.check()  # fail before asking for anything if there is nowhere to keep the secret
+    try:
+        store.check()  # fail before asking for anything if there is nowhere to keep the secret
+    except SecretStoreError as exc:
+        raise SecretStoreError(
+            exc.message,
+            hint="login needs a keyring to keep the secret; without one, skip login and set"
+            " ARGUS_HOST, ARGUS_TOKEN_ID, ARGUS_TOKEN_SECRET and ARGUS_FINGERPRINT in the"
+            " environment (or a .env file): every command reads them. To use a keyring: "
+            + _without_fallback(exc.hint),
+        ) from None
     secret = _read_secret(args, sys.stdin)
 
     from argus_tui.config import _fingerprint
@@ -832,6 +848,19 @@ def _history_store(*, always: bool = False) -> HistoryStore | None:
         raw=settings.raw, mid=settings.mid, long=settings.long, journal=settings.journal
     )
     return HistoryStore(sample_interval=settings.sample_interval, retention=retention)
+
+
+def _without_fallback(hint: str) -> str:
+    """A keyring hint without its "or set ARGUS_TOKEN_SECRET" advice (login cannot use it)."""
+    from argus_tui.secrets import FALLBACK_ENV_VAR
+
+    for phrase in (
+        f"set {FALLBACK_ENV_VAR} for this session, or ",
+        f", or set {FALLBACK_ENV_VAR} for this session",
+        f"; or set {FALLBACK_ENV_VAR} for this session",
+    ):
+        hint = hint.replace(phrase, "")
+    return hint
 
 
 def run_history(args: argparse.Namespace) -> int:

@@ -155,7 +155,7 @@ def test_stop_with_yes_and_wait(make_sim: Callable[..., Simulator], tmp_path: Pa
     assert started - 1 <= row["ts"] <= time.time() + 1
     journalled = ("profile", "token_id", "vmid", "guest", "node", "action", "upid", "result")
     assert {k: row[k] for k in journalled} == {
-        "profile": "",
+        "profile": "default",
         "token_id": sim.token_id,
         "vmid": 101,
         "guest": "dc-ad-01",
@@ -201,6 +201,8 @@ def test_start_without_wait_prints_the_upid(sim: Simulator, tmp_path: Path) -> N
     assert result.returncode == 0 and result.stderr == ""
     [upid] = result.stdout.splitlines()
     assert set(sim.state.tasks) - before == {upid} and ":vzstart:207:" in upid
+    export = run(["history", "export", "--format", "json"], env_for(sim, tmp_path), tmp_path)
+    assert [a["upid"] for a in json.loads(export.stdout)["actions"]] == [upid]
     [row] = journal(tmp_path)  # journaled even though the task is not followed
     assert (row["vmid"], row["action"], row["upid"], row["result"]) == (
         207,

@@ -205,6 +205,12 @@ async def test_command_line_aliases(sim: Simulator) -> None:
         await settle(pilot)
         assert isinstance(app.screen, GuestsScreen)
         assert set(table(app, "#guests").keys) == set(range(200, 210))
+        notice = str(app.screen.query_one("#guest-notice", Static).render())
+        assert "showing containers only" in notice
+        await pilot.press("escape")  # back to every guest
+        await settle(pilot)
+        assert table(app, "#guests").row_count == 25
+        assert not app.screen.query_one("#guest-notice", Static).display
         await pilot.press("colon", *"bogus", "enter")
         await pilot.press("colon", *"quit", "enter")
     assert app.return_code == 0

@@ -61,7 +61,7 @@ class Session:
     def __post_init__(self) -> None:
         self.power = PowerService(
             self.client,
-            profile=self.profile or "",
+            profile=self.profile or "default",  # as the history names a profile-less session
             read_only=self.read_only,
             history=self.history,
         )

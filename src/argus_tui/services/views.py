@@ -2,7 +2,9 @@
 
 A filter is a case-insensitive substring, or a regular expression when written
 `/like this/` or when it contains regex syntax that compiles; it matches any of the
-row's searchable fields (for guests: name, vmid, tags, node, status, type, pool).
+row's searchable fields (for guests: name, vmid, tags, node, status, type, pool). The
+fields are one per line, so `^` and `$` anchor a regex to a field: `/^10[59]$/` finds
+guests 105 and 109.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any, TypeVar
 from argus_tui.domain.models import Guest, Node, Task
 
 T = TypeVar("T")
+_FLAGS = re.IGNORECASE | re.MULTILINE  # haystacks hold one field per line
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,23 +39,23 @@ def matcher(text: str) -> Matcher:
     text = text.strip()
     if len(text) >= 2 and text.startswith("/") and text.endswith("/"):
         try:
-            return Matcher(text, re.compile(text[1:-1], re.IGNORECASE))
+            return Matcher(text, re.compile(text[1:-1], _FLAGS))
         except re.error as exc:
             return Matcher(text.lower(), None, f"invalid regular expression: {exc}")
     if any(ch in text for ch in "^$[]()|*+?\\"):
         try:
-            return Matcher(text, re.compile(text, re.IGNORECASE))
+            return Matcher(text, re.compile(text, _FLAGS))
         except re.error:
             pass
     return Matcher(text.lower(), None)
 
 
 def guest_haystack(guest: Guest) -> str:
-    return " ".join(
+    return "\n".join(
         (
             guest.label.lower(),
             str(guest.vmid),
-            " ".join(guest.tags).lower(),
+            "\n".join(guest.tags).lower(),
             guest.node.lower(),
             guest.status.lower(),
             guest.type,
@@ -63,11 +66,11 @@ def guest_haystack(guest: Guest) -> str:
 
 
 def node_haystack(node: Node) -> str:
-    return f"{node.name.lower()} {node.status}"
+    return f"{node.name.lower()}\n{node.status}"
 
 
 def task_haystack(task: Task) -> str:
-    return " ".join(
+    return "\n".join(
         (task.type, task.id, task.node, task.user.lower(), (task.status or "running").lower())
     )
 

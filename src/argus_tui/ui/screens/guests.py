@@ -126,6 +126,7 @@ class GuestsScreen(ArgusScreen):
         self._cell_cache: dict[int, tuple[Cell, ...]] = {}
         self._hay_cache: dict[int, str] = {}
         self._empty = "Loading guests…"
+        self._perm_notice = ""
 
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder="filter: text, or /regex/ (Esc clears)", id="guest-filter")
@@ -164,8 +165,9 @@ class GuestsScreen(ArgusScreen):
                 if snapshot.guests
                 else "no VM.Audit on /vms: guests are hidden; see `argus doctor`"
             )
-        self.query_one("#guest-notice", Static).update(Text(notice, style="yellow"))
-        self.query_one("#guest-notice", Static).display = bool(notice)
+        if notice != self._perm_notice:
+            self._perm_notice = notice
+            self._paint_notice()
         self._empty = "No guests." if not notice else "No guests visible to this token."
         self._render_rows()
         self._refresh_details(force=True)
@@ -202,10 +204,22 @@ class GuestsScreen(ArgusScreen):
         return text
 
     def only_type(self, guest_type: str | None) -> None:
+        """`:vm` / `:ct`: one kind of guest; said above the table until Esc or `:guests`."""
         self._type = guest_type
         self._render_rows()
-        label = {"qemu": "VMs only", "lxc": "containers only"}.get(guest_type or "", "")
-        self.argus.say(label)
+        self._paint_notice()
+
+    def _paint_notice(self) -> None:
+        text = Text(self._perm_notice, style="yellow")
+        label = {"qemu": "VMs", "lxc": "containers"}.get(self._type or "")
+        if label:
+            if text:
+                text.append("  ·  ")
+            text.append(f"showing {label} only", style="bold cyan")
+            text.append(" (Esc or :guests shows all)", style="dim")
+        notice = self.query_one("#guest-notice", Static)
+        notice.update(text)
+        notice.display = bool(text)
 
     def select_guest(self, vmid: int) -> bool:
         """Put the cursor on a guest, clearing a filter or type view that hides it."""
@@ -339,6 +353,9 @@ class GuestsScreen(ArgusScreen):
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#guest-filter", Input)
+        if not (box.value or box.display) and self._type:
+            self.only_type(None)  # Esc with no filter: back from :vm / :ct to every guest
+            return
         if box.value or box.display:
             had_text = bool(box.value)
             box.value = ""  # posts Input.Changed, which renders the rows again
