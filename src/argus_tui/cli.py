@@ -637,13 +637,17 @@ def run_tasks(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([task_json(t) for t in tasks], indent=2))
     else:
-        print(f"{'STARTED':<19} {'NODE':<10} {'TYPE':<12} {'ID':<8} {'USER':<24} STATUS")
+        print(
+            f"{'STARTED':<19} {'NODE':<10} {'TYPE':<12} {'ID':<8} {'USER':<24} {'STATUS':<24}"
+            " UPID (for task-log)"
+        )
         for task in tasks:
             started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(task.starttime))
             status = "running" if task.running else printable(task.status or "")
             print(
                 f"{started:<19} {printable(task.node):<10} {printable(task.type):<12}"
-                f" {printable(task.id):<8} {printable(task.user):<24} {status}"
+                f" {printable(task.id):<8} {printable(task.user):<24} {status:<24}"
+                f" {printable(task.upid)}"
             )
         if not tasks:
             print("(no tasks)" if not args.failed else "(no failed tasks)")

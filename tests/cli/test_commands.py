@@ -191,6 +191,7 @@ def test_tasks_and_failed_filter(sim: Simulator, tmp_path: Path) -> None:
     ]
     text = run(["tasks", "--failed"], env, tmp_path).stdout
     assert "start failed: QEMU exited with code 1" in text
+    assert failed[0]["upid"] in text  # to paste into `argus task-log`
 
 
 def test_task_log(sim: Simulator, tmp_path: Path) -> None:

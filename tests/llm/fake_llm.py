@@ -48,8 +48,6 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import pytest
-
 MODES = (
     "normal", "401", "403", "404", "429", "500", "503", "hang", "stall", "cut",
     "html502", "garbage", "error-event",
@@ -306,7 +304,17 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
+def _fixture(function: Any) -> Any:
+    """pytest's fixture decorator, when pytest is there: the module also runs on its own
+    (`python -m tests.llm.fake_llm`) where only the package's own dependencies are."""
+    try:
+        import pytest
+    except ImportError:
+        return function
+    return pytest.fixture(function)
+
+
+@_fixture
 def fake_llm() -> Iterator[FakeLLM]:
     """A started FakeLLM in normal mode; stopped (and any hang released) afterwards."""
     server = FakeLLM().start()

@@ -67,10 +67,11 @@ async def test_filter_sort_marks_and_cursor_survive_refresh(sim: Simulator) -> N
         assert app.screen.query_one("#guest-filter", Input).value == "pg"
         await pilot.press("escape")
         assert table(app, "#guests").row_count == 25
-        # regex over tags
+        # a regex matches each field: ^web finds web-* names and guests tagged web
         await pilot.press("slash", *"/^web|k8s/")
         assert set(names(app)) == {"web-frontend-01", "web-frontend-02", "k8s-cp-1",
-                                   "k8s-worker-1", "k8s-worker-2"}  # fmt: skip
+                                   "k8s-worker-1", "k8s-worker-2", "nginx-lb-01",
+                                   "redis-cache"}  # fmt: skip
         await pilot.press("escape")
         # cursor and marks are kept by key across a refresh
         guests = table(app, "#guests")
@@ -225,6 +226,7 @@ async def test_stale_badge_keeps_last_data_and_recovers(sim: Simulator) -> None:
         await pilot.press("ctrl+r")
         await settle(pilot)
         assert "STALE" in status_text(app) and "fault injection" in status_text(app)
+        assert "retry in " in status_text(app) and "(ctrl+r now)" in status_text(app)
         assert table(app, "#guests").row_count == 25  # last good data stays
         assert app.session.backoff.failures == 1
         sim.set_faults(Faults())

@@ -224,3 +224,16 @@ def test_locked_guests_take_no_power_action_except_a_hibernated_vm_start() -> No
     assert valid_actions(hibernated) == ("start",)
     ct = dataclasses.replace(running, type="lxc", lock="mounted", status="stopped")
     assert valid_actions(ct) == ()
+
+
+def test_refresh_backoff_doubles_up_to_half_a_minute() -> None:
+    from argus_tui.services.session import Backoff
+
+    backoff = Backoff(interval=5.0)
+    delays = []
+    for _ in range(6):
+        backoff.failure()
+        delays.append(backoff.next_delay())
+    assert delays == [10.0, 20.0, 30.0, 30.0, 30.0, 30.0]
+    backoff.success()
+    assert backoff.next_delay() == 5.0

@@ -27,7 +27,7 @@ class Backoff:
     """Refresh delays: the interval while healthy, doubling up to a cap after failures."""
 
     interval: float = 5.0
-    cap: float = 60.0
+    cap: float = 30.0  # a cluster back from a reboot is seen within half a minute
     failures: int = 0
 
     def next_delay(self) -> float:

@@ -6,6 +6,7 @@ so polls never overlap; failures back off and keep the last good data on screen.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -92,6 +93,7 @@ class ArgusApp(App[int]):
         self.paused = False
         self.message = ""
         self._timer: Timer | None = None
+        self._retry_at: float | None = None  # when a failed refresh is tried again
         self._fetching = False
         self.refreshes = 0
 
@@ -183,22 +185,28 @@ class ArgusApp(App[int]):
         if not self.is_running:
             return
         self._fetching = False
+        if message.error != self.error:  # the status line cuts long errors: say it in full
+            self.notify(message.error, title="Refresh failed", severity="error", timeout=8)
         self.error = message.error
         self.session.backoff.failure()
         self._after_poll()
 
     def _after_poll(self) -> None:
-        self.paint_bars()
         if self._timer is not None:
             self._timer.stop()
+        self._retry_at = None
         if not self.paused:
-            self._timer = self.set_timer(self.session.backoff.next_delay(), self.refresh_snapshot)
+            delay = self.session.backoff.next_delay()
+            self._timer = self.set_timer(delay, self.refresh_snapshot)
+            if self.error is not None:
+                self._retry_at = time.monotonic() + delay
+        self.paint_bars()
 
     def _tick(self) -> None:
         self.paint_bars(status_only=True)
 
     def paint_bars(self, screen: object | None = None, *, status_only: bool = False) -> None:
-        target = screen if screen is not None else self.screen
+        target = screen if screen is not None else self._main_screen()
         if not isinstance(target, ArgusScreen):
             return
         session = self.session
@@ -217,7 +225,16 @@ class ArgusApp(App[int]):
                 insecure=session.insecure,
                 read_only=session.read_only,
                 message=self.message,
+                retry_in=self._retry_at - time.monotonic() if self._retry_at else None,
             )
+
+    def _main_screen(self) -> ArgusScreen | None:
+        """The main screen on view, also under a dialog or the task log (its status line
+        shows through, and must not go stale)."""
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, ArgusScreen):
+                return screen
+        return None
 
     def say(self, message: str) -> None:
         """A short message in the status line (progress, results)."""

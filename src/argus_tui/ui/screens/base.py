@@ -62,7 +62,11 @@ class ArgusScreen(Screen[None]):
             pane.display = False
             self.focus_main()
         else:
+            self.make_room_for_pane()
             pane.open(self.assistant_target())
+
+    def make_room_for_pane(self) -> None:
+        """Before the assistant pane opens: give up side panels a narrow terminal lacks."""
 
     def focus_main(self) -> None:
         """Give the keyboard back to the screen's main widget (its table)."""

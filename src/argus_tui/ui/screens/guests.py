@@ -138,6 +138,7 @@ class GuestsScreen(ArgusScreen):
 
     def on_mount(self) -> None:
         self.query_one("#guest-filter", Input).display = False
+        self._paint_notice()  # none yet: the line takes no room
         # The details panel starts open only where the table still has room beside it.
         self.query_one("#guest-details").display = self.app.size.width >= 140
         table = self.table
@@ -309,6 +310,10 @@ class GuestsScreen(ArgusScreen):
 
     def assistant_target(self) -> Guest | None:
         return self.selected
+
+    def make_room_for_pane(self) -> None:
+        if self.app.size.width < 160:  # the table keeps its columns; `d` brings details back
+            self.query_one("#guest-details").display = False
 
     def offer_power(self, vmid: int, action: str, why: str) -> None:
         """An action the assistant suggested: checked like a key press, always confirmed."""

@@ -105,6 +105,7 @@ class StatusLine(Static):
         insecure: bool,
         read_only: bool,
         message: str = "",
+        retry_in: float | None = None,
         now: float | None = None,
     ) -> None:
         now = time.time() if now is None else now
@@ -119,7 +120,8 @@ class StatusLine(Static):
             text.append(" READ-ONLY ", style="bold reverse blue")
             text.append(" ")
         text.append(f"{profile} ", style="bold")
-        text.append(f"{address} ", style="dim")
+        if address != profile:
+            text.append(f"{address} ", style="dim")
         if fetched_at is None:
             text.append("· loading…" if error is None else "· OFFLINE", style="italic")
         else:
@@ -131,6 +133,8 @@ class StatusLine(Static):
             text.append(
                 badge, style="bold reverse red" if fetched_at is None else "bold reverse yellow"
             )
+            if retry_in is not None and not paused:
+                text.append(f" retry in {max(0, round(retry_in))}s (ctrl+r now)", style="dim")
             text.append(f" {printable(error)}", style="yellow")
         if paused:
             text.append("  ")

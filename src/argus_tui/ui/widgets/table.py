@@ -296,9 +296,10 @@ class VirtualTable(ScrollView, can_focus=True):
         used = 0
         for index, column in sorted(indexed, key=lambda item: -item[1].priority):
             need = (column.width or column.min_width) + 1
-            if used + need <= width or not chosen:
-                chosen.add(index)
-                used += need
+            if used + need > width and chosen:
+                break  # strictly by priority: a less important column never takes its place
+            chosen.add(index)
+            used += need
         flexible = [i for i in chosen if not self.columns[i].width]
         spare = width - used
         layout = []
@@ -354,8 +355,10 @@ class VirtualTable(ScrollView, can_focus=True):
         segments = [Segment("  ", style)]
         for _, column, width in layout:
             label = column.label
-            if column.key == self.sort_key:
-                label += " ▼" if self.sort_reverse else " ▲"
+            if column.key == self.sort_key:  # the arrow always shows, the label gives way
+                arrow = " ▼" if self.sort_reverse else " ▲"
+                room = max(1, width - len(arrow))
+                label = (label if len(label) <= room else label[:room]) + arrow
             segments.append(Segment(_fit(label, width, column.align), style))
             segments.append(Segment(" ", style))
         return Strip(segments).adjust_cell_length(self.size.width, style)
