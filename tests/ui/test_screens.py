@@ -193,7 +193,7 @@ async def test_help_is_built_from_the_live_key_map(sim: Simulator) -> None:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = " ".join(d for _, d in app.screen.rows)
-        assert "Failed only" in text and "Filter" not in text
+        assert "Failed only" in text and "Filter" in text and "Mark" not in text
 
 
 async def test_command_line_aliases(sim: Simulator) -> None:
@@ -313,3 +313,33 @@ async def test_profile_command_switches_cluster(make_sim: Callable[..., Simulato
         await settle(pilot)
         assert app.snapshot is not None and app.snapshot.cluster.name == "lab"
         assert app.session.address == f"127.0.0.1:{second.port}"
+
+
+async def test_slash_filters_the_nodes_and_tasks_tables_too(sim: Simulator) -> None:
+    app = ArgusApp(session_for(sim))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("1")
+        await settle(pilot)
+        nodes = table(app, "#nodes")
+        await pilot.press("slash", *"pve-c")
+        assert nodes.keys == ["pve-c"]
+        await pilot.press("escape")
+        assert nodes.keys == ["pve-a", "pve-b", "pve-c"]
+        # Enter on a node: the guests screen, filtered to that node's guests.
+        nodes.move_to("pve-c")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, GuestsScreen)
+        guests = table(app, "#guests")
+        assert guests.row_count and all(str(guests.cells(k)[3][0]) == "pve-c" for k in guests.keys)  # type: ignore[index]
+        await pilot.press("escape", "4")
+        await settle(pilot)
+        await pilot.press("slash", *"qmstart")
+        await settle(pilot)
+        tasks = table(app, "#tasks")
+        assert tasks.row_count >= 1
+        assert all(str(tasks.cells(k)[2][0]) == "qmstart" for k in tasks.keys)  # type: ignore[index]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert tasks.row_count > 1

@@ -6,6 +6,7 @@ so polls never overlap; failures back off and keep the last good data on screen.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import ClassVar
@@ -340,6 +341,13 @@ class ArgusApp(App[int]):
             screen.show_window(window)
         else:
             self.notify(f"Windows: {', '.join(CHANGE_WINDOWS)}", severity="warning")
+
+    def show_node_guests(self, node: str) -> None:
+        """The guests screen filtered to one node's guests (Enter on the nodes screen)."""
+        self.switch_mode("guests")
+        screen = self.screen
+        if isinstance(screen, GuestsScreen):
+            screen.filter_to(f"/^{re.escape(node.lower())}$/")
 
     def show_guest(self, vmid: int) -> None:
         """Switch to the guests screen with `vmid` selected (from another screen)."""

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import Footer, Input
 
 from argus_tui.domain.models import ClusterSnapshot, Guest, Node, Task
+from argus_tui.services.views import matcher
 from argus_tui.ui.widgets.assistant import AssistantPane
 from argus_tui.ui.widgets.bars import ClusterHeader, StatusLine
+from argus_tui.ui.widgets.filter import TableFilter
 
 if TYPE_CHECKING:
     from argus_tui.ui.app import ArgusApp
@@ -45,6 +49,49 @@ class ArgusScreen(Screen[None]):
         pane = self.query_one(AssistantPane)
         if pane.display:
             pane.sync(self.assistant_target())
+
+    # -- the `/` filter of screens that compose a TableFilter -------------------------------
+
+    @property
+    def filter_text(self) -> str:
+        boxes = self.query(TableFilter)
+        return boxes.first().value if boxes else ""
+
+    def render_filtered(self) -> None:
+        """Show the rows that match `filter_text` (screens with a TableFilter override)."""
+
+    def action_table_filter(self) -> None:
+        boxes = self.query(TableFilter)
+        if not boxes or isinstance(self.focused, Input):
+            raise SkipAction  # a `/` typed in a text box stays text
+        box = boxes.first()
+        box.display = True
+        self.set_focus(box)
+
+    def action_clear_table_filter(self) -> None:
+        boxes = self.query(TableFilter)
+        if not boxes:
+            raise SkipAction
+        box = boxes.first()
+        if not (box.value or box.display):
+            raise SkipAction
+        had_text = bool(box.value)
+        box.value = ""  # posts Input.Changed, which renders the rows again
+        box.display = False
+        self.focus_main()
+        if not had_text:
+            self.render_filtered()
+
+    @on(Input.Changed, "TableFilter")
+    def _table_filter_changed(self, event: Input.Changed) -> None:
+        self.argus.say(matcher(event.value).error or "")
+        self.render_filtered()
+
+    @on(Input.Submitted, "TableFilter")
+    def _table_filter_done(self, event: Input.Submitted) -> None:
+        if not event.value:
+            event.input.display = False
+        self.focus_main()
 
     def on_virtual_table_highlighted(self) -> None:
         """The pane follows the selection: its subject and suggested questions."""

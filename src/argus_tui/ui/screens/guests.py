@@ -222,6 +222,12 @@ class GuestsScreen(ArgusScreen):
         notice.update(text)
         notice.display = bool(text)
 
+    def filter_to(self, text: str) -> None:
+        """Show the filter box holding `text` (the rows follow through Input.Changed)."""
+        box = self.query_one("#guest-filter", Input)
+        box.display = True
+        box.value = text
+
     def select_guest(self, vmid: int) -> bool:
         """Put the cursor on a guest, clearing a filter or type view that hides it."""
         if vmid not in self._guests:

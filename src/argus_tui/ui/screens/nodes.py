@@ -9,16 +9,18 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import BindingType
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Static
 
 from argus_tui.domain.format import bytes_, pct_style, percent, uptime
 from argus_tui.domain.models import ClusterSnapshot, Node
 from argus_tui.errors import ArgusError
+from argus_tui.services.views import filter_rows, node_haystack
 from argus_tui.ui.screens.base import ArgusScreen
+from argus_tui.ui.widgets.filter import TableFilter
 from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
 
 COLUMNS = (
@@ -73,7 +75,10 @@ class NodeStatusReady(Message):
 class NodesScreen(ArgusScreen):
     """Offline nodes stay in the list, marked offline, never dropped."""
 
-    BINDINGS: ClassVar[list[BindingType]] = []
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "table_filter", "Filter", id="nodes.filter", priority=True),
+        Binding("escape", "clear_table_filter", "Clear filter", show=False, id="nodes.clear"),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -81,6 +86,7 @@ class NodesScreen(ArgusScreen):
         self._status: dict[str, dict[str, Any]] = {}
 
     def compose_body(self) -> ComposeResult:
+        yield TableFilter()
         yield Static("", id="node-notice")
         yield VirtualTable(COLUMNS, empty_text="Loading nodes…", id="nodes")
 
@@ -110,9 +116,18 @@ class NodesScreen(ArgusScreen):
         return next((n for n in self._node_list if n.name == key), None)
 
     def _render_rows(self) -> None:
-        self.query_one(VirtualTable).set_rows(
-            (n.name, node_cells(n, self._status.get(n.name))) for n in self._node_list
-        )
+        nodes = filter_rows(self._node_list, self.filter_text, node_haystack)
+        table = self.query_one(VirtualTable)
+        table.empty_text = "No node matches the filter." if self.filter_text else "No nodes."
+        table.set_rows((n.name, node_cells(n, self._status.get(n.name))) for n in nodes)
+
+    def render_filtered(self) -> None:
+        self._render_rows()
+
+    @on(VirtualTable.Selected)
+    def _open_node(self, event: VirtualTable.Selected) -> None:
+        """Enter on a node: its guests."""
+        self.argus.show_node_guests(str(event.key))
 
     @work(thread=True, exclusive=True, group="node-status", exit_on_error=False)
     def _fetch_status(self, names: list[str]) -> None:

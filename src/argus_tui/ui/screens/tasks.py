@@ -15,8 +15,10 @@ from textual.widgets import RichLog, Static
 from argus_tui.domain.models import ClusterSnapshot, Task
 from argus_tui.domain.text import printable
 from argus_tui.errors import ArgusError
+from argus_tui.services.views import filter_rows, task_haystack
 from argus_tui.ui.screens.base import ArgusScreen
 from argus_tui.ui.screens.task_log import TaskLogScreen
+from argus_tui.ui.widgets.filter import TableFilter
 from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
 
 COLUMNS = (
@@ -110,6 +112,8 @@ class TasksScreen(ArgusScreen):
         Binding("f", "failed", "Failed only", id="tasks.failed"),
         Binding("l", "cluster_log", "Cluster log", id="tasks.cluster_log"),
         Binding("enter", "open", "Log", id="tasks.open"),
+        Binding("slash", "table_filter", "Filter", id="tasks.filter", priority=True),
+        Binding("escape", "clear_table_filter", "Clear filter", show=False, id="tasks.clear"),
     ]
 
     def __init__(self) -> None:
@@ -119,6 +123,7 @@ class TasksScreen(ArgusScreen):
         self._loading = False
 
     def compose_body(self) -> ComposeResult:
+        yield TableFilter()
         yield Static("", id="alerts")
         yield VirtualTable(COLUMNS, empty_text="Loading tasks…", id="tasks")
         yield RichLog(id="cluster-log", markup=False, highlight=False, wrap=False)
@@ -168,15 +173,21 @@ class TasksScreen(ArgusScreen):
     def _render_rows(self) -> None:
         now = time.time()
         rows = [t for t in self._tasks if t.failed] if self.failed_only else self._tasks
+        rows = filter_rows(rows, self.filter_text, task_haystack)
         rows = sorted(rows, key=lambda t: (t.running, t.starttime), reverse=True)
         table = self.query_one("#tasks", VirtualTable)
         table.empty_text = "No failed tasks." if self.failed_only else "No tasks."
+        if self.filter_text:
+            table.empty_text = "No task matches the filter."
         table.set_rows((t.upid, task_cells(t, now)) for t in rows)
 
     def _paint_alerts(self) -> None:
         self.query_one("#alerts", Static).update(
             alerts(self.argus.snapshot, self._tasks, time.time())
         )
+
+    def render_filtered(self) -> None:
+        self._render_rows()
 
     def assistant_target(self) -> Task | None:
         return self.find_task(self.query_one("#tasks", VirtualTable).cursor_key)
