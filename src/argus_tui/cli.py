@@ -714,12 +714,15 @@ def run_tui(args: argparse.Namespace) -> int:
 
     if args.interval is not None and args.interval < 1:
         raise ConfigError("--interval must be at least 1 second")
+    warnings: list[str] = []
     try:
-        ui = Config.load().ui
-    except ConfigError:
+        config = Config.load()
+        ui, warnings = config.ui, config.warnings
+    except ConfigError as exc:
         if not args.demo:
             raise
-        ui = UiSettings()  # the demo runs even with a broken config file
+        ui = UiSettings()  # the demo runs even with a broken config file, and says so
+        warnings = [f"{exc}; the demo runs with default settings"]
     interval = args.interval if args.interval is not None else ui.interval
     sim = None
     demo_dir: str | None = None
@@ -774,6 +777,7 @@ def run_tui(args: argparse.Namespace) -> int:
             confirm=ui.confirm,
             keymap=ui.keymap,
             open_profile=None if args.demo else _session_for_profile,
+            warnings=warnings,
         )
         code = app.run()
     finally:

@@ -131,6 +131,8 @@ class Config:
     raw_ui: dict[str, Any] = field(default_factory=dict)
     history: HistorySettings = field(default_factory=HistorySettings)
     raw_history: dict[str, Any] = field(default_factory=dict)
+    #: Settings that were not understood (typos, most likely): said, never fatal.
+    warnings: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Config:
@@ -157,6 +159,17 @@ class Config:
             raise ConfigError(f"{path}: 'default' must be a profile name")
         raw_ui = data.get("ui", {})
         raw_history = data.get("history", {})
+        warnings = [
+            f"{path}: unknown setting {key!r} ignored (known: {', '.join(_TOP_LEVEL)})"
+            for key in data
+            if key not in _TOP_LEVEL
+        ]
+        if isinstance(raw_ui, dict):
+            warnings += [
+                f"{path} [ui]: unknown setting {key!r} ignored (known: {', '.join(_UI_KEYS)})"
+                for key in raw_ui
+                if key not in _UI_KEYS
+            ]
         return cls(
             profiles=profiles,
             default=default,
@@ -165,6 +178,7 @@ class Config:
             raw_ui=raw_ui,
             history=_history_from(path, raw_history),
             raw_history=raw_history,
+            warnings=warnings,
         )
 
     def save(self) -> None:
@@ -266,6 +280,8 @@ def _profile_from(path: Path, name: str, raw: Any) -> Profile:
     )
 
 
+_TOP_LEVEL = ("default", "profiles", "ui", "history")
+_UI_KEYS = ("interval", "confirm", "keymap")
 _SPAN_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 

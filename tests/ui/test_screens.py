@@ -343,3 +343,32 @@ async def test_slash_filters_the_nodes_and_tasks_tables_too(sim: Simulator) -> N
         await pilot.press("escape")
         await settle(pilot)
         assert tasks.row_count > 1
+
+
+def test_keymap_problems_name_unknown_ids_and_stolen_keys() -> None:
+    from argus_tui.ui.app import keymap_problems
+
+    groups = ArgusApp(session_for_nothing())._binding_ids()  # type: ignore[arg-type]
+    assert groups["guests"]["power.start"] == "S"
+    problems = keymap_problems({"nope.x": "ctrl+x", "power.stop": "S"}, groups)
+    assert problems[0].startswith("[ui.keymap] 'nope.x' is not a binding id")
+    assert any("'power.stop' = 'S' takes S from 'power.start'" in p for p in problems)
+    assert keymap_problems({"power.stop": "ctrl+k"}, groups) == []
+
+
+def session_for_nothing() -> object:
+    """The app's binding table needs no connection: a Session is only stored."""
+    from argus_tui.domain.secret import Secret
+    from argus_tui.pve.client import ConnectionSettings, PveClient, TlsConfig
+
+    client = PveClient(ConnectionSettings("127.0.0.1", 9, "a@pve!t", Secret("x"), TlsConfig()))
+    return Session(client)
+
+
+async def test_settings_warnings_are_shown_at_start(sim: Simulator) -> None:
+    app = ArgusApp(session_for(sim), keymap={"nope.x": "ctrl+x"}, warnings=["config: odd"])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert "config: odd" in messages
+        assert any("'nope.x' is not a binding id" in m for m in messages)

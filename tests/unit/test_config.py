@@ -249,3 +249,12 @@ def test_bad_history_settings(tmp_path: Path, content: str, message: str) -> Non
     path.write_text(content)
     with pytest.raises(ConfigError, match=message):
         Config.load(path)
+
+
+def test_unknown_settings_are_warned_about_not_fatal(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[uii]\ninterval = 3\n\n[ui]\nintervall = 3\n")
+    config = Config.load(path)
+    assert config.ui.interval == 5.0
+    assert any("unknown setting 'uii'" in w for w in config.warnings)
+    assert any("[ui]: unknown setting 'intervall'" in w for w in config.warnings)

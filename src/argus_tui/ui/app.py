@@ -42,6 +42,30 @@ from argus_tui.ui.widgets.assistant import AssistantPane, Chat, ChatUpdated
 from argus_tui.ui.widgets.bars import ClusterHeader, StatusLine
 
 
+def keymap_problems(keymap: dict[str, str], groups: dict[str, dict[str, str]]) -> list[str]:
+    """Keymap entries that name no binding, or give a key another binding of the same
+    screen (or the app) already uses, which would take that binding's key away."""
+    problems: list[str] = []
+    known = {bid for ids in groups.values() for bid in ids}
+    for bid, keys in keymap.items():
+        if bid not in known:
+            problems.append(f"[ui.keymap] {bid!r} is not a binding id; see the README")
+            continue
+        for name, ids in groups.items():
+            if bid not in ids:
+                continue
+            scope = {**groups["app"], **ids} if name != "app" else groups["app"]
+            for other, other_keys in scope.items():
+                current = keymap.get(other, other_keys)
+                clash = set(keys.split(",")) & set(current.split(","))
+                if other != bid and clash:
+                    problems.append(
+                        f"[ui.keymap] {bid!r} = {keys!r} takes {', '.join(sorted(clash))}"
+                        f" from {other!r}"
+                    )
+    return problems
+
+
 class ArgusApp(App[int]):
     """Run with a connected Session; `argus` and `argus --demo` build one."""
 
@@ -77,12 +101,15 @@ class ArgusApp(App[int]):
         confirm: frozenset[str] = frozenset({"stop", "reset"}),
         keymap: dict[str, str] | None = None,
         open_profile: Callable[[str], Session] | None = None,
+        warnings: list[str] | None = None,
     ) -> None:
         super().__init__()
         self.session = session
         self.open_profile = open_profile
         self.confirm_actions = confirm
+        self.startup_warnings = list(warnings or ())
         if keymap:
+            self.startup_warnings += keymap_problems(keymap, self._binding_ids())
             self.set_keymap(keymap)
         self.session.backoff.interval = interval
         self.snapshot: ClusterSnapshot | None = None
@@ -101,6 +128,8 @@ class ArgusApp(App[int]):
     # -- refresh loop -----------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        for warning in self.startup_warnings:
+            self.notify(warning, title="Settings", severity="warning", timeout=15)
         self.set_interval(1.0, self._tick)
         self.refresh_snapshot()
 
@@ -228,6 +257,16 @@ class ArgusApp(App[int]):
                 message=self.message,
                 retry_in=self._retry_at - time.monotonic() if self._retry_at else None,
             )
+
+    def _binding_ids(self) -> dict[str, dict[str, str]]:
+        """{screen: {binding id: keys}} for the app and every main screen (for the keymap)."""
+        groups: dict[str, dict[str, str]] = {"app": {}}
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.id:
+                groups["app"][binding.id] = binding.key
+        for name, screen in self.MODES.items():
+            groups[name] = {b.id: b.key for b in screen.BINDINGS if isinstance(b, Binding) and b.id}
+        return groups
 
     def _main_screen(self) -> ArgusScreen | None:
         """The main screen on view, also under a dialog or the task log (its status line
