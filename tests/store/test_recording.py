@@ -159,7 +159,7 @@ def test_two_stores_on_one_file_record_each_change_once(db_path: Path) -> None:
         snap = snapshot([guest(101, status)])
         a.record_snapshot(snap, "p", ts=T0 + 30 * k)
         b.record_snapshot(snap, "p", ts=T0 + 30 * k + 1)
-    assert [c.kind for c in a.changes("p", 0)] == ["stopped", "started", "status", "started"]
+    assert [c.kind for c in a.changes("p", 0)] == ["stopped", "started", "status", "resumed"]
     assert [t for t, _ in b.guest_series("p", 101, "cpu", 0)] == [T0, T0 + 60, T0 + 120]
     a.close()
     b.close()

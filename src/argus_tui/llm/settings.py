@@ -34,9 +34,9 @@ or per profile in config.toml:
     llm_base_url = "http://127.0.0.1:11434/v1"
     llm_model = "llama3.1"
 
-and keep a key in the OS keyring with: argus llm-key [--profile NAME]
+and keep a key in the OS keyring with: argus llm-key [--profile NAME].
 Then restart Argus. Before anything is sent, token secrets, the key and password- or
-key-like values are redacted; the context toggle shows exactly what will be sent."""
+key-like values are redacted; ctrl+t in the pane shows exactly what will be sent."""
 
 
 @dataclass(frozen=True, slots=True)

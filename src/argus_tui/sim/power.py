@@ -48,8 +48,11 @@ def submit(
     if action == "suspend" and guest.type == "qemu" and params.get("todisk"):
         task_type, duration = "qmsuspend", 5.0
     duration *= 0.8 + 0.4 * unit(state.seed, f"{vmid}/{now}", "dur")
-    error = _failure(guest, action, kind)
+    # A scripted failure may carry the log lines before it: "line\nline\nfinal error".
+    detail, _, error = _failure(guest, action, kind).rpartition("\n")
     lines = _log(guest, action, kind, error)
+    if error and detail:
+        lines = [(0.1 * (i + 1), text) for i, text in enumerate(detail.splitlines())]
     upid = state.new_upid(guest.node, task_type, str(vmid), authid, now)
 
     def finish() -> None:

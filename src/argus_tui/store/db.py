@@ -1526,7 +1526,9 @@ def _diff(
         if node != prev[1]:
             add("migrated", _subject(vmid, state), f"{prev[1]} → {node}", vmid, node)
         if status != prev[0]:
-            if status == "running":
+            if status == "running" and prev[0] in ("paused", "suspended"):
+                add("resumed", _subject(vmid, state), f"on {node}", vmid, node)
+            elif status == "running":
                 add("started", _subject(vmid, state), f"on {node}", vmid, node)
             elif status == "stopped":
                 add("stopped", _subject(vmid, state), f"on {node}", vmid, node)

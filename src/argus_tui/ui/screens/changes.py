@@ -34,6 +34,7 @@ COLUMNS = (
 )
 KIND_STYLE = {
     "started": "ok",
+    "resumed": "ok",
     "node-online": "ok",
     "stopped": "dim",
     "created": "accent",

@@ -421,6 +421,12 @@ class AssistantPane(Vertical):
                 f" {chat.assistant.max_context_chars:,}):\n\n",
                 style="bold",
             )
+            if len(sent) < 200:
+                text.append(
+                    "(the context went with an earlier question; follow-ups carry the"
+                    " conversation, and a new selection sends its own)\n\n",
+                    style="dim",
+                )
             text.append(printable(sent, keep_newlines=True))
         self.app.call_from_thread(self._show_preview, text)
 
@@ -442,7 +448,12 @@ def _status(exchange: Exchange) -> Text:
     if exchange.state == "gathering":
         return Text("gathering context…", style="italic")
     if exchange.state == "streaming":
-        return Text(f"answering… (context {exchange.context_chars:,} chars; Esc cancels)")
+        sent = (
+            f"context {exchange.context_chars:,} chars"
+            if exchange.context_chars
+            else "a follow-up: the context went earlier"
+        )
+        return Text(f"answering… ({sent}; Esc cancels)")
     if exchange.state == "cancelled":
         return Text("cancelled")
     if exchange.state == "error":
