@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.cli.helpers import one_clear_line as shared_one_clear_line
 from tests.llm.fake_llm import DEFAULT_ANSWER, FakeLLM, closed_port
 
 from argus_tui.sim.server import Simulator
@@ -47,13 +48,7 @@ def env_for(sim: Simulator, tmp_path: Path, fake: FakeLLM | None, **extra: str) 
 
 
 def one_clear_line(result: subprocess.CompletedProcess[str], code: int, text: str) -> str:
-    assert result.returncode == code, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("argus: ") and text in lines[0], lines[0]
-    assert LLM_KEY not in result.stderr
-    return lines[0]
+    return shared_one_clear_line(result, code, text, never=(LLM_KEY,))
 
 
 def test_ask_streams_the_answer_about_the_failed_guest(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.cli.helpers import one_clear_line
 
 from argus_tui.sim.demo import demo_data
 from argus_tui.sim.server import Simulator
@@ -40,14 +41,6 @@ def env_for(sim: Simulator, tmp_path: Path, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
-
-
-def one_clear_line(result: subprocess.CompletedProcess[str], code: int, text: str) -> None:
-    assert result.returncode == code, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("argus: ") and text in lines[0], lines[0]
 
 
 def test_status_json_schema(sim: Simulator, tmp_path: Path) -> None:

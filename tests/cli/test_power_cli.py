@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.cli.helpers import one_clear_line
 from tests.ui.test_power import acl_scenario, secret_of
 
 from argus_tui.sim.server import Simulator
@@ -84,17 +85,6 @@ def read_only_env(sim: Simulator, tmp_path: Path) -> dict[str, str]:
         del env[key]
     env["ARGUS_PROFILE"] = "ro"
     return env
-
-
-def one_clear_line(result: subprocess.CompletedProcess[str], code: int, *texts: str) -> str:
-    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("argus: "), lines[0]
-    for text in texts:
-        assert text in lines[0], lines[0]
-    return lines[0]
 
 
 def journal(tmp_path: Path) -> list[dict[str, Any]]:

@@ -346,7 +346,7 @@ async def test_slash_filters_the_nodes_and_tasks_tables_too(sim: Simulator) -> N
 
 
 def test_keymap_problems_name_unknown_ids_and_stolen_keys() -> None:
-    from argus_tui.ui.app import keymap_problems
+    from argus_tui.ui.keymap import keymap_problems
 
     groups = ArgusApp(session_for_nothing())._binding_ids()  # type: ignore[arg-type]
     assert groups["guests"]["power.start"] == "S"

@@ -33,6 +33,7 @@ What is kept (schema 2, see docs/PERFORMANCE.md "History" for sizes):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 import sqlite3
@@ -628,19 +629,22 @@ class HistoryStore:
     # -- the action journal ------------------------------------------------------------------
 
     def record_action(self, record: ActionRecord) -> None:
+        self._insert("actions", _as_dict(record), "could not record the action")
+
+    def _insert(self, table: str, values: dict[str, Any], what: str) -> None:
+        """One journal row (an action, an exchange) in its own transaction."""
+        cols = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
         with self._lock:
             db = self._writer()
             try:
                 with self._tx(db.conn) as conn:
-                    values = _as_dict(record)
-                    cols = ", ".join(values)
-                    marks = ", ".join("?" for _ in values)
                     conn.execute(
-                        f"INSERT INTO actions ({cols}) VALUES ({marks})",  # noqa: S608 (constants)
+                        f"INSERT INTO {table} ({cols}) VALUES ({marks})",  # noqa: S608 (constants)
                         list(values.values()),
                     )
             except sqlite3.Error as exc:
-                raise self._handle("could not record the action", exc) from None
+                raise self._handle(what, exc) from None
 
     def actions(self, since: float = 0.0, profile: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM actions WHERE ts >= ?"
@@ -655,19 +659,7 @@ class HistoryStore:
 
     def record_exchange(self, record: ExchangeRecord) -> None:
         """Journal one assistant exchange (see ExchangeRecord for what is kept)."""
-        values = {name: getattr(record, name) for name in ExchangeRecord.__dataclass_fields__}
-        with self._lock:
-            db = self._writer()
-            try:
-                with self._tx(db.conn) as conn:
-                    cols = ", ".join(values)
-                    marks = ", ".join("?" for _ in values)
-                    conn.execute(
-                        f"INSERT INTO exchanges ({cols}) VALUES ({marks})",  # noqa: S608 (constants)
-                        list(values.values()),
-                    )
-            except sqlite3.Error as exc:
-                raise self._handle("could not record the assistant exchange", exc) from None
+        self._insert("exchanges", _as_dict(record), "could not record the assistant exchange")
 
     def exchanges(self, since: float = 0.0, profile: str | None = None) -> list[dict[str, Any]]:
         sql = (
@@ -1581,8 +1573,8 @@ def _dicts(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
-def _as_dict(record: ActionRecord) -> dict[str, Any]:
-    return {name: getattr(record, name) for name in ActionRecord.__dataclass_fields__}
+def _as_dict(record: ActionRecord | ExchangeRecord) -> dict[str, Any]:
+    return dataclasses.asdict(record)
 
 
 def _retry_locked(step: Callable[[], object], timeout: float) -> None:

@@ -23,6 +23,7 @@ from argus_tui.errors import ArgusError, PermissionDenied
 from argus_tui.services.assistant import SuggestedAction
 from argus_tui.services.history import CHANGE_WINDOWS, unseen_changes
 from argus_tui.services.session import Session
+from argus_tui.ui.keymap import keymap_problems
 from argus_tui.ui.messages import (
     PowerDone,
     PowerFailed,
@@ -40,30 +41,6 @@ from argus_tui.ui.screens.tasks import TasksScreen
 from argus_tui.ui.screens.utilisation import UtilisationScreen
 from argus_tui.ui.widgets.assistant import AssistantPane, Chat, ChatUpdated
 from argus_tui.ui.widgets.bars import ClusterHeader, StatusLine
-
-
-def keymap_problems(keymap: dict[str, str], groups: dict[str, dict[str, str]]) -> list[str]:
-    """Keymap entries that name no binding, or give a key another binding of the same
-    screen (or the app) already uses, which would take that binding's key away."""
-    problems: list[str] = []
-    known = {bid for ids in groups.values() for bid in ids}
-    for bid, keys in keymap.items():
-        if bid not in known:
-            problems.append(f"[ui.keymap] {bid!r} is not a binding id; see the README")
-            continue
-        for name, ids in groups.items():
-            if bid not in ids:
-                continue
-            scope = {**groups["app"], **ids} if name != "app" else groups["app"]
-            for other, other_keys in scope.items():
-                current = keymap.get(other, other_keys)
-                clash = set(keys.split(",")) & set(current.split(","))
-                if other != bid and clash:
-                    problems.append(
-                        f"[ui.keymap] {bid!r} = {keys!r} takes {', '.join(sorted(clash))}"
-                        f" from {other!r}"
-                    )
-    return problems
 
 
 class ArgusApp(App[int]):
