@@ -336,6 +336,12 @@ def run_sim(args: argparse.Namespace) -> int:
         f"  Token secret: {sim.token_secret}",
         f"  Fingerprint:  {sim.fingerprint}",
         "",
+        "Use it from another shell (the certificate is new on each start unless --cert/--key):",
+        f"  export ARGUS_HOST={sim.url.removeprefix('https://')}"
+        f" ARGUS_TOKEN_ID='{sim.token_id}' ARGUS_TOKEN_SECRET='{sim.token_secret}'"
+        f" ARGUS_FINGERPRINT={sim.fingerprint}",
+        "  argus",
+        "",
         "Try:",
         f"  curl -k -H 'Authorization: PVEAPIToken={sim.token_id}={sim.token_secret}' "
         f"{sim.api_url}/cluster/resources",

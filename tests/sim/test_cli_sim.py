@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -31,6 +33,8 @@ def start_sim(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
         match = re.match(r"\s+(URL|API|Token id|Token secret|Fingerprint):\s+(\S+)", line)
         if match:
             info[match.group(1)] = match.group(2)
+        if line.strip().startswith("export ARGUS_"):
+            info["export"] = line.strip()
         if line.startswith("Press Ctrl+C"):
             break
     return proc, info
@@ -45,7 +49,7 @@ def test_sim_prints_credentials_and_serves_curl() -> None:
     started = time.monotonic()
     proc, info = start_sim()
     try:
-        assert set(info) == {"URL", "API", "Token id", "Token secret", "Fingerprint"}
+        assert set(info) == {"URL", "API", "Token id", "Token secret", "Fingerprint", "export"}
         assert re.fullmatch(r"([0-9A-F]{2}:){31}[0-9A-F]{2}", info["Fingerprint"])
         if shutil.which("curl") is None:
             pytest.skip("curl is not installed")
@@ -106,3 +110,19 @@ def test_sim_bad_input_is_one_line(args: list[str], message: str) -> None:
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_printed_export_line_connects_argus(tmp_path: Path) -> None:
+    """Pasted into a shell, the line `argus sim` prints is all `argus` needs."""
+    proc, info = start_sim()
+    try:
+        script = f"{info['export']}; exec {shlex.join(ARGUS)} status --json --no-history"
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
+               "XDG_CONFIG_HOME": str(tmp_path / "c")}  # fmt: skip
+        out = subprocess.run(
+            ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=30
+        )
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["cluster"]["name"] == "acme-prod"
+    finally:
+        stop(proc)
