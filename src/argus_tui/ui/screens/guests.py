@@ -467,9 +467,15 @@ def details_text(guest: Guest, details: dict[str, Any] | None, error: str | None
     )
     rows = [
         ("status", guest.status + (" (template)" if guest.template else "")),
-        ("cpu", f"{percent(guest.cpu)} of {guest.maxcpu or '?'} cores"),
+        ("cpu", f"{percent(guest.cpu)} of {f'{guest.maxcpu:g}' if guest.maxcpu else '?'} cores"),
         ("memory", f"{bytes_(guest.mem)} / {bytes_(guest.maxmem)}"),
-        ("disk", f"{bytes_(guest.disk)} / {bytes_(guest.maxdisk)}"),
+        # PVE reports no disk usage for VMs (only for containers): say the size alone
+        (
+            "disk",
+            f"{bytes_(guest.disk)} / {bytes_(guest.maxdisk)}"
+            if guest.disk or guest.type != "qemu"
+            else f"{bytes_(guest.maxdisk)} allocated",
+        ),
         ("uptime", uptime(guest.uptime)),
         ("tags", ", ".join(guest.tags) or "-"),
         ("pool", guest.pool or "-"),
