@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+from pathlib import Path
+
+from argus_tui.sim.server import Simulator
 
 
 def one_clear_line(
@@ -20,3 +24,20 @@ def one_clear_line(
     for secret in never:
         assert secret not in result.stderr
     return lines[0]
+
+
+def sim_env(sim: Simulator, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """A clean environment for `argus`: no real config, keyring, history or model
+    settings from the developer's shell; the simulator's token; then `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARGUS_", "DBUS_", "OPENAI_"))}
+    env.update(
+        HOME=str(tmp_path),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        ARGUS_HOST=f"127.0.0.1:{sim.port}",
+        ARGUS_TOKEN_ID=sim.token_id,
+        ARGUS_TOKEN_SECRET=sim.token_secret,
+        ARGUS_FINGERPRINT=sim.fingerprint,
+    )
+    env.update(extra)
+    return env

@@ -4,7 +4,6 @@ server over HTTP with SSE. Output, what was sent, exit codes and one-line errors
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from tests.cli.helpers import one_clear_line as shared_one_clear_line
+from tests.cli.helpers import sim_env
 from tests.llm.fake_llm import DEFAULT_ANSWER, FakeLLM, closed_port
 
 from argus_tui.sim.server import Simulator
@@ -29,22 +29,10 @@ def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Completed
 
 def env_for(sim: Simulator, tmp_path: Path, fake: FakeLLM | None, **extra: str) -> dict[str, str]:
     """No real config, keyring or history; the simulator's token; the fake model."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARGUS_", "DBUS_", "OPENAI_"))}
-    env.update(
-        HOME=str(tmp_path),
-        XDG_CONFIG_HOME=str(tmp_path / "config"),
-        XDG_DATA_HOME=str(tmp_path / "data"),
-        ARGUS_HOST=f"127.0.0.1:{sim.port}",
-        ARGUS_TOKEN_ID=sim.token_id,
-        ARGUS_TOKEN_SECRET=sim.token_secret,
-        ARGUS_FINGERPRINT=sim.fingerprint,
-    )
     if fake is not None:
-        env.update(
-            ARGUS_LLM_BASE_URL=fake.url, ARGUS_LLM_MODEL=fake.model, ARGUS_LLM_API_KEY=LLM_KEY
-        )
-    env.update(extra)
-    return env
+        extra = {"ARGUS_LLM_BASE_URL": fake.url, "ARGUS_LLM_MODEL": fake.model,
+                 "ARGUS_LLM_API_KEY": LLM_KEY, **extra}  # fmt: skip
+    return sim_env(sim, tmp_path, **extra)
 
 
 def one_clear_line(result: subprocess.CompletedProcess[str], code: int, text: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.cli.helpers import one_clear_line
+from tests.cli.helpers import one_clear_line, sim_env
 
 from argus_tui.sim.demo import demo_data
 from argus_tui.sim.server import Simulator
@@ -29,18 +28,7 @@ def run(
 
 def env_for(sim: Simulator, tmp_path: Path, **extra: str) -> dict[str, str]:
     """A clean environment: no real config, no keyring, the simulator's token."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARGUS_", "DBUS_"))}
-    env.update(
-        HOME=str(tmp_path),
-        XDG_CONFIG_HOME=str(tmp_path / "config"),
-        XDG_DATA_HOME=str(tmp_path / "data"),
-        ARGUS_HOST=f"127.0.0.1:{sim.port}",
-        ARGUS_TOKEN_ID=sim.token_id,
-        ARGUS_TOKEN_SECRET=sim.token_secret,
-        ARGUS_FINGERPRINT=sim.fingerprint,
-    )
-    env.update(extra)
-    return env
+    return sim_env(sim, tmp_path, **extra)
 
 
 def test_status_json_schema(sim: Simulator, tmp_path: Path) -> None:

@@ -9,11 +9,11 @@ import pytest
 
 from argus_tui.domain.secret import Secret
 from argus_tui.llm.settings import LlmSettings
-from argus_tui.pve.client import ConnectionSettings, PveClient, TlsConfig
 from argus_tui.services.session import Session
 from argus_tui.sim.server import Simulator
 from argus_tui.store.db import HistoryStore
 from tests.llm.fake_llm import FakeLLM, fake_llm  # noqa: F401 (the fixture)
+from tests.ui.conftest import session_for
 
 LLM_KEY = "sk-argus-test-0123456789abcdefXYZ"
 
@@ -48,19 +48,10 @@ def make_session(fake_llm: FakeLLM, history: HistoryStore) -> Callable[..., Sess
         store: HistoryStore | None = history,
         read_only: bool = False,
     ) -> Session:
-        client = PveClient(
-            ConnectionSettings(
-                "127.0.0.1",
-                sim.port,
-                token_id or sim.token_id,
-                Secret(secret or sim.token_secret),
-                TlsConfig("fingerprint", fingerprint=sim.fingerprint),
-                read_timeout=5,
-            )
-        )
-        return Session(
-            client,
-            profile="test",
+        return session_for(
+            sim,
+            token_id,
+            secret,
             history=store,
             llm=llm or llm_settings(fake_llm),
             read_only=read_only,
