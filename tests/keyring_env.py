@@ -93,3 +93,15 @@ def _bus_env(address: str) -> Iterator[None]:
             os.environ.pop(BUS, None)
         else:
             os.environ[BUS] = saved
+
+
+def lookup(env: dict[str, str], account: str) -> str | None:
+    """What Argus stored for `account`, read back with secret-tool (None when nothing)."""
+    result = subprocess.run(
+        ["secret-tool", "lookup", "service", "argus-tui", "username", account],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    return result.stdout if result.returncode == 0 else None

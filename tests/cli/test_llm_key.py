@@ -3,14 +3,14 @@ sends it, the environment overrides it, and --delete and logout remove it."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.keyring_env import keyring_session
+from tests.cli.helpers import sim_env
+from tests.keyring_env import keyring_session, lookup
 from tests.llm.fake_llm import DEFAULT_ANSWER, FakeLLM
 
 from argus_tui.sim.server import Simulator
@@ -32,17 +32,6 @@ def argus(
     return subprocess.run(
         [*ARGUS, *args], env=env, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=60
     )
-
-
-def lookup(env: dict[str, str], account: str) -> str | None:
-    result = subprocess.run(
-        ["secret-tool", "lookup", "service", "argus-tui", "username", account],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=10,
-    )
-    return result.stdout if result.returncode == 0 else None
 
 
 def test_llm_key_is_stored_used_overridden_and_removed(
@@ -88,16 +77,10 @@ def test_llm_key_is_stored_used_overridden_and_removed(
 def test_ask_without_any_key_sends_the_placeholder(
     sim: Simulator, fake_llm: FakeLLM, keyring_env: dict[str, str], tmp_path: Path
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARGUS_", "OPENAI_"))}
-    env.update(
+    env = sim_env(
+        sim,
+        tmp_path,
         DBUS_SESSION_BUS_ADDRESS=keyring_env["DBUS_SESSION_BUS_ADDRESS"],
-        HOME=str(tmp_path),
-        XDG_CONFIG_HOME=str(tmp_path / "config"),
-        XDG_DATA_HOME=str(tmp_path / "data"),
-        ARGUS_HOST=f"127.0.0.1:{sim.port}",
-        ARGUS_TOKEN_ID=sim.token_id,
-        ARGUS_TOKEN_SECRET=sim.token_secret,
-        ARGUS_FINGERPRINT=sim.fingerprint,
         ARGUS_LLM_BASE_URL=fake_llm.url,
         ARGUS_LLM_MODEL=fake_llm.model,
     )

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tests.keyring_env import keyring_session
+from tests.keyring_env import keyring_session, lookup
 
 from argus_tui.sim.server import Simulator
 
@@ -50,17 +50,6 @@ def argus(
         text=True,
         timeout=60,
     )
-
-
-def lookup(env: dict[str, str], account: str) -> str | None:
-    result = subprocess.run(
-        ["secret-tool", "lookup", "service", "argus-tui", "username", account],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=10,
-    )
-    return result.stdout if result.returncode == 0 else None
 
 
 def config_file(env: dict[str, str]) -> Path:

@@ -45,6 +45,15 @@ FAILED_LOG_LINE = (
 SessionFactory = Callable[..., Session]
 
 
+def with_auditor() -> dict[str, Any]:
+    """The demo plus aud@pve!tui (secret aud-secret), a PVEAuditor on /: reads, no power."""
+    data = demo_data()
+    data["user"] = [*data.get("user", []), {"id": "aud@pve"}]
+    data["token"].append({"id": "aud@pve!tui", "secret": "aud-secret", "privsep": False})
+    data["acl"].append({"path": "/", "subject": "aud@pve", "role": "PVEAuditor"})
+    return data
+
+
 def _guest(snapshot: ClusterSnapshot, vmid: int) -> Guest:
     return next(g for g in snapshot.guests if g.vmid == vmid)
 
@@ -128,11 +137,7 @@ def test_node_and_task_contexts(sim: Simulator, make_session: SessionFactory) ->
 def test_without_sys_syslog_the_syslog_is_left_out_and_the_note_says_why(
     make_sim: Callable[..., Simulator], make_session: SessionFactory
 ) -> None:
-    data = demo_data()
-    data["user"] = [*data.get("user", []), {"id": "aud@pve"}]
-    data["token"].append({"id": "aud@pve!tui", "secret": "aud-secret", "privsep": False})
-    data["acl"].append({"path": "/", "subject": "aud@pve", "role": "PVEAuditor"})
-    sim = make_sim(data)
+    sim = make_sim(with_auditor())
     session = make_session(sim, "aud@pve!tui", "aud-secret")
     _, _, context = _context_for(session, 105)
     assert "syslog of node" not in " ".join(s.title for s in context.sections)
@@ -388,11 +393,7 @@ def test_suggested_first_questions(sim: Simulator, make_session: SessionFactory)
 def test_only_allowed_actions_for_the_selected_guest_are_offered(
     make_sim: Callable[..., Simulator], make_session: SessionFactory
 ) -> None:
-    data = demo_data()
-    data["user"] = [*data.get("user", []), {"id": "aud@pve"}]
-    data["token"].append({"id": "aud@pve!tui", "secret": "aud-secret", "privsep": False})
-    data["acl"].append({"path": "/", "subject": "aud@pve", "role": "PVEAuditor"})
-    sim = make_sim(data)
+    sim = make_sim(with_auditor())
     admin = make_session(sim).snapshot()
     stopped = _guest(admin, 105)
     running = next(g for g in admin.guests if g.status == "running" and g.type == "qemu")

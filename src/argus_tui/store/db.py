@@ -647,12 +647,18 @@ class HistoryStore:
                 raise self._handle(what, exc) from None
 
     def actions(self, since: float = 0.0, profile: str | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM actions WHERE ts >= ?"
+        return self._journal_rows("actions", "*", "could not read the actions", since, profile)
+
+    def _journal_rows(
+        self, table: str, columns: str, what: str, since: float, profile: str | None
+    ) -> list[dict[str, Any]]:
+        """Journal rows (actions, exchanges) since `since`, oldest first."""
+        sql = f"SELECT {columns} FROM {table} WHERE ts >= ?"  # noqa: S608 (constants)
         params: list[Any] = [since]
         if profile is not None:
             sql += " AND profile = ?"
             params.append(profile)
-        with self._reading("could not read the actions") as conn:
+        with self._reading(what) as conn:
             return _dicts(conn.execute(sql + " ORDER BY ts, id", params))
 
     # -- the assistant's exchanges -----------------------------------------------------------
@@ -662,16 +668,12 @@ class HistoryStore:
         self._insert("exchanges", _as_dict(record), "could not record the assistant exchange")
 
     def exchanges(self, since: float = 0.0, profile: str | None = None) -> list[dict[str, Any]]:
-        sql = (
-            "SELECT ts, profile, model, subject, question, context_chars, answer_chars,"
-            " outcome, error, duration FROM exchanges WHERE ts >= ?"
+        columns = (
+            "ts, profile, model, subject, question, context_chars, answer_chars, outcome,"
+            " error, duration"
         )
-        params: list[Any] = [since]
-        if profile is not None:
-            sql += " AND profile = ?"
-            params.append(profile)
-        with self._reading("could not read the assistant exchanges") as conn:
-            return _dicts(conn.execute(sql + " ORDER BY ts, id", params))
+        what = "could not read the assistant exchanges"
+        return self._journal_rows("exchanges", columns, what, since, profile)
 
     # -- recording ---------------------------------------------------------------------------
 

@@ -130,31 +130,24 @@ class ChangesScreen(ArgusScreen):
 
     @work(thread=True, group="changes-visit", exit_on_error=False)
     def _visit(self, window: str) -> None:
-        """Worker thread: read when the user last looked, save this visit, then load."""
-        session = self.argus.session
-        history = session.history
-        if history is None:
-            return
-        profile = session.profile or "default"
-        try:
-            self._last_seen = history.last_seen(profile)
-            history.mark_seen(profile)
-        except ArgusError as exc:
-            self.post_message(ChangesLoaded(None, str(exc), visit=True))
-            return
-        self._load_now(window, visit=True)
+        self._read(window, visit=True)
 
     @work(thread=True, exclusive=True, group="changes", exit_on_error=False)
     def _load(self, window: str) -> None:
-        self._load_now(window)
+        self._read(window)
 
-    def _load_now(self, window: str, visit: bool = False) -> None:
+    def _read(self, window: str, visit: bool = False) -> None:
+        """Worker thread: on a visit, read when the user last looked and save this visit;
+        then the changes in the window."""
         session = self.argus.session
         history = session.history
         if history is None:
             return
         profile = session.profile or "default"
         try:
+            if visit:
+                self._last_seen = history.last_seen(profile)
+                history.mark_seen(profile)
             view = load_changes(history, profile, window, last_seen=self._last_seen)
         except ArgusError as exc:
             self.post_message(ChangesLoaded(None, str(exc), visit=visit))

@@ -180,6 +180,7 @@ class AssistantPane(Vertical):
         self._views: list[tuple[Static, Markdown, Static]] = []
         self._shown_answers: list[str] = []
         self._generation = 0
+        self._firsts: list[str] | None = None  # the suggested questions on show
 
     @property
     def argus(self) -> ArgusApp:
@@ -232,12 +233,14 @@ class AssistantPane(Vertical):
         title.append(subject)
         self.query_one("#ai-title", Static).update(title)
         self._sync_log()
-        box = self.query_one("#ai-suggest", OptionList)
         # First questions only: once a conversation runs, follow-ups are typed.
         firsts = suggestions(target, self.argus.snapshot) if not chat.exchanges else []
-        box.clear_options()
-        box.add_options(firsts)
-        box.display = bool(firsts)
+        if firsts != self._firsts:  # sync runs on every streamed chunk: rebuild on change only
+            self._firsts = firsts
+            box = self.query_one("#ai-suggest", OptionList)
+            box.clear_options()
+            box.add_options(firsts)
+            box.display = bool(firsts)
 
     def _show_howto(self, howto: str) -> None:
         log = self.query_one("#ai-log", VerticalScroll)
