@@ -94,7 +94,7 @@ def test_tasks_and_logs(server: Simulator | None) -> None:
         assert total == len(items) >= 1
         failed = [task_from(i) for i in items if task_from(i).failed]
         assert failed and failed[0].status == "start failed: QEMU exited with code 1"
-        lines = list(pve.iter_task_log("pve-c", failed[0].upid))
+        lines, _ = pve.task_log("pve-c", failed[0].upid)
         assert lines[-1] == "TASK ERROR: start failed: QEMU exited with code 1"
 
 

@@ -95,7 +95,10 @@ def test_task_paging_keeps_total(sim: Simulator, client: PveClient) -> None:
     items, total = client.node_tasks("pve-a", limit=1)
     assert len(items) == 1 and total >= 3
     upid = client.node_tasks("pve-b", limit=5, typefilter="aptupdate")[0][0]["upid"]
-    lines = list(client.iter_task_log("pve-b", upid, page=2))
+    first, total = client.task_log("pve-b", upid, 0, 2)
+    rest, again = client.task_log("pve-b", upid, 2, 2)
+    lines = first + rest
+    assert total == again == 4 and len(first) == 2
     assert lines[-1] == "TASK OK" and len(lines) == 4
 
 

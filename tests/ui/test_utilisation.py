@@ -8,6 +8,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Sparkline, Static
 
+from argus_tui.domain.models import Entity
 from argus_tui.services.session import Session
 from argus_tui.sim.demo import demo_data
 from argus_tui.sim.server import Simulator
@@ -72,7 +73,7 @@ async def test_nodes_totals_and_history(sim: Simulator) -> None:
         for row in pve_a.rows.values():
             assert row.spark.data is not None and len(row.spark.data) == 60
         assert all(0.0 <= v <= 1.0 for v in pve_a.rows["mem"].spark.data or [])
-        assert len(screen.history("/nodes/pve-a") or []) == 60
+        assert len(screen.history(Entity.of_node("pve-a")) or []) == 60
         shown = visible_text(app)
         assert "pve-a" in shown and "CPU" in shown and "█" in shown
 
@@ -87,7 +88,7 @@ async def test_timeframe_key_cycles_and_refetches(sim: Simulator) -> None:
         await pilot.press("t")
         await settle(pilot)
         assert screen.timeframe == "day"
-        assert len(screen.history("/nodes/pve-b") or []) == 1440
+        assert len(screen.history(Entity.of_node("pve-b")) or []) == 1440
         assert "history: day (1440 samples)" in static_text(
             screen.query_one("#usage-totals", Static)
         )
@@ -95,21 +96,21 @@ async def test_timeframe_key_cycles_and_refetches(sim: Simulator) -> None:
         await pilot.press("t")
         await settle(pilot)
         assert screen.timeframe == "week"
-        assert len(screen.history("/nodes/pve-b") or []) == 336
+        assert len(screen.history(Entity.of_node("pve-b")) or []) == 336
         await pilot.press("t")
         await settle(pilot)
         assert screen.timeframe == "hour"
-        assert len(screen.history("/nodes/pve-b") or []) == 60
+        assert len(screen.history(Entity.of_node("pve-b")) or []) == 60
 
 
-def count_rrd_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Paths of every rrddata call the session makes."""
-    calls: list[str] = []
+def count_rrd_calls(monkeypatch: pytest.MonkeyPatch) -> list[Entity]:
+    """The node or guest of every rrddata call the session makes."""
+    calls: list[Entity] = []
     rrd = Session.rrd
 
-    def counting(self: Session, path: str, timeframe: str) -> list[dict[str, float]]:
-        calls.append(path)
-        return rrd(self, path, timeframe)
+    def counting(self: Session, entity: Entity, timeframe: str) -> list[dict[str, float]]:
+        calls.append(entity)
+        return rrd(self, entity, timeframe)
 
     monkeypatch.setattr(Session, "rrd", counting)
     return calls
@@ -149,8 +150,7 @@ async def test_selected_guest_graphs(sim: Simulator) -> None:
         assert str(vmid) in title and app.selected_guest.label in title
         assert set(panel.rows) == {"cpu", "mem", "netin", "netout", "diskread", "diskwrite"}
         guest = app.selected_guest
-        path = f"/nodes/{guest.node}/{guest.type}/{guest.vmid}"
-        assert len(screen.history(path) or []) == 60
+        assert len(screen.history(Entity.of_guest(guest)) or []) == 60
         if guest.status == "running":
             assert len(panel.rows["cpu"].spark.data or []) == 60
             assert "/s" in row_text(panel.rows["diskread"])
@@ -198,7 +198,7 @@ async def test_usage_hidden_without_sys_audit(
         pve_a = blocks(screen)["pve-a"]
         assert static_text(pve_a.notice) == "usage hidden (no Sys.Audit on /nodes/pve-a)"
         assert not pve_a.rows["cpu"].display
-        assert not any(p.count("/") == 2 for p in calls)  # no node rrddata asked for
+        assert not any(e.kind == "node" for e in calls)  # no node rrddata asked for
         totals = static_text(screen.query_one("#usage-totals", Static))
         assert "usage of 3 online node(s) hidden" in totals
         assert "usage hidden (no Sys.Audit on /nodes/pve-a)" in visible_text(app)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 GuestType = Literal["qemu", "lxc"]
+EntityKind = Literal["node", "qemu", "lxc"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,31 @@ class Guest:
     @property
     def ha_managed(self) -> bool:
         return bool(self.hastate) and self.hastate not in ("ignored",)
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """What an API call is about: a node, or a guest on its node.
+
+    Callers pass an entity and the client builds the URL, so paths are written in one
+    place (`pve/`) and never split back into parts.
+    """
+
+    kind: EntityKind
+    node: str
+    vmid: int | None = None
+
+    @classmethod
+    def of_node(cls, node: Node | str) -> Entity:
+        return cls("node", node if isinstance(node, str) else node.name)
+
+    @classmethod
+    def of_guest(cls, guest: Guest) -> Entity:
+        return cls(guest.type, guest.node, guest.vmid)
+
+    @property
+    def is_guest(self) -> bool:
+        return self.kind != "node"
 
 
 @dataclass(frozen=True, slots=True)

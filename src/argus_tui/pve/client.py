@@ -11,8 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import quote
@@ -21,6 +20,7 @@ import requests
 from proxmoxer import ProxmoxAPI
 from requests.adapters import HTTPAdapter
 
+from argus_tui.domain.models import Entity
 from argus_tui.domain.secret import Secret
 from argus_tui.errors import (
     ApiError,
@@ -294,9 +294,6 @@ class PveClient:
     def permissions(self, path: str | None = None) -> Any:
         return self.get("/access/permissions", path=path)
 
-    def cluster_tasks(self) -> list[Any]:
-        return _list(self.get("/cluster/tasks"), "/cluster/tasks")
-
     def node_tasks(self, node: str, *, limit: int = 50, **filters: Any) -> tuple[list[Any], int]:
         """One page of a node's tasks and the total (proxmoxer would drop it)."""
         resp = self.request("GET", f"/nodes/{quote(node)}/tasks", limit=limit, **filters)
@@ -326,16 +323,6 @@ class PveClient:
         total = resp.total if resp.total is not None else start + len(lines)
         return lines, total
 
-    def iter_task_log(self, node: str, upid: str, page: int = 500) -> Iterator[str]:
-        """Every line of a task log, page by page, until a short page arrives."""
-        start = 0
-        while True:
-            lines, total = self.task_log(node, upid, start, page)
-            yield from lines
-            start += len(lines)
-            if len(lines) < page or start >= total:
-                return
-
     def power(self, node: str, guest_type: str, vmid: int, action: str, **params: Any) -> str:
         data = self.request(
             "POST", f"/nodes/{quote(node)}/{guest_type}/{vmid}/status/{action}", **params
@@ -344,18 +331,50 @@ class PveClient:
             raise ApiError(f"{action} of {vmid} answered no task id")
         return data
 
-    def wait_task(
-        self, node: str, upid: str, timeout: float = 600, poll: float = 1.0
-    ) -> dict[str, Any]:
-        """Poll a task until it stops; returns its final status."""
-        deadline = time.monotonic() + timeout
-        while True:
-            status = self.task_status(node, upid)
-            if status.get("status") == "stopped":
-                return status
-            if time.monotonic() > deadline:
-                raise ConnectionFailed(f"task {upid} still running after {timeout:g} s")
-            time.sleep(poll)
+    def node_status(self, node: str) -> dict[str, Any]:
+        """`/nodes/{node}/status`: load, memory, kernel and PVE versions (Sys.Audit)."""
+        return _object(self.get(f"/nodes/{quote(node)}/status"), "node status")
+
+    def guest_status(self, guest: Entity) -> dict[str, Any]:
+        """`status/current` of a guest (VM.Audit)."""
+        return _object(self.get(f"{_path(guest)}/status/current"), "guest status")
+
+    def guest_config(self, guest: Entity) -> dict[str, Any]:
+        """The guest's current configuration (VM.Audit)."""
+        return _object(self.get(f"{_path(guest)}/config"), "guest config")
+
+    def rrddata(self, entity: Entity, timeframe: str, cf: str = "AVERAGE") -> list[Any]:
+        """rrddata rows of a node or a guest for `hour`, `day`, `week`, ..."""
+        data = self.get(f"{_path(entity)}/rrddata", timeframe=timeframe, cf=cf)
+        return _list(data, "rrddata")
+
+    def cluster_log(self, limit: int = 100) -> list[Any]:
+        """The cluster log, newest first."""
+        return _list(self.get("/cluster/log", max=limit), "cluster log")
+
+    def ha_status(self) -> list[Any]:
+        """HA manager status: one entry per service, plus the quorum and master."""
+        return _list(self.get("/cluster/ha/status/current"), "HA status")
+
+    def syslog(self, node: str, start: int = 0, limit: int = 500) -> tuple[list[str], int | None]:
+        """Syslog lines from `start` (0 is the oldest) and the total, when the server says it."""
+        resp = self.request("GET", f"/nodes/{quote(node)}/syslog", start=start, limit=limit)
+        rows = resp.data if isinstance(resp.data, list) else []
+        return [str(r.get("t", "")) for r in rows if isinstance(r, Mapping)], resp.total
+
+
+def _path(entity: Entity) -> str:
+    """The API path of a node or a guest: the only place such paths are built."""
+    node = f"/nodes/{quote(entity.node)}"
+    if entity.kind == "node":
+        return node
+    return f"{node}/{entity.kind}/{entity.vmid}"
+
+
+def _object(data: Any, what: str) -> dict[str, Any]:
+    if not isinstance(data, Mapping):
+        raise ApiError(f"{what} answered {type(data).__name__} where an object was expected")
+    return dict(data)
 
 
 def _list(data: Any, what: str) -> list[Any]:

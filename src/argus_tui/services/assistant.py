@@ -586,9 +586,7 @@ class _Builder:
                     f" ({_ratio(node.disk, node.maxdisk)})",
                 ],
             )
-        status = self.attempt(
-            f"status of node {name}", lambda: self.client.get(f"/nodes/{name}/status")
-        )
+        status = self.attempt(f"status of node {name}", lambda: self.client.node_status(name))
         if isinstance(status, dict):
             self.add(f"node {name} status", _node_status_lines(status))
         if self.snapshot is not None:
@@ -675,7 +673,7 @@ class _Builder:
                         f" ip {entry.get('ip', '?')}"
                     )
             self.add("cluster status (corosync)", lines)
-        ha = self.attempt("HA status", lambda: self.client.get("/cluster/ha/status/current"))
+        ha = self.attempt("HA status", self.client.ha_status)
         if isinstance(ha, list):
             lines = []
             for entry in ha:
@@ -698,14 +696,12 @@ class _Builder:
 
         def fetch() -> list[str]:
             # the API pages from the oldest line: ask for the count, then the last page
-            first = self.client.request("GET", f"/nodes/{node}/syslog", start=0, limit=1)
-            if first.total is None:  # no count: read a generous page and keep its end
-                data = self.client.get(f"/nodes/{node}/syslog", start=0, limit=1000)
+            _, total = self.client.syslog(node, 0, 1)
+            if total is None:  # no count: read a generous page and keep its end
+                lines, _ = self.client.syslog(node, 0, 1000)
             else:
-                start = max(0, first.total - SYSLOG_LINES)
-                data = self.client.get(f"/nodes/{node}/syslog", start=start, limit=SYSLOG_LINES)
-            rows = data if isinstance(data, list) else []
-            return [str(r.get("t", "")) for r in rows if isinstance(r, dict)][-SYSLOG_LINES:]
+                lines, _ = self.client.syslog(node, max(0, total - SYSLOG_LINES), SYSLOG_LINES)
+            return lines[-SYSLOG_LINES:]
 
         lines = self.attempt(f"syslog of node {node}", fetch)
         if lines:

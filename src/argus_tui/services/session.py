@@ -10,16 +10,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from argus_tui.domain.models import ClusterSnapshot, Guest, Task
+from argus_tui.domain.models import ClusterSnapshot, Entity, Guest, Task
+from argus_tui.errors import ArgusError
 from argus_tui.llm.settings import LlmSettings
 from argus_tui.pve.client import PveClient
 from argus_tui.pve.mapping import MappingError, as_float, task_from
 from argus_tui.services import snapshot as snapshot_service
 from argus_tui.services import tasks as task_service
+from argus_tui.services.history import usage_rows
 from argus_tui.services.power import PowerService
 from argus_tui.store.db import HistoryStore
 
 TIMEFRAMES = ("hour", "day", "week")
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """A graph's rows (None when there are none to show) and why they are partial."""
+
+    rows: list[dict[str, float]] | None
+    error: str = ""
 
 
 @dataclass(slots=True)
@@ -79,13 +89,14 @@ class Session:
 
     def guest_details(self, guest: Guest) -> dict[str, Any]:
         """status/current and config of one guest (fetched lazily, on selection)."""
-        base = f"/nodes/{guest.node}/{guest.type}/{guest.vmid}"
-        current = self.client.get(f"{base}/status/current")
-        config = self.client.get(f"{base}/config")
+        entity = Entity.of_guest(guest)
         return {
-            "current": current if isinstance(current, dict) else {},
-            "config": config if isinstance(config, dict) else {},
+            "current": self.client.guest_status(entity),
+            "config": self.client.guest_config(entity),
         }
+
+    def node_status(self, node: str) -> dict[str, Any]:
+        return self.client.node_status(node)
 
     def recent_tasks(
         self, limit: int = 100, vmid: int | None = None
@@ -104,21 +115,41 @@ class Session:
             lines, total = [], 0
         return lines, total, fresh
 
-    def rrd(self, path: str, timeframe: str) -> list[dict[str, float]]:
-        """rrddata rows for `/nodes/N` or `/nodes/N/qemu/V`, values as floats."""
-        data = self.client.get(f"{path}/rrddata", timeframe=timeframe, cf="AVERAGE")
+    def rrd(self, entity: Entity, timeframe: str) -> list[dict[str, float]]:
+        """rrddata rows of a node or a guest, values as floats."""
         rows: list[dict[str, float]] = []
-        if isinstance(data, list):
-            for item in data:
-                if not isinstance(item, dict):
-                    continue
-                values = ((k, as_float(v)) for k, v in item.items())
-                rows.append({k: v for k, v in values if v is not None})
+        for item in self.client.rrddata(entity, timeframe):
+            if not isinstance(item, dict):
+                continue
+            values = ((k, as_float(v)) for k, v in item.items())
+            rows.append({k: v for k, v in values if v is not None})
         return rows
 
-    def cluster_log(self, limit: int = 100) -> list[dict[str, Any]]:
-        data = self.client.get("/cluster/log", max=limit)
-        return [e for e in data if isinstance(e, dict)] if isinstance(data, list) else []
+    def usage(self, entity: Entity, timeframe: str, totals: dict[str, float]) -> Usage:
+        """rrddata extended (or, when the server has none, replaced) by the local history.
 
-    def stop_task(self, task: Task) -> None:
-        self.client.request("DELETE", f"/nodes/{task.node}/tasks/{task.upid}")
+        An offline node or a guest whose rrddata cannot be read still shows its curve up to
+        its last report. `totals` (memtotal, maxmem, ...) come from the current snapshot,
+        since the history keeps used values only. Blocks: call from a worker.
+        """
+        rrd: list[dict[str, float]] | None = None
+        error = ""
+        try:
+            rrd = self.rrd(entity, timeframe)
+        except ArgusError as exc:
+            error = str(exc)
+        if self.history is None:
+            return Usage(rrd, error)
+        kind, key = ("node", entity.node) if entity.kind == "node" else ("guest", entity.vmid)
+        try:
+            merged = usage_rows(
+                self.history, self.profile or "default", kind, key or 0, timeframe, rrd, totals
+            )
+        except ArgusError:
+            return Usage(rrd, error)  # the history is optional; rrddata alone is still right
+        if rrd is None and merged:
+            return Usage(merged, error + "; showing Argus's local history")
+        return Usage(merged if rrd is not None or merged else None, error)
+
+    def cluster_log(self, limit: int = 100) -> list[dict[str, Any]]:
+        return [e for e in self.client.cluster_log(limit) if isinstance(e, dict)]

@@ -132,14 +132,12 @@ class NodesScreen(ArgusScreen):
     @work(thread=True, exclusive=True, group="node-status", exit_on_error=False)
     def _fetch_status(self, names: list[str]) -> None:
         status: dict[str, dict[str, Any]] = {}
-        client = self.argus.session.client
+        session = self.argus.session
         for name in names:
             try:
-                data = client.get(f"/nodes/{name}/status")
+                status[name] = session.node_status(name)
             except ArgusError:
                 continue
-            if isinstance(data, dict):
-                status[name] = data
         self.post_message(NodeStatusReady(status))
 
     def on_node_status_ready(self, message: NodeStatusReady) -> None:

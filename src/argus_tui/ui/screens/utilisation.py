@@ -3,7 +3,7 @@
 Current values come from the shared snapshot. History is rrddata, fetched in thread
 workers while this screen is shown: one call per node whose usage is visible and one for
 the selected guest (never one per guest), at most once per REFETCH seconds for each
-timeframe and path, so a timeframe not loaded yet is fetched at once.
+timeframe and node or guest, so a timeframe not loaded yet is fetched at once.
 """
 
 from __future__ import annotations
@@ -22,26 +22,16 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from argus_tui.domain.format import bytes_, uptime
-from argus_tui.domain.models import ClusterSnapshot, Guest, Node
+from argus_tui.domain.models import ClusterSnapshot, Entity, Guest, Node
 from argus_tui.domain.text import printable
-from argus_tui.errors import ArgusError
-from argus_tui.services.history import usage_rows
 from argus_tui.services.session import TIMEFRAMES
 from argus_tui.ui.screens.base import ArgusScreen
 from argus_tui.ui.widgets.usage import UsageRow, fraction_line, rate_line, ratio
 
-REFETCH = 30.0  # seconds between rrddata fetches of one path in one timeframe
+REFETCH = 30.0  # seconds between rrddata fetches of one node or guest in one timeframe
 clock = time.monotonic  # replaced in tests
 Rows = list[dict[str, float]]
-Key = tuple[str, str]  # (timeframe, path)
-
-
-def node_path(node: Node) -> str:
-    return f"/nodes/{node.name}"
-
-
-def guest_path(guest: Guest) -> str:
-    return f"/nodes/{guest.node}/{guest.type}/{guest.vmid}"
+Key = tuple[str, Entity]  # (timeframe, node or guest)
 
 
 def usage_hidden(node: Node) -> bool:
@@ -230,7 +220,7 @@ class GuestUsage(UsageBlock):
 
 
 class HistoryReady(Message):
-    def __init__(self, timeframe: str, rows: dict[str, Rows], errors: dict[str, str]) -> None:
+    def __init__(self, timeframe: str, rows: dict[Entity, Rows], errors: dict[Entity, str]) -> None:
         super().__init__()
         self.timeframe = timeframe
         self.rows = rows
@@ -270,9 +260,9 @@ class UtilisationScreen(ArgusScreen):
 
     # -- data -------------------------------------------------------------------------------
 
-    def history(self, path: str) -> Rows | None:
-        """rrddata rows of `path` for the current timeframe; None until fetched."""
-        return self._rrd.get((self.timeframe, path))
+    def history(self, entity: Entity) -> Rows | None:
+        """rrddata rows of a node or guest for the current timeframe; None until fetched."""
+        return self._rrd.get((self.timeframe, entity))
 
     def selected_guest(self) -> Guest | None:
         """The app's selection, refreshed from the latest snapshot when it is still there."""
@@ -297,78 +287,57 @@ class UtilisationScreen(ArgusScreen):
         self._redraw()
         self._fetch_due()
 
-    def _due(self, paths: Iterable[str], now: float) -> list[Key]:
-        keys = [(self.timeframe, p) for p in paths]
+    def _due(self, entities: Iterable[Entity], now: float) -> list[Key]:
+        keys = [(self.timeframe, e) for e in entities]
         return [k for k in keys if now - self._requested.get(k, -REFETCH) >= REFETCH]
 
     def _fetch_due(self) -> None:
         if self._snapshot is None:
             return
         now = clock()
-        nodes = self._due((node_path(n) for n in self._snapshot.nodes if not usage_hidden(n)), now)
+        shown = (Entity.of_node(n) for n in self._snapshot.nodes if not usage_hidden(n))
+        nodes = self._due(shown, now)
         guest = self.selected_guest()
-        guests = self._due([guest_path(guest)] if guest else [], now)
+        guests = self._due([Entity.of_guest(guest)] if guest else [], now)
         for keys, fetch in ((nodes, self._fetch_nodes), (guests, self._fetch_guest)):
             if keys:
                 self._requested.update(dict.fromkeys(keys, now))
-                self._pending[fetch(self.timeframe, [p for _, p in keys])] = keys
+                self._pending[fetch(self.timeframe, [e for _, e in keys])] = keys
 
     @work(thread=True, exclusive=True, group="usage-nodes", exit_on_error=False)
-    def _fetch_nodes(self, timeframe: str, paths: list[str]) -> None:
-        self._load(timeframe, paths)
+    def _fetch_nodes(self, timeframe: str, entities: list[Entity]) -> None:
+        self._load(timeframe, entities)
 
     @work(thread=True, exclusive=True, group="usage-guest", exit_on_error=False)
-    def _fetch_guest(self, timeframe: str, paths: list[str]) -> None:
-        self._load(timeframe, paths)
+    def _fetch_guest(self, timeframe: str, entities: list[Entity]) -> None:
+        self._load(timeframe, entities)
 
-    def _load(self, timeframe: str, paths: list[str]) -> None:
-        """Worker thread: blocking calls, then one message to the event loop.
-
-        rrddata is extended (or, when the server has none, replaced) by Argus's local
-        history, so an offline node still shows its curve up to its last report.
-        """
+    def _load(self, timeframe: str, entities: list[Entity]) -> None:
+        """Worker thread: blocking calls, then one message to the event loop."""
         session = self.argus.session
-        rows: dict[str, Rows] = {}
-        errors: dict[str, str] = {}
-        for path in paths:
-            rrd: Rows | None = None
-            try:
-                rrd = rows[path] = session.rrd(path, timeframe)
-            except ArgusError as exc:
-                errors[path] = str(exc)
-            entity = self._entity(path)
-            if session.history is None or entity is None:
-                continue
-            kind, key, totals = entity
-            try:
-                merged = usage_rows(
-                    session.history, session.profile or "default", kind, key, timeframe, rrd,
-                    totals,
-                )  # fmt: skip
-            except ArgusError:
-                continue  # the history is optional; rrddata alone is still right
-            if rrd is not None or merged:
-                rows[path] = merged
-            if rrd is None and merged:
-                errors[path] += "; showing Argus's local history"
+        rows: dict[Entity, Rows] = {}
+        errors: dict[Entity, str] = {}
+        for entity in entities:
+            usage = session.usage(entity, timeframe, self._totals(entity))
+            if usage.rows is not None:
+                rows[entity] = usage.rows
+            if usage.error:
+                errors[entity] = usage.error
         self.post_message(HistoryReady(timeframe, rows, errors))
 
-    def _entity(self, path: str) -> tuple[str, str | int, dict[str, float]] | None:
-        """("node"|"guest", key, totals from the snapshot) for an rrddata path."""
+    def _totals(self, entity: Entity) -> dict[str, float]:
+        """Capacities from the snapshot, since the local history keeps used values only."""
         snapshot = self._snapshot
-        parts = path.strip("/").split("/")
         if snapshot is None:
-            return None
-        if len(parts) == 2:
-            node = next((n for n in snapshot.nodes if n.name == parts[1]), None)
+            return {}
+        totals: dict[str, int | None]
+        if entity.kind == "node":
+            node = next((n for n in snapshot.nodes if n.name == entity.node), None)
             totals = {"memtotal": node.maxmem, "roottotal": node.maxdisk} if node else {}
-            return "node", parts[1], {k: float(v) for k, v in totals.items() if v}
-        if len(parts) == 4 and parts[3].isdigit():
-            vmid = int(parts[3])
-            guest = next((g for g in snapshot.guests if g.vmid == vmid), None)
+        else:
+            guest = next((g for g in snapshot.guests if g.vmid == entity.vmid), None)
             totals = {"maxmem": guest.maxmem, "maxdisk": guest.maxdisk} if guest else {}
-            return "guest", vmid, {k: float(v) for k, v in totals.items() if v}
-        return None
+        return {k: float(v) for k, v in totals.items() if v}
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A fetch superseded before it ran may be retried at once, not after REFETCH."""
@@ -380,11 +349,11 @@ class UtilisationScreen(ArgusScreen):
                     self._requested.pop(key, None)
 
     def on_history_ready(self, message: HistoryReady) -> None:
-        for path, rows in message.rows.items():
-            self._rrd[(message.timeframe, path)] = rows
-            self._errors.pop((message.timeframe, path), None)
-        for path, error in message.errors.items():
-            self._errors[(message.timeframe, path)] = error
+        for entity, rows in message.rows.items():
+            self._rrd[(message.timeframe, entity)] = rows
+            self._errors.pop((message.timeframe, entity), None)
+        for entity, error in message.errors.items():
+            self._errors[(message.timeframe, entity)] = error
         if message.timeframe == self.timeframe:
             self._redraw()
 
@@ -394,14 +363,17 @@ class UtilisationScreen(ArgusScreen):
         snapshot = self._snapshot
         if snapshot is None:
             return
-        samples = next((len(r) for n in snapshot.nodes if (r := self.history(node_path(n)))), None)
+        samples = next(
+            (len(r) for n in snapshot.nodes if (r := self.history(Entity.of_node(n)))), None
+        )
         totals = totals_text(snapshot, self.timeframe, samples)
         self.query_one("#usage-totals", Static).update(totals)
         guest = self.selected_guest()
-        path = guest_path(guest) if guest else ""
-        self.query_one(GuestUsage).show_guest(
-            guest, self.history(path), self._errors.get((self.timeframe, path))
-        )
+        rows = error = None
+        if guest is not None:
+            entity = Entity.of_guest(guest)
+            rows, error = self.history(entity), self._errors.get((self.timeframe, entity))
+        self.query_one(GuestUsage).show_guest(guest, rows, error)
         names = [n.name for n in snapshot.nodes]
         if names != list(self._blocks):
             container = self.query_one("#usage-nodes", Vertical)
@@ -409,6 +381,6 @@ class UtilisationScreen(ArgusScreen):
             self._blocks = {name: NodeUsage() for name in names}
             container.mount_all(self._blocks.values())
         for node in snapshot.nodes:
-            path = node_path(node)
-            error = self._errors.get((self.timeframe, path))
-            self._blocks[node.name].show(node, self.history(path), error)
+            entity = Entity.of_node(node)
+            error = self._errors.get((self.timeframe, entity))
+            self._blocks[node.name].show(node, self.history(entity), error)
