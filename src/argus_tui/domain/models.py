@@ -115,7 +115,16 @@ class Task:
     def failed(self) -> bool:
         if self.running or self.status is None:
             return False
-        return self.status != "OK" and not self.status.startswith("WARNINGS")
+        return not exit_ok(self.status)
+
+
+def exit_ok(exitstatus: str) -> bool:
+    """Did a finished task succeed? PVE ends it with "OK", "WARNINGS: n" or the error text.
+
+    The one rule for every caller (the TUI, `argus power --wait`, `argus task-log`), so a
+    task with warnings counts as done everywhere.
+    """
+    return exitstatus == "OK" or exitstatus.startswith("WARNINGS")
 
 
 @dataclass(frozen=True, slots=True)

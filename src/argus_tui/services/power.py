@@ -11,8 +11,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 
-from argus_tui.domain.models import Guest, Privileges
+from argus_tui.domain.models import Guest, Privileges, exit_ok
 from argus_tui.domain.permissions import ACTIONS, POWER_PRIVILEGE, valid_actions
 from argus_tui.domain.upid import UPID
 from argus_tui.errors import ArgusError, OperationFailed, PermissionDenied
@@ -21,40 +22,74 @@ from argus_tui.pve.mapping import as_str, privileges_from
 from argus_tui.store.db import ActionRecord, HistoryStore
 
 
+class Refusal(Enum):
+    """Why an action will not run on a guest: the one list the plan, the check and the CLI use."""
+
+    READ_ONLY = "read-only"
+    NOT_PERMITTED = "not permitted"
+    CONTAINER = "containers cannot"
+    LOCKED = "locked"
+    INVALID_STATE = "invalid state"
+    BUSY = "busy"  # a task Argus started on the guest is still running
+
+    @property
+    def denied(self) -> bool:
+        """A permission refusal (exit code 4), as opposed to the guest's state (exit 1)."""
+        return self in (Refusal.READ_ONLY, Refusal.NOT_PERMITTED)
+
+
+def refusal(guest: Guest, action: str, held: frozenset[str], *, read_only: bool) -> Refusal | None:
+    """Why `action` cannot run on `guest` given the privileges `held` on it, or None."""
+    if read_only:
+        return Refusal.READ_ONLY
+    if POWER_PRIVILEGE not in held:
+        return Refusal.NOT_PERMITTED
+    if ACTIONS[action].qemu_only and guest.type != "qemu":
+        return Refusal.CONTAINER
+    if action not in valid_actions(guest):
+        return Refusal.LOCKED if guest.lock and not guest.template else Refusal.INVALID_STATE
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class PlanItem:
     guest: Guest
     action: str
-    runs: bool
     reason: str  # what will happen, or why it is skipped
+    refusal: Refusal | None = None
+
+    @property
+    def runs(self) -> bool:
+        return self.refusal is None
 
 
 def explain(guest: Guest, action: str, privileges: Privileges, *, read_only: bool) -> PlanItem:
     """Will `action` run on `guest`, and if not, why (privilege and path, or state)?"""
     label = ACTIONS[action].label.lower()
-    if read_only:
-        return PlanItem(guest, action, False, "skipped: the profile is read-only")
-    if POWER_PRIVILEGE not in privileges.on_guest(guest.vmid):
-        return PlanItem(
-            guest,
-            action,
-            False,
-            f"skipped: not permitted (needs {POWER_PRIVILEGE} on /vms/{guest.vmid})",
-        )
-    if ACTIONS[action].qemu_only and guest.type != "qemu":
-        return PlanItem(guest, action, False, f"skipped: containers cannot {label}")
-    if action not in valid_actions(guest):
-        if guest.lock and not guest.template:
-            reason = f"skipped: locked ({guest.lock}); Proxmox refuses it until the lock goes"
-            return PlanItem(guest, action, False, reason)
-        state = "a template" if guest.template else guest.status
-        return PlanItem(guest, action, False, f"skipped: not valid while {state}")
+    why = refusal(guest, action, privileges.on_guest(guest.vmid), read_only=read_only)
+    if why is not None:
+        text = {
+            Refusal.READ_ONLY: "the profile is read-only",
+            Refusal.NOT_PERMITTED: f"not permitted (needs {POWER_PRIVILEGE} on /vms/{guest.vmid})",
+            Refusal.CONTAINER: f"containers cannot {label}",
+            Refusal.LOCKED: f"locked ({guest.lock}); Proxmox refuses it until the lock goes",
+            Refusal.INVALID_STATE: f"not valid while {_state(guest)}",
+        }[why]
+        return PlanItem(guest, action, f"skipped: {text}", why)
     note = ""
     if guest.hastate and action in ("start", "stop", "shutdown"):
         note = " (through the HA manager)"
     if guest.lock:
         note += f" (resumes it from the hibernation, lock {guest.lock})"
-    return PlanItem(guest, action, True, f"will {label}{note}")
+    return PlanItem(guest, action, f"will {label}{note}")
+
+
+def _state(guest: Guest) -> str:
+    if guest.template:
+        return "a template"
+    if guest.lock:
+        return f"locked ({guest.lock})"
+    return guest.status
 
 
 def plan(
@@ -114,18 +149,16 @@ class PowerService:
             raise PermissionDenied("the profile is read-only: power actions are disabled")
         path = f"/vms/{guest.vmid}"
         held = privileges_from(self.client.permissions(path)).at(path)
-        if POWER_PRIVILEGE not in held:
+        why = refusal(guest, action, held, read_only=False)
+        if why is Refusal.NOT_PERMITTED:
             raise PermissionDenied(
                 f"token {self.client.settings.token_id} lacks {POWER_PRIVILEGE} on {path}",
                 path=path,
                 privilege=POWER_PRIVILEGE,
                 hint="see 'argus doctor' for how to grant it",
             )
-        if action not in valid_actions(guest):
-            state = "a template" if guest.template else guest.status
-            if guest.lock and not guest.template:
-                state = f"locked ({guest.lock})"
-            raise OperationFailed(f"cannot {action} {guest.label}: it is {state}")
+        if why is not None:
+            raise OperationFailed(f"cannot {action} {guest.label}: it is {_state(guest)}")
         if self.busy(guest.vmid):
             raise OperationFailed(
                 f"{guest.label} already has a task of Argus's running; wait for it to finish"
@@ -183,7 +216,7 @@ class PowerService:
             with self._lock:
                 self._busy.pop(guest.vmid, None)
         exit_status = as_str(status.get("exitstatus")) or "unexpected status"
-        ok = exit_status == "OK" or exit_status.startswith("WARNINGS")
+        ok = exit_ok(exit_status)
         task_type = UPID.parse(upid).type
         note = ""
         if ok and task_type in ("hastart", "hastop"):
@@ -192,17 +225,6 @@ class PowerService:
         outcome = Outcome(guest, action, upid, ok, exit_status, time.monotonic() - started, note)
         self._journal(outcome)
         return outcome
-
-    def run(
-        self,
-        guest: Guest,
-        action: str,
-        *,
-        on_progress: Callable[[str], None] | None = None,
-        sleep: Callable[[float], None] | None = None,
-    ) -> Outcome:
-        upid = self.start(guest, action)
-        return self.follow(guest, action, upid, on_progress=on_progress, sleep=sleep)
 
     def journal_sent(self, guest: Guest, action: str, upid: str) -> None:
         """Journal an action whose task is not followed (`argus power` without --wait)."""

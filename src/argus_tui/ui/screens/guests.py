@@ -19,7 +19,7 @@ from argus_tui.domain.models import ClusterSnapshot, Guest
 from argus_tui.domain.permissions import ACTION_ORDER, ACTIONS
 from argus_tui.domain.text import printable
 from argus_tui.errors import ArgusError
-from argus_tui.services.power import PlanItem, plan
+from argus_tui.services.power import PlanItem, Refusal, plan
 from argus_tui.services.views import filter_rows, guest_haystack, matcher, sort_rows
 from argus_tui.ui.screens.base import ArgusScreen
 from argus_tui.ui.screens.power import BulkPlan, ConfirmAction, WhyNot, confirm_text
@@ -264,7 +264,7 @@ class GuestsScreen(ArgusScreen):
         session = self.argus.session
         items = plan(guests, action, snapshot.privileges, read_only=session.read_only)
         return [
-            PlanItem(i.guest, i.action, False, "skipped: a task of Argus's is still running")
+            PlanItem(i.guest, i.action, "skipped: a task of Argus's is still running", Refusal.BUSY)
             if i.runs and session.power.busy(i.guest.vmid)
             else i
             for i in items
