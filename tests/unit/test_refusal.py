@@ -11,8 +11,8 @@ CAN = Privileges({"/vms": {"VM.PowerMgmt": True}})
 CANNOT = Privileges({"/vms": {"VM.Audit": True}})
 
 
-def vm(status: str = "running", **kw: object) -> Guest:
-    return Guest(vmid=101, type="qemu", node="pve-a", status=status, name="web", **kw)  # type: ignore[arg-type]
+def vm(status: str = "running", lock: str | None = None) -> Guest:
+    return Guest(vmid=101, type="qemu", node="pve-a", status=status, name="web", lock=lock)
 
 
 @pytest.mark.parametrize(
@@ -43,7 +43,14 @@ def vm(status: str = "running", **kw: object) -> Guest:
             Refusal.LOCKED,
             "skipped: locked (backup); Proxmox refuses it until the lock goes",
         ),
-        (vm("stopped"), "stop", CAN, False, Refusal.INVALID_STATE, "skipped: not valid while stopped"),
+        (
+            vm("stopped"),
+            "stop",
+            CAN,
+            False,
+            Refusal.INVALID_STATE,
+            "skipped: not valid while stopped",
+        ),
         (vm(), "stop", CAN, False, None, "will stop"),
     ],
 )
