@@ -1,7 +1,8 @@
 """`argus doctor`: can we reach, trust and use the server, and what may this token do?
 
 Each Argus feature is checked with `/access/permissions?path=...` on the exact path the
-server will check (NOTES §b: never re-derive inheritance from the full dump).
+server will check: the full dump resolves only the paths it lists, so inheritance is
+never re-derived from it (docs/proxmox.md, Permissions).
 """
 
 from __future__ import annotations

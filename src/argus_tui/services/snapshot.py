@@ -86,7 +86,7 @@ def guest_json(guest: Guest, privileges: Privileges) -> dict[str, Any]:
 
 
 def snapshot_json(snapshot: ClusterSnapshot, *, read_only: bool = False) -> dict[str, Any]:
-    """`argus status --json`, exactly the schema of DESIGN §1."""
+    """`argus status --json`, exactly the schema in the README (scripts rely on it)."""
     guests = []
     for guest in snapshot.guests:
         entry = guest_json(guest, snapshot.privileges)
