@@ -17,7 +17,7 @@ from argus_tui.pve.mapping import MappingError, as_float, task_from
 from argus_tui.services import snapshot as snapshot_service
 from argus_tui.services import tasks as task_service
 from argus_tui.services.power import PowerService
-from argus_tui.store.db import HistoryStore
+from argus_tui.store import HistoryStore
 
 TIMEFRAMES = ("hour", "day", "week")
 
