@@ -22,8 +22,8 @@ class HistoryStore(Protocol):
 
     @property
     def writes(self) -> int:
-        """Write transactions this store has committed so far (each recording, journal
-        row, prune step counts one): a refresh that changed nothing adds none."""
+        """Write transactions this store has committed so far (a recorded refresh, a
+        journal row, each chunk of a prune): a refresh that changed nothing adds none."""
         ...
 
     def policy(self, size: int, base: Retention | None = None) -> Policy:
