@@ -41,7 +41,8 @@ from argus_tui.pve.mapping import resources_from
 from argus_tui.sim.api import Api
 from argus_tui.sim.demo import generated_scenario
 from argus_tui.sim.state import ClusterState, SimClock
-from argus_tui.store.db import DAY, HistoryStore
+from argus_tui.store import DAY
+from argus_tui.store.sqlite import SqliteHistory
 
 T0 = 1_789_999_200.0  # hour-aligned synthetic start
 PROFILE = "bench"
@@ -157,7 +158,7 @@ def ms(seconds: float) -> float:
 def write_cost(nodes: int, guests: int, large_cluster: int | None, work: Path) -> dict[str, Any]:
     """Per refresh: a sampling refresh, a skipped one, one with a status change."""
     path = work / f"write-{guests}-{large_cluster}.db"
-    store = HistoryStore(path, auto_prune=False, large_cluster=large_cluster)
+    store = SqliteHistory(path, auto_prune=False, large_cluster=large_cluster)
     runs = 12 if guests > 1000 else 60
     size = guests + nodes
     interval = store.policy(size).sample_interval
@@ -201,7 +202,7 @@ def growth(
 ) -> dict[str, Any]:
     """Record `days` simulated days, measure; then prune to measure rollup rows."""
     path = work / f"growth-{guests}-{large_cluster}.db"
-    store = HistoryStore(path, large_cluster=large_cluster)  # automatic hourly pruning on
+    store = SqliteHistory(path, large_cluster=large_cluster)  # automatic hourly pruning on
     size = guests + nodes
     policy = store.policy(size)
     interval, ret = policy.sample_interval, policy.retention

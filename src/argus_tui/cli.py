@@ -30,7 +30,7 @@ from argus_tui.errors import (
 )
 
 if TYPE_CHECKING:
-    from argus_tui.store.db import HistoryStore
+    from argus_tui.store import HistoryStore
 
 
 class _Parser(argparse.ArgumentParser):
@@ -590,7 +590,7 @@ def run_status(args: argparse.Namespace) -> int:
     snapshot = collect(client)
     store = None if args.no_history else _history_store()
     if store is not None:
-        from argus_tui.store.db import StoreError
+        from argus_tui.errors import StoreError
 
         try:
             store.record_snapshot(snapshot, resolved.profile or "default")
@@ -750,7 +750,7 @@ def run_tui(args: argparse.Namespace) -> int:
         )
         import tempfile
 
-        from argus_tui.store.db import HistoryStore
+        from argus_tui.store import open_history
 
         # The demo never touches the real history; its own goes when the demo ends.
         demo_dir = tempfile.mkdtemp(prefix="argus-demo-")
@@ -758,12 +758,10 @@ def run_tui(args: argparse.Namespace) -> int:
             client,
             profile="demo",
             demo=True,
-            history=HistoryStore(Path(demo_dir) / "history.db"),
+            history=open_history(Path(demo_dir) / "history.db"),
         )
         session.llm, session.llm_problem = _tui_llm_settings(args, args.profile, lenient=True)
     else:
-        from argus_tui.store.db import HistoryStore
-
         client, resolved = _client(args)
         session = Session(
             client,
@@ -853,7 +851,7 @@ def _history_store(*, always: bool = False) -> HistoryStore | None:
     """The history database with the `[history]` settings; None when recording is off
     (`enabled = false`), unless `always` (the history commands read it regardless)."""
     from argus_tui.config import Config
-    from argus_tui.store.db import HistoryStore, Retention
+    from argus_tui.store import Retention, open_history
 
     settings = Config.load().history
     if not settings.enabled and not always:
@@ -861,7 +859,7 @@ def _history_store(*, always: bool = False) -> HistoryStore | None:
     retention = Retention(
         raw=settings.raw, mid=settings.mid, long=settings.long, journal=settings.journal
     )
-    return HistoryStore(sample_interval=settings.sample_interval, retention=retention)
+    return open_history(sample_interval=settings.sample_interval, retention=retention)
 
 
 def _without_fallback(hint: str) -> str:

@@ -43,6 +43,12 @@ class SecretStoreError(ArgusError):
     title = "Keyring"
 
 
+class StoreError(ArgusError):
+    """The history database is unavailable; Argus runs on without it."""
+
+    title = "History"
+
+
 class ConnectionFailed(ArgusError):
     """The server cannot be reached: refused, timed out, DNS, node unreachable."""
 

@@ -11,7 +11,8 @@ from argus_tui.domain.secret import Secret
 from argus_tui.llm.settings import LlmSettings
 from argus_tui.services.session import Session
 from argus_tui.sim.server import Simulator
-from argus_tui.store.db import HistoryStore
+from argus_tui.store import HistoryStore
+from argus_tui.store.sqlite import SqliteHistory
 from tests.llm.fake_llm import FakeLLM, fake_llm  # noqa: F401 (the fixture)
 from tests.ui.conftest import session_for
 
@@ -29,8 +30,8 @@ def llm_settings(fake: FakeLLM, *, key: str | None = LLM_KEY, timeout: float = 2
 
 
 @pytest.fixture
-def history(tmp_path: Path) -> Iterator[HistoryStore]:
-    store = HistoryStore(tmp_path / "history.db", auto_prune=False)
+def history(tmp_path: Path) -> Iterator[SqliteHistory]:
+    store = SqliteHistory(tmp_path / "history.db", auto_prune=False)
     yield store
     store.close()
 

@@ -22,6 +22,7 @@ from argus_tui.errors import (
     LlmServerError,
     LlmTimeout,
     LlmUnreachable,
+    StoreError,
 )
 from argus_tui.llm.settings import HOW_TO_CONFIGURE, LlmSettings
 from argus_tui.services.assistant import (
@@ -33,7 +34,8 @@ from argus_tui.services.assistant import (
 from argus_tui.services.session import Session
 from argus_tui.sim.demo import demo_data
 from argus_tui.sim.server import Simulator
-from argus_tui.store.db import HistoryStore, StoreError
+from argus_tui.store import HistoryStore
+from argus_tui.store.sqlite import SqliteHistory
 from tests.llm.conftest import LLM_KEY, llm_settings
 from tests.llm.fake_llm import DEFAULT_ANSWER, FakeLLM, closed_port
 
@@ -339,7 +341,7 @@ def test_cancel_ends_the_answer_and_journals_it(
 
 
 def test_the_journal_has_sizes_and_outcome_but_no_text_and_no_secret(
-    sim: Simulator, fake_llm: FakeLLM, make_session: SessionFactory, history: HistoryStore
+    sim: Simulator, fake_llm: FakeLLM, make_session: SessionFactory, history: SqliteHistory
 ) -> None:
     session = make_session(sim)
     assistant, _, context = _context_for(session, 105)
@@ -362,7 +364,7 @@ def test_the_journal_has_sizes_and_outcome_but_no_text_and_no_secret(
 def test_a_broken_history_never_breaks_asking(
     sim: Simulator, make_session: SessionFactory, tmp_path: Path
 ) -> None:
-    class BrokenStore(HistoryStore):
+    class BrokenStore(SqliteHistory):
         def record_exchange(self, record: Any) -> None:
             raise StoreError("history database is read-only")
 

@@ -17,7 +17,7 @@ from argus_tui.llm.settings import LlmSettings
 from argus_tui.sim.demo import demo_data
 from argus_tui.sim.scenario import FaultRule, Faults
 from argus_tui.sim.server import Simulator
-from argus_tui.store.db import HistoryStore
+from argus_tui.store import open_history
 from argus_tui.ui.app import ArgusApp
 from argus_tui.ui.screens.guests import GuestsScreen
 from argus_tui.ui.screens.power import ConfirmAction
@@ -137,7 +137,7 @@ async def test_exchanges_are_journaled_without_texts(
     fake_llm: FakeLLM,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    store = HistoryStore(tmp_path / "history.db")
+    store = open_history(tmp_path / "history.db")
     app = make_app(sim, llm_settings(fake_llm), history=store)
     async with app.run_test(size=(160, 45)) as pilot:
         await open_failed_task(pilot)

@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 from argus_tui.sim.scenario import FaultRule, Faults
 from argus_tui.sim.server import Simulator
-from argus_tui.store.db import HistoryStore
+from argus_tui.store import open_history
 from argus_tui.ui.app import ArgusApp
 from argus_tui.ui.screens.changes import ChangesScreen
 from argus_tui.ui.screens.guests import GuestsScreen
@@ -42,7 +42,7 @@ def title(app: ArgusApp) -> str:
 
 
 async def test_changes_screen_since_last_look(sim: Simulator, tmp_path: Path) -> None:
-    store = HistoryStore(tmp_path / "history.db")
+    store = open_history(tmp_path / "history.db")
     app = ArgusApp(session_for(sim, history=store), interval=3600)
     async with app.run_test(size=(160, 30)) as pilot:
         await settle(pilot)
@@ -98,7 +98,7 @@ async def test_changes_screen_without_history(sim: Simulator) -> None:
 
 async def test_guest_graph_falls_back_to_local_history(sim: Simulator, tmp_path: Path) -> None:
     """rrddata fails for the guest: its curve comes from the samples Argus recorded."""
-    store = HistoryStore(tmp_path / "history.db")
+    store = open_history(tmp_path / "history.db")
     snapshot = session_for(sim).snapshot()
     base = next(g for g in snapshot.guests if g.vmid == 102)
     now = time.time()
@@ -131,7 +131,7 @@ async def test_guest_graph_falls_back_to_local_history(sim: Simulator, tmp_path:
 
 async def test_a_visit_keeps_its_window_across_refreshes(sim: Simulator, tmp_path: Path) -> None:
     """Refreshes while the changes screen is on view do not start a new visit."""
-    store = HistoryStore(tmp_path / "history.db")
+    store = open_history(tmp_path / "history.db")
     app = ArgusApp(session_for(sim, history=store), interval=3600)
     async with app.run_test(size=(160, 30)) as pilot:
         await settle(pilot)

@@ -22,7 +22,7 @@ from textual.widgets import Static
 from argus_tui.sim.demo import demo_data
 from argus_tui.sim.permissions import PermissionEngine
 from argus_tui.sim.server import Simulator
-from argus_tui.store.db import HistoryStore
+from argus_tui.store import open_history
 from argus_tui.ui.app import ArgusApp
 from argus_tui.ui.screens.guests import GuestsScreen
 from argus_tui.ui.screens.help import HelpScreen
@@ -330,7 +330,7 @@ async def test_marks_offer_a_key_valid_for_at_least_one_marked_guest(sim: Simula
 
 
 async def test_stop_confirms_runs_follows_and_journals(sim: Simulator, tmp_path: Path) -> None:
-    history = HistoryStore(tmp_path / "h.db")
+    history = open_history(tmp_path / "h.db")
     app = fast(ArgusApp(session_for(sim, history=history)))
     notes = watch_notifications(app)
     async with driving(app, sim) as pilot:
@@ -443,7 +443,7 @@ async def test_ha_guest_shutdown_goes_through_the_ha_manager(sim: Simulator) -> 
 async def test_failed_task_is_notified_and_journaled(
     sim: Simulator, tmp_path: Path, vmid: int, key: str, action: str, label: str, error: str
 ) -> None:
-    history = HistoryStore(tmp_path / "h.db")
+    history = open_history(tmp_path / "h.db")
     app = fast(ArgusApp(session_for(sim, history=history)))
     notes = watch_notifications(app)
     async with driving(app, sim) as pilot:

@@ -48,7 +48,7 @@ from argus_tui.llm.prompt import (
 from argus_tui.llm.redact import Redactor
 from argus_tui.llm.settings import HOW_TO_CONFIGURE, LlmSettings, not_configured
 from argus_tui.services.session import Session
-from argus_tui.store.db import ExchangeRecord
+from argus_tui.store import ExchangeRecord
 
 if TYPE_CHECKING:
     from argus_tui.llm.client import ChatClient, ChatStream

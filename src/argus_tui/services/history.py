@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from argus_tui.errors import ConfigError
-from argus_tui.store.db import GUEST_FIELDS, Change, HistoryStore, Retention
+from argus_tui.store import GUEST_FIELDS, Change, HistoryStore, Retention, Stats
 
 #: Order of the record kinds in an export, and the columns of each in CSV.
 SECTIONS = ("samples", "events", "tasks", "actions", "exchanges")
@@ -145,17 +145,54 @@ def stats_text(store: HistoryStore) -> dict[str, Any]:
     tables {name: {rows, bytes}}, profiles {name: {entities, last_sample, last_seen,
     resolutions {step: {points, oldest, newest}}, sample_interval, retention,
     large_cluster_policy, events}}, last_prune, sample_interval, retention, large_cluster.
-    `render_stats` turns it into lines for a terminal.
+    `render_stats` turns it into lines for a terminal. What only one backend reports
+    (SQLite: wal_bytes, page_size, pages, free_pages) sits beside file_bytes.
     """
-    return store.stats()
+    return stats_dict(store.stats())
+
+
+def stats_dict(stats: Stats) -> dict[str, Any]:
+    """`Stats` as the JSON document `argus history stats --json` prints (see stats_text)."""
+    return {
+        "path": stats.location,
+        "schema": stats.schema,
+        "file_bytes": stats.size_bytes,
+        **stats.extra,
+        "tables": {n: {"rows": t.rows, "bytes": t.bytes} for n, t in stats.tables.items()},
+        "profiles": {
+            name: {
+                "entities": info.entities,
+                "last_sample": info.last_sample,
+                "last_seen": info.last_seen,
+                "resolutions": {
+                    str(step): {"points": s.points, "oldest": s.oldest, "newest": s.newest}
+                    for step, s in info.resolutions.items()
+                },
+                "sample_interval": info.policy.sample_interval,
+                "retention": info.policy.retention.as_dict(),
+                "large_cluster_policy": info.policy.large,
+                "events": info.events,
+            }
+            for name, info in stats.profiles.items()
+        },
+        "last_prune": stats.last_prune,
+        "sample_interval": stats.sample_interval,
+        "retention": stats.retention.as_dict(),
+        "large_cluster": stats.large_cluster,
+    }
 
 
 def render_stats(stats: dict[str, Any]) -> str:
     """Human-readable `argus history stats`."""
+    size = f"  size {_bytes(stats['file_bytes'])}"
+    if "wal_bytes" in stats:  # SQLite's own figures; another backend may not have them
+        size += (
+            f" + WAL {_bytes(stats['wal_bytes'])},"
+            f" {stats['free_pages']} of {stats['pages']} pages free"
+        )
     lines = [
         f"History database {stats['path']} (schema {stats['schema']})",
-        f"  size {_bytes(stats['file_bytes'])} + WAL {_bytes(stats['wal_bytes'])},"
-        f" {stats['free_pages']} of {stats['pages']} pages free",
+        size,
         f"  last pruned {_when(stats['last_prune'])}",
     ]
     for name, info in sorted(stats["tables"].items()):

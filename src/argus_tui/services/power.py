@@ -19,7 +19,7 @@ from argus_tui.domain.upid import UPID
 from argus_tui.errors import ArgusError, OperationFailed, PermissionDenied
 from argus_tui.pve.client import PveClient
 from argus_tui.pve.mapping import as_str, privileges_from
-from argus_tui.store.db import ActionRecord, HistoryStore
+from argus_tui.store import ActionRecord, HistoryStore
 
 
 class Refusal(Enum):

@@ -19,7 +19,7 @@ from argus_tui.services import snapshot as snapshot_service
 from argus_tui.services import tasks as task_service
 from argus_tui.services.history import usage_rows
 from argus_tui.services.power import PowerService
-from argus_tui.store.db import HistoryStore
+from argus_tui.store import HistoryStore
 
 TIMEFRAMES = ("hour", "day", "week")
 

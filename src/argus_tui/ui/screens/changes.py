@@ -22,7 +22,7 @@ from textual.widgets import Static
 from argus_tui.domain.models import ClusterSnapshot
 from argus_tui.errors import ArgusError
 from argus_tui.services.history import CHANGE_WINDOWS, ChangesView, load_changes
-from argus_tui.store.db import Change
+from argus_tui.store import Change
 from argus_tui.ui.screens.base import ArgusScreen
 from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
 

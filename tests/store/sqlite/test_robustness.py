@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from argus_tui.store.db import HistoryStore, StoreError
+from argus_tui.errors import StoreError
+from argus_tui.store.sqlite import SqliteHistory
 
-from .helpers import T0, guest, snapshot
+from ..helpers import T0, guest, snapshot
 
 WRITER = Path(__file__).with_name("writer.py")
 
@@ -57,7 +58,7 @@ def test_two_writer_processes_lose_nothing(db_path: Path) -> None:
     for name in ("a", "b"):
         per_ts = _samples_at(db_path, name)
         assert per_ts == {int(T0) + 60 * k: guests + 5 for k in range(count)}
-    store = HistoryStore(db_path, auto_prune=False)
+    store = SqliteHistory(db_path, auto_prune=False)
     actions = store.actions(0)
     assert len(actions) == 2 * count
     assert sorted((a["profile"], a["vmid"]) for a in actions) == sorted(
@@ -93,10 +94,10 @@ def test_sigkill_mid_write_loses_no_committed_row(db_path: Path, delay: float) -
         assert per_ts[int(T0) + 60 * batch] == guests + 5
     # nothing half-written: a batch is all there or not at all
     assert set(per_ts.values()) == {guests + 5}
-    store = HistoryStore(db_path, auto_prune=False)
+    store = SqliteHistory(db_path, auto_prune=False)
     assert {a["vmid"] for a in store.actions(0)} >= {1000 + k for k in committed}
     store.record_snapshot(snapshot([guest(101)]), "p", ts=T0 + 86_000)  # and it goes on
-    assert store.warnings == []
+    assert store.take_warnings() == []
     store.close()
 
 
@@ -111,7 +112,7 @@ def _corrupt_files(db: Path) -> list[Path]:
 def test_random_bytes_are_moved_aside_and_a_fresh_file_started(db_path: Path) -> None:
     junk = os.urandom(16384)
     db_path.write_bytes(junk)
-    store = HistoryStore(db_path, auto_prune=False)
+    store = SqliteHistory(db_path, auto_prune=False)
     store.record_snapshot(snapshot([guest(101)]), "p", ts=T0)
     assert store.guest_series("p", 101, "cpu", 0) == [(T0, 0.5)]
     [moved] = _corrupt_files(db_path)
@@ -124,7 +125,7 @@ def test_random_bytes_are_moved_aside_and_a_fresh_file_started(db_path: Path) ->
 
 
 def test_a_truncated_file_is_moved_aside(db_path: Path) -> None:
-    store = HistoryStore(db_path, auto_prune=False)
+    store = SqliteHistory(db_path, auto_prune=False)
     for k in range(20):
         store.record_snapshot(snapshot([guest(100 + i) for i in range(100)]), "p", ts=T0 + 60 * k)
     store.close()
@@ -132,19 +133,20 @@ def test_a_truncated_file_is_moved_aside(db_path: Path) -> None:
     assert size > 16 * 4096
     with db_path.open("r+b") as f:
         f.truncate(size // 2)
-    reopened = HistoryStore(db_path, auto_prune=False)
+    reopened = SqliteHistory(db_path, auto_prune=False)
     reopened.record_snapshot(snapshot([guest(101)]), "p", ts=T0)
     assert len(_corrupt_files(db_path)) == 1
-    assert reopened.stats()["tables"]["samples"]["rows"] == 3
-    assert len(reopened.warnings) == 1
+    assert reopened.stats().tables["samples"].rows == 3
+    assert len(reopened.take_warnings()) == 1
     reopened.close()
 
 
 def test_corruption_found_while_running_moves_the_file_aside(db_path: Path) -> None:
-    store = HistoryStore(db_path, auto_prune=False)
+    store = SqliteHistory(db_path, auto_prune=False)
     store.record_snapshot(snapshot([guest(100 + i) for i in range(300)]), "p", ts=T0)
-    assert store._db is not None
-    store._db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with sqlite3.connect(db_path) as other:  # everything into the file, while the store is open
+        assert other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+    assert Path(f"{db_path}-wal").stat().st_size == 0
     with db_path.open("r+b") as f:  # keep the header and schema, scribble over the rest
         f.seek(4096)
         f.write(os.urandom(db_path.stat().st_size - 4096))
@@ -193,7 +195,7 @@ def _as_unprivileged(fn: Callable[[], str]) -> str:
 
 
 def _try_record(path: Path) -> str:
-    store = HistoryStore(path, auto_prune=False)
+    store = SqliteHistory(path, auto_prune=False)
     try:
         store.record_snapshot(snapshot([guest(101)]), "p", ts=T0 + 60)
     except StoreError as exc:
@@ -204,7 +206,7 @@ def _try_record(path: Path) -> str:
 @pytest.mark.parametrize("what", ["file", "folder"])
 def test_a_read_only_database_gives_a_clear_store_error(shared_dir: Path, what: str) -> None:
     path = shared_dir / "history.db"
-    store = HistoryStore(path, auto_prune=False)
+    store = SqliteHistory(path, auto_prune=False)
     store.record_snapshot(snapshot([guest(101)]), "p", ts=T0)
     store.close()
     if what == "file":
@@ -222,7 +224,7 @@ def test_a_read_only_database_gives_a_clear_store_error(shared_dir: Path, what: 
 
 
 def _one_sample(db_path: Path) -> None:
-    first = HistoryStore(db_path, auto_prune=False)
+    first = SqliteHistory(db_path, auto_prune=False)
     first.record_snapshot(snapshot([guest(101)]), "p", ts=T0)
     first.close()
 
@@ -233,7 +235,7 @@ def test_a_locked_database_gives_a_clear_store_error(db_path: Path) -> None:
     holder.execute("PRAGMA locking_mode=EXCLUSIVE")
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        store = HistoryStore(db_path, auto_prune=False, timeout=0.2)
+        store = SqliteHistory(db_path, auto_prune=False, timeout=0.2)
         with pytest.raises(StoreError, match="locked by another process"):
             store.record_snapshot(snapshot([guest(101)]), "p", ts=T0 + 60)
         assert _corrupt_files(db_path) == []
@@ -249,7 +251,7 @@ def test_a_busy_writer_does_not_stop_reads(db_path: Path) -> None:
     holder = sqlite3.connect(db_path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        store = HistoryStore(db_path, auto_prune=False, timeout=0.2)
+        store = SqliteHistory(db_path, auto_prune=False, timeout=0.2)
         with pytest.raises(StoreError, match="locked"):
             store.record_snapshot(snapshot([guest(101)]), "p", ts=T0 + 60)
         assert store.guest_series("p", 101, "cpu", 0) == [(T0, 0.5)]

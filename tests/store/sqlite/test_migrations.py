@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from argus_tui.store.db import MIGRATIONS, SCHEMA_VERSION, HistoryStore, StoreError
+from argus_tui.errors import StoreError
+from argus_tui.store.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteHistory
 
-from .helpers import T0, guest, snapshot
+from ..helpers import T0, guest, snapshot
 
 
 def _schema_1(path: Path) -> None:
@@ -34,7 +35,7 @@ def _schema_1(path: Path) -> None:
 
 def test_schema_1_is_upgraded_and_keeps_its_data(db_path: Path) -> None:
     _schema_1(db_path)
-    store = HistoryStore(db_path, auto_prune=False)
+    store = SqliteHistory(db_path, auto_prune=False)
     assert [r["vmid"] for r in store.actions(0)] == [100, 101]
     store.record_snapshot(snapshot([guest(101)]), "p", ts=T0)
     assert store.guest_series("p", 101, "cpu", 0) == [(T0, 0.5)]
@@ -44,14 +45,14 @@ def test_schema_1_is_upgraded_and_keeps_its_data(db_path: Path) -> None:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
         assert {"samples", "rollups", "events", "tasks", "timeline", "actions_profile_ts"} <= tables
     # opening again is a no-op
-    again = HistoryStore(db_path, auto_prune=False)
+    again = SqliteHistory(db_path, auto_prune=False)
     assert len(again.actions(0)) == 2
     again.close()
 
 
 def test_a_fresh_file_gets_every_migration(db_path: Path) -> None:
-    store = HistoryStore(db_path)
-    assert store.stats()["schema"] == SCHEMA_VERSION == len(MIGRATIONS)
+    store = SqliteHistory(db_path)
+    assert store.stats().schema == SCHEMA_VERSION == len(MIGRATIONS)
     store.close()
 
 
@@ -60,7 +61,7 @@ def test_a_newer_schema_is_refused_and_left_untouched(db_path: Path) -> None:
     with sqlite3.connect(db_path) as conn:
         conn.execute("UPDATE schema_version SET version = ?", [SCHEMA_VERSION + 7])
     before = db_path.read_bytes()
-    store = HistoryStore(db_path)
+    store = SqliteHistory(db_path)
     with pytest.raises(StoreError) as info:
         store.record_snapshot(snapshot([guest(101)]), "p", ts=T0)
     message = str(info.value)

@@ -12,9 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from argus_tui.store.db import ActionRecord, HistoryStore
+from argus_tui.store import ActionRecord
+from argus_tui.store.sqlite import SqliteHistory
 from tests.store.helpers import T0, big_snapshot
 
 
@@ -27,10 +28,10 @@ def main() -> None:
     while not go.exists() and time.monotonic() < deadline:
         time.sleep(0.005)
     snaps = [big_snapshot(int(guests), tick=k, nodes=5) for k in range(3)]
-    store = HistoryStore(path, auto_prune=False, large_cluster=None)  # a sample every minute
-    # A tiny page cache spills dirty pages into the WAL before COMMIT, so a kill can land
-    # in the middle of writing frames, not only before them.
-    store._writer().conn.execute("PRAGMA cache_size=8")
+    # A tiny page cache (8 pages of 4 KiB) spills dirty pages into the WAL before COMMIT,
+    # so a kill can land in the middle of writing frames, not only before them.
+    # large_cluster=None: a sample every minute, whatever the size.
+    store = SqliteHistory(path, auto_prune=False, large_cluster=None, cache_kib=32)
     for k in range(int(count)):
         print(f"begin {k}", flush=True)
         store.record_snapshot(snaps[k % 3], profile, ts=T0 + 60 * k)

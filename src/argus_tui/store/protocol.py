@@ -1,0 +1,146 @@
+"""`HistoryStore`: everything the rest of Argus asks of the history, whatever keeps it.
+
+A backend (store/sqlite/, later others) implements this protocol; callers depend only on
+it and on the record types in `records`, so a new backend changes nothing outside store/.
+Every method blocks: call them from worker threads, never from the UI thread. Failures
+are `argus_tui.errors.StoreError` (the message says what to do, Argus runs on without
+history); a bad argument (an unknown field, a bad `agg`) is a ValueError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from argus_tui.domain.models import ClusterSnapshot, Task
+
+from .records import ActionRecord, Change, ExchangeRecord, Export, Policy, Retention, Stats
+
+
+class HistoryStore(Protocol):
+    """The local history: samples, derived changes, tasks and the journals, per profile."""
+
+    @property
+    def writes(self) -> int:
+        """Write transactions this store has committed so far (a recorded refresh, a
+        journal row, each chunk of a prune): a refresh that changed nothing adds none."""
+        ...
+
+    def policy(self, size: int, base: Retention | None = None) -> Policy:
+        """The sample interval and retention for a cluster of `size` nodes + guests."""
+        ...
+
+    # -- recording -------------------------------------------------------------------------
+
+    def record_snapshot(
+        self, snapshot: ClusterSnapshot, profile: str, ts: float | None = None
+    ) -> None:
+        """Record one refresh: samples (at most one per sample interval) and changes.
+
+        The first snapshot of a profile is the baseline, not news; an empty answer (no
+        nodes) records nothing. May prune (at most hourly) when the store does so itself.
+        """
+        ...
+
+    def record_tasks(self, tasks: Iterable[Task], profile: str) -> None:
+        """Upsert the tasks seen, by UPID."""
+        ...
+
+    def record_action(self, record: ActionRecord) -> None:
+        """Journal one power action."""
+        ...
+
+    def record_exchange(self, record: ExchangeRecord) -> None:
+        """Journal one assistant exchange (see ExchangeRecord for what is kept)."""
+        ...
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def tasks(self, profile: str, since: float = 0.0) -> list[dict[str, Any]]:
+        """Tasks started at or after `since`: upid node type id user starttime endtime status."""
+        ...
+
+    def actions(self, since: float = 0.0, profile: str | None = None) -> list[dict[str, Any]]:
+        """Journaled actions since `since` (every profile unless one is given), oldest first."""
+        ...
+
+    def exchanges(self, since: float = 0.0, profile: str | None = None) -> list[dict[str, Any]]:
+        """Journaled assistant exchanges since `since`, oldest first."""
+        ...
+
+    def guest_series(
+        self,
+        profile: str,
+        vmid: int,
+        field: str,
+        since: float,
+        until: float | None = None,
+        agg: str = "avg",
+    ) -> list[tuple[float, float]]:
+        """(ts, value) oldest first, across every resolution kept.
+
+        Units match rrddata: cpu as a fraction, mem and disk in bytes, netin, netout,
+        diskread and diskwrite in bytes per second. Downsampled points are stamped with
+        the start of their bucket; `agg="max"` gives the bucket maxima instead.
+        """
+        ...
+
+    def node_series(
+        self,
+        profile: str,
+        node: str,
+        field: str,
+        since: float,
+        until: float | None = None,
+        agg: str = "avg",
+    ) -> list[tuple[float, float]]:
+        """Like `guest_series`, for a node's cpu, mem or disk."""
+        ...
+
+    def changes(
+        self, profile: str, since: float, until: float | None = None, limit: int | None = None
+    ) -> list[Change]:
+        """Derived events in [since, until), oldest first (the newest `limit` if given)."""
+        ...
+
+    def last_seen(self, profile: str) -> float | None:
+        """When the user last looked at the changes of `profile` (None: never)."""
+        ...
+
+    def mark_seen(self, profile: str, ts: float | None = None) -> None:
+        """Remember that the user looked at the changes now (or at `ts`)."""
+        ...
+
+    def export(self, profile: str, since: float, until: float | None = None) -> Export:
+        """Everything recorded for `profile` in [since, until), decoded to plain units."""
+        ...
+
+    def profiles(self) -> list[str]:
+        """Every profile with anything recorded, sorted."""
+        ...
+
+    def stats(self) -> Stats:
+        """Sizes, row counts, time spans per profile and resolution, the policy."""
+        ...
+
+    # -- upkeep ----------------------------------------------------------------------------
+
+    def prune(self, now: float | None = None, retention: Retention | None = None) -> dict[str, int]:
+        """Downsample and expire now; how many rows each step consumed or deleted.
+
+        Keys: raw_downsampled, mid_downsampled, rollups_expired, events, tasks, actions,
+        exchanges. `retention` overrides the store's for this call.
+        """
+        ...
+
+    def vacuum(self) -> int:
+        """Give free space back to the file system; returns bytes saved."""
+        ...
+
+    def take_warnings(self) -> list[str]:
+        """Problems the user should hear about once (e.g. a corrupt file moved aside)."""
+        ...
+
+    def close(self) -> None:
+        """Release the connections; the store reopens them if used again."""
+        ...

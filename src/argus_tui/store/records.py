@@ -1,0 +1,175 @@
+"""What the history keeps and hands out, independent of where it is kept.
+
+Pure value types shared by every backend and by the callers: the journal records, the
+derived changes, the retention and sampling policy, and the statistics. Nothing here
+knows about SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+HOUR = 3600.0
+DAY = 86400.0
+
+#: Clusters with more nodes + guests than this get the "large" policy (see `choose_policy`).
+LARGE_CLUSTER = 500
+
+GUEST_FIELDS = ("cpu", "mem", "disk", "netin", "netout", "diskread", "diskwrite")
+NODE_FIELDS = ("cpu", "mem", "disk")
+
+#: `export()`: section name (samples, events, tasks, actions, exchanges) -> rows.
+Export = dict[str, list[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRecord:
+    """One power action as journaled: who, on what, the task it started and its result."""
+
+    ts: float
+    profile: str
+    token_id: str
+    vmid: int
+    guest: str
+    node: str
+    action: str
+    upid: str
+    result: str
+    duration: float
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeRecord:
+    """One question to the assistant: sizes and outcome only, never the texts exchanged."""
+
+    ts: float
+    profile: str
+    model: str
+    subject: str
+    question: str  # already redacted by the caller
+    context_chars: int
+    answer_chars: int
+    outcome: str  # ok | cancelled | error
+    error: str = ""
+    duration: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One derived event for the changes view; `subject` reads like "VM 101 (web)"."""
+
+    ts: float
+    kind: str  # started stopped created gone migrated renamed status node-offline ...
+    subject: str
+    detail: str
+    vmid: int | None = None
+    node: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """How long each resolution is kept (seconds) and the downsampling steps."""
+
+    raw: float = DAY  # full resolution
+    mid_step: int = 300  # 5-minute average and max ...
+    mid: float = 30 * DAY  # ... kept 30 days
+    long_step: int = 3600  # hourly ...
+    long: float = 365 * DAY  # ... kept a year
+    journal: float = 365 * DAY  # events, tasks and actions
+
+    def __post_init__(self) -> None:
+        if self.mid_step <= 0 or self.long_step % self.mid_step:
+            raise ValueError("long_step must be a positive multiple of mid_step")
+        if min(self.raw, self.mid, self.long, self.journal) < 0:
+            raise ValueError("retention periods cannot be negative")
+
+    def as_dict(self) -> dict[str, float]:
+        """Every field as a float, in declaration order (for JSON)."""
+        return {name: float(getattr(self, name)) for name in Retention.__dataclass_fields__}
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What one profile records: its sample interval and retention."""
+
+    sample_interval: float
+    retention: Retention
+    large: bool = False
+
+
+def choose_policy(
+    size: int, sample_interval: float, retention: Retention, large_cluster: int | None
+) -> Policy:
+    """The sample interval and retention for a cluster of `size` nodes + guests.
+
+    Up to `large_cluster` entities: as configured (default 60 s raw for 24 h, 5-minute
+    avg+max for 30 days, hourly for a year: about 1.1 MiB per guest after a year).
+    Above it the per-guest cost is cut about 14-fold: raw every 5 minutes (or the
+    configured interval if longer), hourly rollups for 30 days, daily for a year. See
+    docs/PERFORMANCE.md "History": 10,000 guests at the small policy would be ~10 GiB.
+    """
+    if large_cluster is not None and size > large_cluster:
+        mid = max(retention.mid_step, 3600)
+        long = max(retention.long_step, 86400)
+        long = long + (-long) % mid  # keep it a multiple
+        return Policy(
+            max(sample_interval, 300.0),
+            replace(retention, mid_step=mid, long_step=long),
+            large=True,
+        )
+    return Policy(sample_interval, retention)
+
+
+# -- statistics ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TableStats:
+    """One table (or the backend's equivalent): its rows and the bytes it occupies."""
+
+    rows: int
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """The points kept at one resolution and the time they cover."""
+
+    points: int
+    oldest: float | None
+    newest: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileStats:
+    """What is kept for one profile, and the policy it is recorded with."""
+
+    entities: int
+    last_sample: float | None
+    last_seen: float | None
+    #: step in seconds (0 = raw samples) -> span, finest first
+    resolutions: dict[int, Span]
+    policy: Policy
+    events: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """`stats()`: sizes, row counts, spans per profile and resolution, the policy.
+
+    `location` names the database (a file path, a server); `size_bytes` is what it takes
+    on disk. `extra` holds what only one backend has (SQLite: wal_bytes, page_size, pages,
+    free_pages), in the order it should be shown.
+    """
+
+    location: str
+    schema: int
+    size_bytes: int
+    tables: dict[str, TableStats]
+    profiles: dict[str, ProfileStats]
+    last_prune: float | None
+    sample_interval: float
+    retention: Retention
+    large_cluster: int | None
+    extra: dict[str, Any] = field(default_factory=dict)
