@@ -219,6 +219,22 @@ def _fail(message: str, code: int) -> int:
 
 # -- composition ------------------------------------------------------------------------
 
+_loaded: list[Any] = []
+_announce = [True]
+
+
+def _load_config() -> Any:
+    """config.toml, read once per run; each unknown setting is one warning line on
+    stderr (the TUI shows them as notifications instead)."""
+    from argus_tui.config import Config
+
+    if not _loaded:
+        _loaded.append(Config.load())
+        if _announce[0]:
+            for warning in _loaded[0].warnings:
+                print(f"argus: warning: {warning}", file=sys.stderr)
+    return _loaded[0]
+
 
 def _secret_store() -> Any:
     from argus_tui.secrets import SecretStore
@@ -227,7 +243,7 @@ def _secret_store() -> Any:
 
 
 def _resolve(args: argparse.Namespace) -> Any:
-    from argus_tui.config import Config, Flags, resolve
+    from argus_tui.config import Flags, resolve
     from argus_tui.secrets import token_account
 
     flags = Flags(
@@ -243,7 +259,7 @@ def _resolve(args: argparse.Namespace) -> Any:
         flags,
         os.environ,
         Path.cwd(),
-        Config.load(),
+        _load_config(),
         lambda profile: store.get(token_account(profile)),
     )
 
@@ -257,7 +273,7 @@ def _llm_settings(args: argparse.Namespace, profile: str | None, *, lenient: boo
     from argus_tui.secrets import llm_account
 
     try:
-        config = Config.load()
+        config = _load_config()
     except ConfigError:
         if not lenient:
             raise
@@ -375,7 +391,7 @@ def _read_secret(args: argparse.Namespace, stdin: TextIO) -> Any:
 
 
 def run_login(args: argparse.Namespace) -> int:
-    from argus_tui.config import Config, Profile, parse_host, validate_profile_name
+    from argus_tui.config import Profile, parse_host, validate_profile_name
     from argus_tui.errors import TLSFailure
     from argus_tui.pve.client import ConnectionSettings, PveClient, TlsConfig
     from argus_tui.pve.mapping import privileges_from
@@ -386,7 +402,7 @@ def run_login(args: argparse.Namespace) -> int:
     host, port = parse_host(args.host)
     if not args.token_id:
         raise ConfigError("--token-id is required", hint="e.g. --token-id 'argus@pve!tui'")
-    config = Config.load()
+    config = _load_config()
     store = _secret_store()
     try:
         store.check()  # fail before asking for anything if there is nowhere to keep the secret
@@ -478,10 +494,10 @@ def run_login(args: argparse.Namespace) -> int:
 
 
 def run_logout(args: argparse.Namespace) -> int:
-    from argus_tui.config import Config, validate_profile_name
+    from argus_tui.config import validate_profile_name
     from argus_tui.secrets import llm_account, token_account
 
-    config = Config.load()
+    config = _load_config()
     name = args.profile or config.default_name()
     if name is None:
         raise ConfigError("which profile?", hint="pass --profile NAME (see 'argus profiles')")
@@ -501,9 +517,8 @@ def run_logout(args: argparse.Namespace) -> int:
 
 
 def run_profiles(args: argparse.Namespace) -> int:
-    from argus_tui.config import Config
 
-    config = Config.load()
+    config = _load_config()
     default = config.default_name()
     rows = [
         {
@@ -715,14 +730,15 @@ def _tui_llm_settings(
 
 def run_tui(args: argparse.Namespace) -> int:
     """`argus` and `argus --demo`: build a session, run the app until the user quits."""
-    from argus_tui.config import Config, UiSettings
+    from argus_tui.config import UiSettings
     from argus_tui.services.session import Session
 
     if args.interval is not None and args.interval < 1:
         raise ConfigError("--interval must be at least 1 second")
     warnings: list[str] = []
+    _announce[0] = False
     try:
-        config = Config.load()
+        config = _load_config()
         ui, warnings = config.ui, config.warnings
     except ConfigError as exc:
         if not args.demo:
@@ -852,10 +868,9 @@ def _journal_warnings(errors: list[str]) -> None:
 def _history_store(*, always: bool = False) -> HistoryStore | None:
     """The history database with the `[history]` settings; None when recording is off
     (`enabled = false`), unless `always` (the history commands read it regardless)."""
-    from argus_tui.config import Config
     from argus_tui.store.db import HistoryStore, Retention
 
-    settings = Config.load().history
+    settings = _load_config().history
     if not settings.enabled and not always:
         return None
     retention = Retention(
@@ -878,7 +893,6 @@ def _without_fallback(hint: str) -> str:
 
 
 def run_history(args: argparse.Namespace) -> int:
-    from argus_tui.config import Config
     from argus_tui.services import history
 
     store = _history_store(always=True)
@@ -887,7 +901,7 @@ def run_history(args: argparse.Namespace) -> int:
         if args.history_command == "export":
             profile = args.profile or os.environ.get("ARGUS_PROFILE")
             if profile is None:
-                profile = Config.load().default_name() or "default"
+                profile = _load_config().default_name() or "default"
             since = history.parse_since(args.since)
             sys.stdout.write(history.export_rows(store, profile, since, args.format))
         elif args.history_command == "stats":
@@ -978,11 +992,11 @@ def run_ask(args: argparse.Namespace) -> int:
 
 
 def run_llm_key(args: argparse.Namespace) -> int:
-    from argus_tui.config import Config, llm_profile_name
+    from argus_tui.config import llm_profile_name
     from argus_tui.domain.secret import Secret
     from argus_tui.secrets import llm_account
 
-    name = llm_profile_name(args.profile, os.environ, Path.cwd(), Config.load())
+    name = llm_profile_name(args.profile, os.environ, Path.cwd(), _load_config())
     store = _secret_store()
     if args.delete:
         removed = store.delete(llm_account(name))

@@ -7,7 +7,6 @@ comes from the environment, `.env`, or the OS keyring entry of the profile.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tomllib
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
 
 from argus_tui.domain.secret import Secret
 from argus_tui.errors import ConfigError, SecretStoreError
@@ -128,11 +129,15 @@ class Config:
     default: str | None = None
     path: Path = field(default_factory=config_path)
     ui: UiSettings = field(default_factory=UiSettings)
-    raw_ui: dict[str, Any] = field(default_factory=dict)
     history: HistorySettings = field(default_factory=HistorySettings)
-    raw_history: dict[str, Any] = field(default_factory=dict)
-    #: Settings that were not understood (typos, most likely): said, never fatal.
+    #: Settings that were not understood (typos, most likely): said, never fatal, and
+    #: kept in the file when it is saved.
     warnings: list[str] = field(default_factory=list)
+    #: The file as read, and its profiles and default then: `save` changes only what
+    #: differs, so comments, key order and unknown settings survive.
+    text: str = field(default="", repr=False, compare=False)
+    loaded: dict[str, Profile] = field(default_factory=dict, repr=False, compare=False)
+    loaded_default: str | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Config:
@@ -140,7 +145,8 @@ class Config:
         if not path.exists():
             return cls(path=path)
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            data = tomllib.loads(text)
         except OSError as exc:
             raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -152,74 +158,82 @@ class Config:
         raw_profiles = data.get("profiles", {})
         if not isinstance(raw_profiles, dict):
             raise ConfigError(f"{path}: [profiles] must be a table")
+        warnings = _unknown(str(path), data, _TOP_LEVEL)
         for name, raw in raw_profiles.items():
             profiles[name] = _profile_from(path, name, raw)
+            warnings += _unknown(f"{path} [profiles.{name}]", raw, _PROFILE_KEYS)
         default = data.get("default")
         if default is not None and not isinstance(default, str):
             raise ConfigError(f"{path}: 'default' must be a profile name")
         raw_ui = data.get("ui", {})
         raw_history = data.get("history", {})
-        warnings = [
-            f"{path}: unknown setting {key!r} ignored (known: {', '.join(_TOP_LEVEL)})"
-            for key in data
-            if key not in _TOP_LEVEL
-        ]
-        if isinstance(raw_ui, dict):
-            warnings += [
-                f"{path} [ui]: unknown setting {key!r} ignored (known: {', '.join(_UI_KEYS)})"
-                for key in raw_ui
-                if key not in _UI_KEYS
-            ]
+        ui = _ui_from(path, raw_ui)
+        warnings += _unknown(f"{path} [ui]", raw_ui, _UI_KEYS)
+        history = _history_from(path, raw_history)
+        warnings += _unknown(f"{path} [history]", raw_history, _HISTORY_KEYS)
         return cls(
             profiles=profiles,
             default=default,
             path=path,
-            ui=_ui_from(path, raw_ui),
-            raw_ui=raw_ui,
-            history=_history_from(path, raw_history),
-            raw_history=raw_history,
+            ui=ui,
+            history=history,
             warnings=warnings,
+            text=text,
+            loaded=dict(profiles),
+            loaded_default=default,
         )
 
     def save(self) -> None:
-        """Write atomically with mode 0600; the file never holds a secret."""
-        lines = ["# Argus profiles. Secrets are kept in the OS keyring, not here.", ""]
-        if self.default:
-            lines += [f"default = {_toml_str(self.default)}", ""]
-        for name in sorted(self.profiles):
-            lines.append(f"[profiles.{_toml_key(name)}]")
-            for key, value in self.profiles[name].to_toml().items():
-                lines.append(f"{key} = {_toml_value(value)}")
-            lines.append("")
-        if self.raw_ui:
-            lines.append("[ui]")
-            for key, value in self.raw_ui.items():
-                if isinstance(value, dict):
-                    continue
-                if isinstance(value, list):
-                    items = ", ".join(_toml_value(v) for v in value)
-                    lines.append(f"{key} = [{items}]")
-                else:
-                    lines.append(f"{key} = {_toml_value(value)}")
-            lines.append("")
-            keymap = self.raw_ui.get("keymap")
-            if isinstance(keymap, dict) and keymap:
-                lines.append("[ui.keymap]")
-                for key, value in keymap.items():
-                    lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
-                lines.append("")
-        if self.raw_history:
-            lines.append("[history]")
-            for key, value in self.raw_history.items():
-                if not isinstance(value, dict | list):
-                    lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
-            lines.append("")
+        """Write atomically with mode 0600; the file never holds a secret.
+
+        Only the profiles and the default that changed since `load` are rewritten, in
+        place: the user's comments, key order and unknown settings stay as they were.
+        """
+        document = self._document()
+        if self.default != self.loaded_default:
+            if self.default:
+                document["default"] = self.default
+            elif "default" in document:
+                del document["default"]
+        tables = document.get("profiles")
+        if not isinstance(tables, dict):
+            tables = tomlkit.table(is_super_table=True)
+            document["profiles"] = tables
+        for name in self.loaded.keys() - self.profiles.keys():
+            if name in tables:
+                del tables[name]
+        for name, profile in self.profiles.items():
+            if self.loaded.get(name) == profile:
+                continue
+            current = tables.get(name)
+            if isinstance(current, dict):
+                _update_table(current, profile.to_toml())
+            else:
+                table = tomlkit.table()
+                table.update(profile.to_toml())
+                table.add(tomlkit.nl())
+                tables[name] = table
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".toml.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write("\n".join(lines))
+            handle.write(tomlkit.dumps(document))
         os.replace(tmp, self.path)
+        self.text = tomlkit.dumps(document)
+        self.loaded = dict(self.profiles)
+        self.loaded_default = self.default
+
+    def _document(self) -> tomlkit.TOMLDocument:
+        """The file as read, as an editable document; a new one for a new file."""
+        if not self.text:
+            document = tomlkit.document()
+            document.add(tomlkit.comment(_HEADER))
+            document.add(tomlkit.nl())
+            return document
+        try:
+            return tomlkit.parse(self.text)
+        except TOMLKitError as exc:
+            raise ConfigError(f"cannot update {self.path}: {exc}") from None
 
     def default_name(self) -> str | None:
         if self.default and self.default in self.profiles:
@@ -280,8 +294,48 @@ def _profile_from(path: Path, name: str, raw: Any) -> Profile:
     )
 
 
+_HEADER = "Argus profiles. Secrets are kept in the OS keyring, not here."
 _TOP_LEVEL = ("default", "profiles", "ui", "history")
+_PROFILE_KEYS = (
+    "host",
+    "port",
+    "token_id",
+    "tls",
+    "fingerprint",
+    "ca_file",
+    "read_only",
+    "colour",
+    "llm_base_url",
+    "llm_model",
+    "llm_timeout",
+)
 _UI_KEYS = ("interval", "confirm", "keymap")
+_HISTORY_KEYS = ("enabled", "sample_interval", "raw", "mid", "long", "journal")
+
+
+def _unknown(where: str, raw: Mapping[str, Any], known: tuple[str, ...]) -> list[str]:
+    """One warning per setting that is not in `known`: named, with the known ones."""
+    return [
+        f"{where}: unknown setting {key!r} ignored (known: {', '.join(known)})"
+        for key in raw
+        if key not in known
+    ]
+
+
+def _update_table(table: Any, values: Mapping[str, Any]) -> None:
+    """Set the profile's settings in an existing table: changed values are replaced,
+    settings the profile no longer has are removed, everything else is left alone."""
+    for key in _PROFILE_KEYS:
+        if key not in values:
+            if key in table:
+                del table[key]
+            continue
+        value = values[key]
+        old = table.get(key)
+        if old is None or old != value or isinstance(old, bool) != isinstance(value, bool):
+            table[key] = value
+
+
 _SPAN_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -300,12 +354,6 @@ def _history_from(path: Path, raw: Any) -> HistorySettings:
     where = f"{path} [history]"
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} must be a table")
-    known = {"enabled", "sample_interval", "raw", "mid", "long", "journal"}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown setting {unknown[0]!r}", hint=f"known: {', '.join(sorted(known))}"
-        )
     enabled = raw.get("enabled", True)
     if not isinstance(enabled, bool):
         raise ConfigError(f"{where}: 'enabled' must be true or false")
@@ -339,22 +387,6 @@ def _ui_from(path: Path, raw: Any) -> UiSettings:
     ):
         raise ConfigError(f'{where}.keymap: map binding ids to keys, e.g. "power.stop" = "ctrl+k"')
     return UiSettings(float(interval), frozenset(confirm), dict(keymap))
-
-
-def _toml_str(value: str) -> str:
-    return json.dumps(value)  # JSON strings are valid TOML basic strings
-
-
-def _toml_key(name: str) -> str:
-    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else _toml_str(name)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return _toml_str(str(value))
 
 
 def validate_profile_name(name: str) -> str:
