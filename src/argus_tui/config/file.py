@@ -26,6 +26,7 @@ from argus_tui.config.model import (
     UI_KEYS,
     HistorySettings,
     Profile,
+    TomlValue,
     UiSettings,
     history_from,
     profile_from,
@@ -152,14 +153,14 @@ class Config:
             raise ConfigError(f"cannot update {self.path}: {exc}") from None
 
 
-def _new_table(values: Mapping[str, Any]) -> Table:
+def _new_table(values: Mapping[str, TomlValue]) -> Table:
     table = tomlkit.table()
     table.update(values)
     table.add(tomlkit.nl())  # a blank line before whatever table follows
     return table
 
 
-def _update(table: MutableMapping[str, Any], values: Mapping[str, Any]) -> None:
+def _update(table: MutableMapping[str, Any], values: Mapping[str, TomlValue]) -> None:
     """A profile's settings into its existing table: changed values are replaced (an
     unchanged one keeps its comment), settings the profile no longer has are removed, and
     settings Argus does not know are left alone."""

@@ -23,6 +23,8 @@ from argus_tui.pve.settings import TlsMode, normalise_fingerprint
 DEFAULT_PORT = 8006
 DEFAULT_PROFILE = "default"
 COLOURS = ("red", "yellow", "green", "blue", "magenta", "cyan")
+#: A value Argus writes into config.toml.
+TomlValue = str | int | float | bool
 _PROFILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -41,9 +43,9 @@ class Profile:
     llm_model: str = ""
     llm_timeout: float | None = None
 
-    def to_toml(self) -> dict[str, Any]:
+    def to_toml(self) -> dict[str, TomlValue]:
         """The settings as written to the file; empty optional ones are left out."""
-        out: dict[str, Any] = {
+        out: dict[str, TomlValue] = {
             "host": self.host,
             "port": self.port,
             "token_id": self.token_id,
