@@ -281,7 +281,8 @@ class InProcess:
 
     def __init__(self, sim: SimProcess, refreshes: int, profile: bool) -> None:
         from argus_tui.domain.secret import Secret
-        from argus_tui.pve.client import ConnectionSettings, PveClient, TlsConfig
+        from argus_tui.pve.client import PveClient
+        from argus_tui.pve.settings import ConnectionSettings, TlsConfig
         from argus_tui.services.session import Session
         from argus_tui.ui.app import ArgusApp
 

@@ -159,3 +159,50 @@ def test_no_keyring_on_an_ssh_host(sim: Simulator, tmp_path: Path) -> None:
         ARGUS_FINGERPRINT=sim.fingerprint,
     )
     assert argus(["status"], env, tmp_path).returncode == 0
+
+
+HAND_WRITTEN = """\
+# Production first; ask before adding profiles here.
+default = "prod"
+
+[profiles.prod]
+host = "pve.example.com"   # the VIP
+token_id = "argus@pve!tui"
+llm_modle = "gpt-4o-mini"
+
+[ui]
+interval = 10
+intervall = 3   # typo, kept
+
+[history]
+raw = "48h"
+keep = "forever"
+"""
+
+
+def test_login_and_logout_keep_a_hand_written_file(
+    sim: Simulator, user_env: dict[str, str], tmp_path: Path
+) -> None:
+    path = config_file(user_env)
+    path.parent.mkdir(parents=True)
+    path.write_text(HAND_WRITTEN)
+    result = argus(login_args(sim, "--profile", "lab", "--fingerprint", sim.fingerprint),
+                   user_env, tmp_path, stdin=sim.token_secret)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == 3 and all(w.startswith("argus: warning: ") for w in warnings)
+    assert ["llm_modle" in warnings[0], "intervall" in warnings[1], "keep" in warnings[2]] == [
+        True,
+        True,
+        True,
+    ]
+    text = path.read_text()
+    assert text.startswith(HAND_WRITTEN.split("[ui]")[0])  # comments, order, the typo
+    for line in ("intervall = 3   # typo, kept", 'keep = "forever"', 'raw = "48h"'):
+        assert line in text
+    lab = tomllib.loads(text)["profiles"]["lab"]
+    assert lab["host"] == "127.0.0.1" and lab["fingerprint"] == sim.fingerprint
+
+    out = argus(["logout", "--profile", "lab"], user_env, tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert path.read_text() == HAND_WRITTEN  # back to exactly what the user wrote

@@ -18,8 +18,9 @@ from tests.conftest import FROZEN_EPOCH
 
 from argus_tui.domain.secret import Secret
 from argus_tui.errors import AuthFailed, PermissionDenied
-from argus_tui.pve.client import ConnectionSettings, PveClient, TlsConfig
+from argus_tui.pve.client import PveClient
 from argus_tui.pve.mapping import privileges_from, resources_from, task_from
+from argus_tui.pve.settings import ConnectionSettings, TlsConfig
 from argus_tui.services.snapshot import collect
 from argus_tui.sim.demo import demo_data
 from argus_tui.sim.scenario import scenario_from_dict

@@ -18,7 +18,8 @@ from argus_tui.errors import (
     PermissionDenied,
     TLSFailure,
 )
-from argus_tui.pve.client import ConnectionSettings, PveClient, TlsConfig, normalise_fingerprint
+from argus_tui.pve.client import PveClient
+from argus_tui.pve.settings import ConnectionSettings, TlsConfig, normalise_fingerprint
 from argus_tui.pve.tls import fetch_fingerprint
 from argus_tui.sim import certs
 from argus_tui.sim.demo import demo_data

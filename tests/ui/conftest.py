@@ -7,7 +7,8 @@ from collections.abc import Callable
 import pytest
 
 from argus_tui.domain.secret import Secret
-from argus_tui.pve.client import ConnectionSettings, PveClient, TlsConfig
+from argus_tui.pve.client import PveClient
+from argus_tui.pve.settings import ConnectionSettings, TlsConfig
 from argus_tui.services.session import Session
 from argus_tui.sim.server import Simulator
 

@@ -359,7 +359,8 @@ def test_keymap_problems_name_unknown_ids_and_stolen_keys() -> None:
 def session_for_nothing() -> object:
     """The app's binding table needs no connection: a Session is only stored."""
     from argus_tui.domain.secret import Secret
-    from argus_tui.pve.client import ConnectionSettings, PveClient, TlsConfig
+    from argus_tui.pve.client import PveClient
+    from argus_tui.pve.settings import ConnectionSettings, TlsConfig
 
     client = PveClient(ConnectionSettings("127.0.0.1", 9, "a@pve!t", Secret("x"), TlsConfig()))
     return Session(client)

@@ -241,7 +241,6 @@ def test_history_settings(tmp_path: Path) -> None:
         ('[history]\nraw = "soon"\n', "'raw' must be a duration"),
         ('[history]\nraw = "40d"\n', "raw <= mid <= long"),
         ("[history]\nenabled = 'no'\n", "'enabled' must be true or false"),
-        ("[history]\nkeep = 3\n", "unknown setting 'keep'"),
     ],
 )
 def test_bad_history_settings(tmp_path: Path, content: str, message: str) -> None:
@@ -258,3 +257,99 @@ def test_unknown_settings_are_warned_about_not_fatal(tmp_path: Path) -> None:
     assert config.ui.interval == 5.0
     assert any("unknown setting 'uii'" in w for w in config.warnings)
     assert any("[ui]: unknown setting 'intervall'" in w for w in config.warnings)
+
+
+# -- one policy for unknown settings; the file round-trips --------------------------------
+
+HAND_WRITTEN = """\
+# my notes about prod
+default = "prod"
+
+[profiles.prod]
+host = "pve.example.com"   # the VIP, not a node
+token_id = "argus@pve!tui"
+colour = "red"
+llm_modle = "gpt-4o-mini"   # typo
+
+[ui]
+interval = 10
+intervall = 3
+
+[history]
+raw = "48h"
+sample_intervall = "30s"
+"""
+
+
+@pytest.mark.parametrize(
+    ("content", "where", "key", "known"),
+    [
+        ("colour = 'red'\n", "", "colour", "default, profiles, ui, history"),
+        ("[profiles.p]\nhost = 'h'\nllm_modle = 'x'\n", " [profiles.p]", "llm_modle", "llm_model"),
+        ("[ui]\nintervall = 3\n", " [ui]", "intervall", "interval, confirm, keymap"),
+        ("[history]\nkeep = 3\n", " [history]", "keep", "sample_interval"),
+    ],
+)
+def test_an_unknown_setting_is_named_with_the_known_ones_and_never_fatal(
+    tmp_path: Path, content: str, where: str, key: str, known: str
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(content)
+    config = Config.load(path)
+    assert len(config.warnings) == 1, config.warnings
+    warning = config.warnings[0]
+    assert warning.startswith(f"{path}{where}: unknown setting {key!r}"), warning
+    assert known in warning.partition("known: ")[2], warning
+
+
+def test_save_keeps_comments_order_and_unknown_settings(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(HAND_WRITTEN)
+    config = Config.load(path)
+    assert [w.partition(": unknown setting ")[2].split()[0] for w in config.warnings] == [
+        "'llm_modle'",
+        "'intervall'",
+        "'sample_intervall'",
+    ]
+    assert config.history.raw == 48 * 3600.0 and config.history.sample_interval == 60.0
+    config.save()  # nothing changed: the file is left exactly as written
+    assert path.read_text() == HAND_WRITTEN
+    config.profiles["lab"] = Profile("lab", "lab.example.com", token_id="a@pve!lab")
+    config.save()
+    text = path.read_text()
+    assert text.startswith(HAND_WRITTEN.split("[ui]")[0])  # prod, its comments and typo intact
+    for line in ("intervall = 3", 'sample_intervall = "30s"', "# my notes about prod"):
+        assert line in text
+    reloaded = Config.load(path)
+    assert reloaded.profiles == config.profiles and reloaded.default == "prod"
+    assert reloaded.warnings == config.warnings
+
+
+def test_changing_a_profile_touches_only_what_changed(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(HAND_WRITTEN)
+    config = Config.load(path)
+    prod = config.profiles["prod"]
+    config.profiles["prod"] = Profile(
+        "prod", prod.host, token_id="argus@pve!new", tls="fingerprint", fingerprint=FP
+    )
+    config.save()
+    text = path.read_text()
+    assert 'host = "pve.example.com"   # the VIP, not a node' in text
+    assert 'token_id = "argus@pve!new"' in text and f'fingerprint = "{FP}"' in text
+    assert "colour" not in text  # a value the profile no longer has goes
+    assert 'llm_modle = "gpt-4o-mini"   # typo' in text
+    assert Config.load(path).profiles["prod"] == config.profiles["prod"]
+
+
+def test_removing_a_profile_keeps_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(HAND_WRITTEN.replace("[ui]", '[profiles.lab]\nhost = "lab"\n\n[ui]'))
+    config = Config.load(path)
+    del config.profiles["lab"]
+    config.default = None
+    config.save()
+    text = path.read_text()
+    assert "lab" not in text and "default =" not in text
+    assert text.startswith("# my notes about prod\n")
+    assert "llm_modle" in text and "intervall = 3" in text

@@ -12,8 +12,8 @@ import contextlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -21,7 +21,6 @@ from proxmoxer import ProxmoxAPI
 from requests.adapters import HTTPAdapter
 
 from argus_tui.domain.models import Entity
-from argus_tui.domain.secret import Secret
 from argus_tui.errors import (
     ApiError,
     ArgusError,
@@ -30,59 +29,12 @@ from argus_tui.errors import (
     PermissionDenied,
     TLSFailure,
 )
+from argus_tui.pve.settings import ConnectionSettings, normalise_fingerprint
 
-TlsMode = Literal["system", "ca", "fingerprint", "insecure"]
 _PERM_RE = re.compile(r"Permission check failed \(([^,]+), ([^)]+)\)")
 _FP_MISMATCH_RE = re.compile(
     r"Expected \"?([0-9a-fA-F:]+)\"?, got \"?([0-9a-fA-F:]+)\"?", re.IGNORECASE
 )
-
-
-@dataclass(frozen=True, slots=True)
-class TlsConfig:
-    """How to trust the server: system CAs, a CA file, a pinned fingerprint, or nothing."""
-
-    mode: TlsMode = "system"
-    ca_file: str | None = None
-    fingerprint: str | None = None
-
-    def describe(self) -> str:
-        if self.mode == "fingerprint":
-            return f"pinned certificate {self.fingerprint}"
-        if self.mode == "ca":
-            return f"CA file {self.ca_file}"
-        if self.mode == "insecure":
-            return "NOT VERIFIED (--insecure)"
-        return "system CA store"
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionSettings:
-    host: str
-    port: int
-    token_id: str
-    secret: Secret = field(repr=False)
-    tls: TlsConfig = TlsConfig()
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-
-    @property
-    def base_url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"https://{host}:{self.port}/api2/json"
-
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
-
-
-def normalise_fingerprint(text: str) -> str:
-    """`aa:bb..`, `AABB..` or with spaces -> PVE's `AA:BB:..` form; ValueError if not SHA-256."""
-    digits = re.sub(r"[^0-9a-fA-F]", "", text)
-    if len(digits) != 64 or re.search(r"[^0-9a-fA-F:\s]", text.strip()):
-        raise ValueError(f"not a SHA-256 fingerprint: {text!r}")
-    digits = digits.upper()
-    return ":".join(digits[i : i + 2] for i in range(0, 64, 2))
 
 
 class _PinnedAdapter(HTTPAdapter):

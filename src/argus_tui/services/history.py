@@ -7,6 +7,7 @@ profile and, if the user configured one, a Retention.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from argus_tui.domain.durations import parse_span
 from argus_tui.errors import ConfigError
 from argus_tui.store import GUEST_FIELDS, Change, HistoryStore, Retention, Stats
 
@@ -66,9 +68,6 @@ COLUMNS = {
 #: The CSV header: `record` names the kind of row, then the union of all columns.
 CSV_COLUMNS: tuple[str, ...] = ("record", *dict.fromkeys(c for s in SECTIONS for c in COLUMNS[s]))
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_SPAN = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
-
 
 def parse_since(text: str, now: float | None = None) -> float:
     """`24h`, `30m`, `7d`, `2w`, `1h30m` (ago), an epoch number, or an ISO date/time.
@@ -81,9 +80,8 @@ def parse_since(text: str, now: float | None = None) -> float:
         raise ConfigError("--since needs a value, e.g. 24h, 30m, 7d or 2026-01-31")
     if re.fullmatch(r"\d+(\.\d+)?", value):
         return float(value)
-    if re.fullmatch(rf"(?:{_SPAN.pattern})+", value):
-        seconds = sum(float(n) * _UNITS[u] for n, u in _SPAN.findall(value))
-        return current - seconds
+    with contextlib.suppress(ValueError):
+        return current - parse_span(value)
     try:
         return datetime.fromisoformat(text.strip()).timestamp()
     except ValueError:

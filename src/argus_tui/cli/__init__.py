@@ -1,0 +1,57 @@
+"""The `argus` command: parse the command line, then run one command module.
+
+Every expected failure becomes one line on stderr and an exit code: 0 ok, 1 operation
+failed, 2 usage or configuration error, 3 cannot reach or authenticate, 4 permission
+denied. Tracebacks are for bugs only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Callable, Sequence
+
+from argus_tui.cli.context import CliContext
+from argus_tui.cli.output import fail
+from argus_tui.cli.parser import build_parser
+from argus_tui.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ArgusError
+
+#: Which module under `argus_tui.cli.commands` runs each command (None: the TUI). The
+#: module is imported only once its command is chosen: `argus profiles` never loads
+#: Textual, and `argus status` never loads openai.
+MODULES: dict[str | None, str] = {
+    None: "tui",
+    "sim": "sim",
+    "login": "login",
+    "logout": "profiles",
+    "profiles": "profiles",
+    "llm-key": "profiles",
+    "doctor": "doctor",
+    "status": "status",
+    "tasks": "tasks",
+    "task-log": "tasks",
+    "power": "power",
+    "history": "history",
+    "ask": "ask",
+}
+
+Command = Callable[[CliContext, argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    name = MODULES.get(args.command)
+    if name is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        module = importlib.import_module(f"argus_tui.cli.commands.{name}")
+        run: Command = module.run
+        return run(CliContext.from_args(args), args)
+    except ArgusError as exc:
+        return fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        return fail("interrupted", EXIT_FAILED)
+    except BrokenPipeError:
+        return EXIT_OK

@@ -1,0 +1,222 @@
+"""The `argus` command line, every subcommand in one place.
+
+The whole parser is built before any command runs, so it lives here rather than in the
+command modules: building it from them would import every command's dependencies
+(Textual, requests, openai) just to parse `argus profiles`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TypeAlias
+
+from argus_tui import __version__
+from argus_tui.config import COLOURS
+from argus_tui.domain.permissions import ACTION_ORDER
+from argus_tui.domain.upid import UPID, UPIDError
+from argus_tui.errors import EXIT_USAGE, ConfigError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"argus: {message} (see 'argus --help')\n")
+
+
+Commands: TypeAlias = "argparse._SubParsersAction[_Parser]"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="argus", description="A keyboard-driven terminal UI for Proxmox VE.")
+    parser.add_argument("--version", action="version", version=f"argus {__version__}")
+    parser.add_argument(
+        "--demo", action="store_true", help="open the TUI on a built-in simulated cluster"
+    )
+    _connection_flags(parser, top=True)
+    parser.add_argument(
+        "--interval", type=float, metavar="S", help="refresh interval (default 5 s)"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _sim(commands)
+    _profiles(commands)
+    _cluster(commands)
+    _history(commands)
+    _task_log(commands)
+    _assistant(commands)
+    return parser
+
+
+def parse_upid(text: str) -> UPID:
+    """A UPID as typed on the command line; a usage error that says where to find one."""
+    try:
+        return UPID.parse(text)
+    except UPIDError as exc:
+        raise ConfigError(str(exc), hint="copy the UPID from 'argus tasks --json'") from None
+
+
+def _connection_flags(
+    parser: argparse.ArgumentParser, *, host_required: bool = False, top: bool = False
+) -> None:
+    """Connection flags; on subcommands they default to "absent" so that
+    `argus --profile X status` and `argus status --profile X` both work."""
+    unset: object = None if top else argparse.SUPPRESS
+    group = parser.add_argument_group("connection (override ARGUS_* and the profile)")
+    group.add_argument("--profile", metavar="NAME", default=unset, help="profile from config.toml")
+    group.add_argument(
+        "--host", metavar="H[:P]", required=host_required, default=unset, help="server address"
+    )
+    group.add_argument("--token-id", metavar="USER@REALM!NAME", default=unset, help="API token id")
+    tls = group.add_mutually_exclusive_group()
+    tls.add_argument(
+        "--fingerprint", metavar="FP", default=unset, help="pin this SHA-256 fingerprint"
+    )
+    tls.add_argument(
+        "--ca-file", metavar="PEM", default=unset, help="verify against this CA certificate"
+    )
+    tls.add_argument(
+        "--insecure",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="do not verify TLS (not advised)",
+    )
+
+
+def _sim(commands: Commands) -> None:
+    sim = commands.add_parser(
+        "sim",
+        help="run the Proxmox VE API simulator in the foreground",
+        description="Serve a simulated Proxmox VE cluster over HTTPS until interrupted.",
+    )
+    source = sim.add_mutually_exclusive_group()
+    source.add_argument("--scenario", type=Path, metavar="FILE", help="scenario TOML file")
+    source.add_argument(
+        "--generate", metavar="SPEC", help="generate a large cluster, e.g. nodes=50,guests=10000"
+    )
+    sim.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    sim.add_argument("--port", type=int, default=8006, help="port (0 picks a free one)")
+    sim.add_argument("--seed", type=int, help="override the scenario's seed")
+    sim.add_argument("--cert", type=Path, metavar="PEM", help="serve this certificate")
+    sim.add_argument("--key", type=Path, metavar="PEM", help="private key for --cert")
+    sim.add_argument("--verbose", action="store_true", help="log every request to stderr")
+
+
+def _profiles(commands: Commands) -> None:
+    login = commands.add_parser(
+        "login",
+        help="check a token, store its secret in the OS keyring, save a profile",
+        description="Check the API token against the server, store the secret in the OS"
+        " keyring and write the profile. Without --fingerprint/--ca-file/--insecure, a"
+        " certificate the system does not trust is shown and you are asked to pin it.",
+    )
+    _connection_flags(login, host_required=True)
+    login.add_argument("--secret-stdin", action="store_true", help="read the secret from stdin")
+    login.add_argument("--read-only", action="store_true", help="hide every power action")
+    login.add_argument(
+        "--colour", choices=COLOURS, help="profile colour, so production looks different"
+    )
+    login.add_argument("--yes", action="store_true", help="trust the shown certificate")
+
+    logout = commands.add_parser("logout", help="remove a profile and its stored secret")
+    logout.add_argument("--profile", metavar="NAME", help="profile to remove")
+    profiles = commands.add_parser("profiles", help="list profiles")
+    profiles.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _cluster(commands: Commands) -> None:
+    doctor = commands.add_parser(
+        "doctor", help="check connection, TLS, token and what the token may do"
+    )
+    _connection_flags(doctor)
+    doctor.add_argument("--json", action="store_true", help="machine-readable output")
+
+    status = commands.add_parser("status", help="one snapshot of cluster, nodes and guests")
+    _connection_flags(status)
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument(
+        "--no-history", action="store_true", help="do not record this snapshot locally"
+    )
+
+    tasks = commands.add_parser("tasks", help="recent tasks")
+    _connection_flags(tasks)
+    tasks.add_argument("--failed", action="store_true", help="only failed tasks")
+    tasks.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    tasks.add_argument("--json", action="store_true", help="machine-readable output")
+
+    power = commands.add_parser(
+        "power",
+        help="start, shutdown, stop, reboot, reset, suspend or resume a guest",
+        description="Run a power action on a guest, with the same permission and state checks"
+        " as the TUI. Stop and reset ask for confirmation unless --yes.",
+    )
+    _connection_flags(power)
+    power.add_argument("action", choices=ACTION_ORDER)
+    power.add_argument("vmid", type=int, metavar="VMID")
+    power.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    power.add_argument("--wait", action="store_true", help="follow the task to its end")
+
+
+def _history(commands: Commands) -> None:
+    history = commands.add_parser("history", help="what the local history holds")
+    history_cmds = history.add_subparsers(
+        dest="history_command", metavar="SUBCOMMAND", parser_class=_Parser, required=True
+    )
+    export = history_cmds.add_parser("export", help="samples, events, tasks and actions")
+    export.add_argument("--since", default="24h", help="e.g. 30m, 24h, 7d or an epoch")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--profile", metavar="NAME", help="profile (default: the default one)")
+    stats = history_cmds.add_parser("stats", help="size and contents of the database")
+    stats.add_argument("--json", action="store_true", help="machine-readable output")
+    prune_cmd = history_cmds.add_parser("prune", help="downsample and expire old data now")
+    prune_cmd.add_argument("--vacuum", action="store_true", help="also shrink the file")
+
+
+def _task_log(commands: Commands) -> None:
+    task_log = commands.add_parser("task-log", help="one task's log")
+    _connection_flags(task_log)
+    task_log.add_argument("upid", metavar="UPID", help="the task id")
+    task_log.add_argument("--follow", action="store_true", help="tail until the task ends")
+
+
+def _assistant(commands: Commands) -> None:
+    ask = commands.add_parser(
+        "ask",
+        help="ask the troubleshooting assistant; the answer streams to stdout",
+        description="Ask the configured OpenAI-compatible model about a guest, node or task"
+        " (or the cluster). Argus sends what the token may see about the selection: status,"
+        " config summary, recent tasks and the failed task's log tail, cluster and HA status,"
+        " the local utilisation history, and the node's syslog tail with Sys.Syslog. Secrets"
+        " and password- or key-like values are redacted first; --show-context prints exactly"
+        " what is sent. The assistant never acts.",
+    )
+    _connection_flags(ask)
+    target = ask.add_mutually_exclusive_group()
+    target.add_argument("--vmid", type=int, metavar="N", help="about this guest")
+    target.add_argument("--node", metavar="NAME", help="about this node")
+    target.add_argument("--task", metavar="UPID", help="about this task")
+    ask.add_argument(
+        "--show-context", action="store_true", help="print the context that is sent, then ask"
+    )
+    ask.add_argument(
+        "--context-only", action="store_true", help="print the context and send nothing"
+    )
+    ask.add_argument("--llm-base-url", metavar="URL", help="override ARGUS_LLM_BASE_URL")
+    ask.add_argument("--llm-model", metavar="NAME", help="override ARGUS_LLM_MODEL")
+    ask.add_argument(
+        "--no-history", action="store_true", help="do not journal this exchange locally"
+    )
+    ask.add_argument("question", nargs="+", help="the question (quote it)")
+
+    llm_key = commands.add_parser(
+        "llm-key",
+        help="store the assistant's API key in the OS keyring",
+        description="Store (or with --delete remove) the API key of the assistant's model in"
+        " the OS keyring, for a profile (default: ARGUS_PROFILE or the default profile)."
+        " ARGUS_LLM_API_KEY and OPENAI_API_KEY take precedence over it. Local servers"
+        " (Ollama, llama.cpp, vLLM) need no key.",
+    )
+    llm_key.add_argument("--profile", metavar="NAME", help="profile the key belongs to")
+    key_source = llm_key.add_mutually_exclusive_group()
+    key_source.add_argument("--stdin", action="store_true", help="read the key from stdin")
+    key_source.add_argument("--delete", action="store_true", help="remove the stored key")
