@@ -305,7 +305,8 @@ async def test_escape_while_gathering_sends_nothing(
         roles = [m["role"] for m in fake_llm.last_request["messages"]]
         assert roles == ["system", "user"] and "second" in fake_llm.sent_text()
         assert "first" not in fake_llm.sent_text().split("Question:")[-1]
-        assert [e.question for e in app.chat.exchanges] == ["second"]
+        assert [t.question for t in app.chat.turns] == ["second"]
+        assert "› first" not in pane_text(app)
 
 
 async def test_answers_show_on_every_screen_and_follow_a_new_chat(
