@@ -11,7 +11,6 @@ confirmation.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -23,17 +22,8 @@ from textual.widgets import Input, Markdown, OptionList, Static
 
 from argus_tui.domain.models import ClusterSnapshot
 from argus_tui.domain.text import printable, without_controls
-from argus_tui.errors import ArgusError
-from argus_tui.services.assistant import (
-    Answer,
-    Assistant,
-    Target,
-    Turn,
-    guest_of,
-    suggested_actions,
-    suggestions,
-)
-from argus_tui.ui.widgets.assistant import render
+from argus_tui.services.assistant import Assistant, Target, Turn, suggestions
+from argus_tui.ui.widgets.assistant import render, worker
 from argus_tui.ui.widgets.assistant.messages import (
     AnswerChunk,
     AnswerDone,
@@ -44,8 +34,6 @@ from argus_tui.ui.widgets.assistant.messages import (
 
 if TYPE_CHECKING:
     from argus_tui.ui.app import ArgusApp
-
-STREAM_PAINT = 0.08  # seconds between repaints while an answer streams
 
 
 class AssistantPane(Vertical):
@@ -229,46 +217,8 @@ class AssistantPane(Vertical):
     def _answer(
         self, chat: Assistant, turn: Turn, target: Target | None, snapshot: ClusterSnapshot | None
     ) -> None:
-        """Worker thread: gather the context, stream the answer, find suggested actions.
-        It only posts what happened; the conversation changes on the event loop."""
-        ids = (turn.generation, turn.id)
-        try:
-            context = chat.context_for(snapshot, target)
-            answer = chat.answer(turn, context)
-            if answer is None:  # cancelled, or a new chat, while the context was gathered
-                return
-            self.post_message(AnswerStarted(*ids, answer.context_chars))
-            shown = self._stream(answer, *ids)
-            actions = []
-            if answer.outcome == "ok" and snapshot is not None:
-                guest = guest_of(target, snapshot)
-                read_only = chat.session.read_only
-                actions = suggested_actions(shown, snapshot, guest, read_only=read_only)
-            self.post_message(AnswerDone(*ids, answer.outcome or "cancelled", actions))
-        except ArgusError as exc:
-            self.post_message(AnswerFailed(*ids, str(exc)))
-        except Exception as exc:  # keep the app running; say what went wrong
-            self.post_message(AnswerFailed(*ids, f"unexpected error: {type(exc).__name__}: {exc}"))
-
-    def _stream(self, answer: Answer, generation: int, turn_id: int) -> str:
-        """Worker thread: post the text as it arrives, at most every STREAM_PAINT seconds
-        (each post repaints); return all of it."""
-        received: list[str] = []
-        pending: list[str] = []
-        last = 0.0
-        try:
-            for chunk in answer:
-                received.append(chunk)
-                pending.append(chunk)
-                now = time.monotonic()
-                if now - last >= STREAM_PAINT:
-                    last = now
-                    self.post_message(AnswerChunk(generation, turn_id, "".join(pending)))
-                    pending.clear()
-        finally:  # what arrived before an error is kept
-            if pending:
-                self.post_message(AnswerChunk(generation, turn_id, "".join(pending)))
-        return "".join(received)
+        """Worker thread: gather, stream and report (see `worker.answer`)."""
+        worker.answer(self.post_message, chat, turn, target, snapshot)
 
     @on(AnswerStarted)
     def _started(self, message: AnswerStarted) -> None:
@@ -282,8 +232,7 @@ class AssistantPane(Vertical):
 
     @on(AnswerDone)
     def _done(self, message: AnswerDone) -> None:
-        chat = self.chat
-        chat.turn_ended(
+        self.chat.turn_ended(
             message.generation, message.turn_id, message.outcome, actions=message.actions
         )
         self.post_message(ChatUpdated())  # even when dropped: the journal may have warned
@@ -353,14 +302,8 @@ class AssistantPane(Vertical):
     def _preview(
         self, chat: Assistant, target: Target | None, snapshot: ClusterSnapshot | None
     ) -> None:
-        try:
-            context = chat.context_for(snapshot, target)
-            sent = chat.message_for("(your question)", context).content
-        except ArgusError as exc:
-            text = Text(str(exc), style="yellow")
-        else:
-            text = render.preview(sent, chat.max_context_chars)
-        self.app.call_from_thread(self._show_preview, text)
+        """Worker thread: what the next question would send, shown on the event loop."""
+        self.app.call_from_thread(self._show_preview, worker.preview(chat, target, snapshot))
 
     def _show_preview(self, text: Text) -> None:
         self.query_one("#ai-context-text", Static).update(text)
