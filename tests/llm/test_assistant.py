@@ -64,8 +64,15 @@ def _ask(assistant: Assistant, question: str, context: AssistantContext | None) 
     return "".join(assistant.ask(question, context))
 
 
-def _context_for(session: Session, vmid: int) -> tuple[Assistant, ClusterSnapshot, Any]:
-    assistant = Assistant(session)
+def _roles(fake: FakeLLM) -> list[str]:
+    """The roles of the last request's messages: what the model was reminded of."""
+    return [m["role"] for m in fake.last_request["messages"]]
+
+
+def _context_for(
+    session: Session, vmid: int, **options: Any
+) -> tuple[Assistant, ClusterSnapshot, Any]:
+    assistant = Assistant(session, **options)
     snapshot = session.snapshot()
     return assistant, snapshot, assistant.gather_context(snapshot, guest=_guest(snapshot, vmid))
 
@@ -203,21 +210,20 @@ def test_a_follow_up_keeps_the_conversation_and_sends_the_context_once(
     assert messages[2]["content"] == DEFAULT_ANSWER
     assert messages[3]["content"] == "How do I check that the disk exists?"
     assert fake_llm.sent_text().count(FAILED_LOG_LINE) == 1  # context not repeated
-    assert [t.question for t in assistant.turns] == [
-        "Why won't it start?",
-        "How do I check that the disk exists?",
-    ]
-    # a different selection brings its context along
+    # a different selection brings its context along, after both earlier exchanges
     other = assistant.gather_context(snapshot, guest=_guest(snapshot, 101))
     _ask(assistant, "And this one?", other)
-    last = fake_llm.last_request["messages"][-1]["content"]
+    messages = fake_llm.last_request["messages"]
+    assert _roles(fake_llm) == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert messages[1]["content"].endswith("Question: Why won't it start?")
+    assert messages[3]["content"] == "How do I check that the disk exists?"
+    last = messages[-1]["content"]
     assert last.startswith(other.text.split("\n", 1)[0]) and last.endswith(
         "Question: And this one?"
     )
     assistant.reset()
-    assert assistant.turns == ()
     _ask(assistant, "Fresh start", None)
-    assert [m["role"] for m in fake_llm.last_request["messages"]] == ["system", "user"]
+    assert _roles(fake_llm) == ["system", "user"]
 
 
 def test_an_answer_that_fails_is_not_part_of_the_conversation(
@@ -233,7 +239,8 @@ def test_an_answer_that_fails_is_not_part_of_the_conversation(
     messages = fake_llm.last_request["messages"]
     assert [m["role"] for m in messages] == ["system", "user"]
     assert FAILED_LOG_LINE in messages[1]["content"]  # the context is sent again
-    assert [t.question for t in assistant.turns] == ["second try"]
+    _ask(assistant, "third try", context)  # the second one is remembered
+    assert _roles(fake_llm) == ["system", "user", "assistant", "user"]
 
 
 def test_the_context_size_cap(sim: Simulator, make_session: SessionFactory) -> None:
@@ -333,8 +340,10 @@ def test_cancel_ends_the_answer_and_journals_it(
     threading.Thread(target=consume, daemon=True).start()
     assert done.wait(5.0)
     assert answer.outcome == "cancelled" and answer.text == "".join(received)
-    assert assistant.turns == ()
     assert [r["outcome"] for r in history.exchanges()] == ["cancelled"]
+    fake_llm.mode = "normal"  # the cancelled exchange is not part of the conversation
+    _ask(assistant, "Why, then?", context)
+    assert _roles(fake_llm) == ["system", "user"]
 
 
 # -- the journal ---------------------------------------------------------------------------
@@ -362,7 +371,7 @@ def test_the_journal_has_sizes_and_outcome_but_no_text_and_no_secret(
 
 
 def test_a_broken_history_never_breaks_asking(
-    sim: Simulator, make_session: SessionFactory, tmp_path: Path
+    sim: Simulator, fake_llm: FakeLLM, make_session: SessionFactory, tmp_path: Path
 ) -> None:
     class BrokenStore(SqliteHistory):
         def record_exchange(self, record: Any) -> None:
@@ -371,8 +380,10 @@ def test_a_broken_history_never_breaks_asking(
     session = make_session(sim, store=BrokenStore(tmp_path / "broken.db"))
     assistant, _, context = _context_for(session, 105)
     assert _ask(assistant, "Why?", context) == DEFAULT_ANSWER
-    assert len(assistant.turns) == 1
     assert any("read-only" in w for w in assistant.take_warnings())
+    assert assistant.take_warnings() == []  # each is told once
+    _ask(assistant, "And then?", context)  # the answer joined the conversation all the same
+    assert _roles(fake_llm) == ["system", "user", "assistant", "user"]
 
 
 # -- suggestions and actions -----------------------------------------------------------------
@@ -481,13 +492,9 @@ def test_a_long_conversation_stays_under_the_cap_and_keeps_its_context(
     sim: Simulator,
     fake_llm: FakeLLM,
     make_session: SessionFactory,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from argus_tui.services import assistant as assistant_module
-
-    monkeypatch.setattr(assistant_module, "MAX_CONVERSATION_CHARS", 20_000)
     session = make_session(sim)
-    assistant, _, context = _context_for(session, 105)
+    assistant, _, context = _context_for(session, 105, max_conversation_chars=20_000)
     fake_llm.answer = "x" * 4_000
     for i in range(8):
         _ask(assistant, f"question {i}", context)
@@ -508,7 +515,9 @@ def test_an_empty_answer_is_an_error_not_a_turn(
     fake_llm.answer = ""
     with pytest.raises(LlmEmptyAnswer, match="empty answer"):
         _ask(assistant, "why?", context)
-    assert assistant.turns == ()
+    fake_llm.answer = DEFAULT_ANSWER
+    _ask(assistant, "why, then?", context)
+    assert _roles(fake_llm) == ["system", "user"]
 
 
 def test_the_context_is_not_sent_again_when_only_its_time_changed(

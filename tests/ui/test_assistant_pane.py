@@ -22,7 +22,7 @@ from argus_tui.ui.app import ArgusApp
 from argus_tui.ui.screens.guests import GuestsScreen
 from argus_tui.ui.screens.power import ConfirmAction
 from argus_tui.ui.screens.tasks import TasksScreen
-from argus_tui.ui.widgets.assistant import AssistantPane
+from argus_tui.ui.widgets.assistant import AnswerChunk, AnswerDone, AssistantPane
 from argus_tui.ui.widgets.table import VirtualTable
 from tests.llm.conftest import LLM_KEY, llm_settings
 from tests.llm.fake_llm import FakeLLM, closed_port, fake_llm  # noqa: F401 (the fixture)
@@ -305,7 +305,8 @@ async def test_escape_while_gathering_sends_nothing(
         roles = [m["role"] for m in fake_llm.last_request["messages"]]
         assert roles == ["system", "user"] and "second" in fake_llm.sent_text()
         assert "first" not in fake_llm.sent_text().split("Question:")[-1]
-        assert [e.question for e in app.chat.exchanges] == ["second"]
+        assert [t.question for t in app.chat.turns] == ["second"]
+        assert "› first" not in pane_text(app)
 
 
 async def test_answers_show_on_every_screen_and_follow_a_new_chat(
@@ -333,6 +334,30 @@ async def test_answers_show_on_every_screen_and_follow_a_new_chat(
         await settle(pilot)
         text = pane_text(app)
         assert "three" in text and "› one" not in text and "ANSWER-TWO" in text
+
+
+async def test_reports_for_a_turn_that_ended_or_an_older_chat_are_dropped(
+    sim: Simulator,
+    fake_llm: FakeLLM,  # noqa: F811
+) -> None:
+    app = make_app(sim, llm_settings(fake_llm))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await open_on_guest(pilot, 105)
+        await ask(pilot, "one")
+        (old,) = app.chat.turns
+        pane(app).post_message(AnswerChunk(old.generation, old.id, "LATE-TEXT"))
+        await settle(pilot)
+        assert "LATE-TEXT" not in pane_text(app) and app.chat.turns == (old,)
+        await pilot.press("ctrl+n")
+        await ask(pilot, "two")
+        pane(app).post_message(AnswerChunk(old.generation, old.id, "STALE-TEXT"))
+        pane(app).post_message(AnswerDone(old.generation, old.id, "cancelled"))
+        await settle(pilot)
+        (new,) = app.chat.turns
+        assert (new.question, new.state) == ("two", "done")
+        assert "STALE-TEXT" not in pane_text(app) and "QEMU could not open its disk" in (
+            pane_text(app)
+        )
 
 
 async def test_the_pane_follows_the_selection(sim: Simulator, fake_llm: FakeLLM) -> None:  # noqa: F811

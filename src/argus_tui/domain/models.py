@@ -127,6 +127,13 @@ def exit_ok(exitstatus: str) -> bool:
     return exitstatus == "OK" or exitstatus.startswith("WARNINGS")
 
 
+#: Paths `/access/permissions` reports whenever anything is held there, inherited or not
+#: (PVE 7 said /pools). Below them only paths with an ACL or a pool membership are listed.
+ALWAYS_LISTED = frozenset(
+    {"/", "/access", "/access/groups", "/nodes", "/pool", "/pools", "/sdn", "/storage", "/vms"}
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Privileges:
     """`/access/permissions` as returned: path -> {privilege: propagates}."""
@@ -134,19 +141,36 @@ class Privileges:
     paths: dict[str, dict[str, bool]] = field(default_factory=dict)
 
     def at(self, path: str) -> frozenset[str]:
+        """What the dump lists for exactly `path` (nothing inherited)."""
         return frozenset(self.paths.get(path, {}))
 
-    def on_guest(self, vmid: int) -> frozenset[str]:
-        """Privileges on /vms/<vmid> for a guest the token can see.
+    def effective(self, path: str) -> frozenset[str]:
+        """Privileges that apply at `path`, listed or not.
 
-        The dump lists /vms/<vmid> only when an ACL or a pool names it; otherwise the
-        guest inherits what propagates from /vms (NOTES §b: no ACL below it could have
-        changed anything, or the guest would not be visible at all).
+        The dump resolves inheritance for the paths it lists: a listed path's entry is the
+        answer (0 and 1 both mean held there). An unlisted path has no ACL of its own, so
+        it holds what propagates from its nearest listed ancestor. An always-listed
+        ancestor that is missing holds nothing, so nothing can propagate past it.
         """
-        exact = self.paths.get(f"/vms/{vmid}")
+        exact = self.paths.get(path)
         if exact is not None:
             return frozenset(exact)
-        return frozenset(p for p, propagates in self.paths.get("/vms", {}).items() if propagates)
+        while path not in ("", "/"):
+            path = path.rsplit("/", 1)[0] or "/"
+            entry = self.paths.get(path)
+            if entry is not None:
+                return frozenset(p for p, propagates in entry.items() if propagates)
+            if path in ALWAYS_LISTED:
+                break
+        return frozenset()
+
+    def holds(self, path: str, privilege: str) -> bool:
+        """Whether `privilege` applies at `path` (see `effective`)."""
+        return privilege in self.effective(path)
+
+    def on_guest(self, vmid: int) -> frozenset[str]:
+        """Privileges on /vms/<vmid> for a guest the token can see."""
+        return self.effective(f"/vms/{vmid}")
 
     @property
     def empty(self) -> bool:

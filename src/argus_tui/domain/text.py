@@ -16,3 +16,9 @@ def printable(text: str | None, *, keep_newlines: bool = False) -> str:
     if not keep_newlines:
         out = out.replace("\n", "\\n").replace("\t", " ")
     return out
+
+
+def without_controls(text: str) -> str:
+    """Drop control characters other than newline and tab, for text rendered as Markdown
+    (a model's answer is text, not a tty; an escape there would be noise)."""
+    return _CONTROL.sub("", text)

@@ -20,7 +20,7 @@ from argus_tui.domain.models import ClusterSnapshot, Guest, Node, Task
 from argus_tui.domain.permissions import ACTIONS
 from argus_tui.domain.text import printable
 from argus_tui.errors import ArgusError, PermissionDenied
-from argus_tui.services.assistant import SuggestedAction
+from argus_tui.services.assistant import Assistant, SuggestedAction
 from argus_tui.services.history import CHANGE_WINDOWS, unseen_changes
 from argus_tui.services.session import Session
 from argus_tui.ui.keymap import keymap_problems
@@ -39,7 +39,7 @@ from argus_tui.ui.screens.help import HelpScreen
 from argus_tui.ui.screens.nodes import NodesScreen
 from argus_tui.ui.screens.tasks import TasksScreen
 from argus_tui.ui.screens.utilisation import UtilisationScreen
-from argus_tui.ui.widgets.assistant import AssistantPane, Chat, ChatUpdated
+from argus_tui.ui.widgets.assistant import AssistantPane, ChatUpdated
 from argus_tui.ui.widgets.bars import ClusterHeader, StatusLine
 
 
@@ -91,7 +91,7 @@ class ArgusApp(App[int]):
         self.session.backoff.interval = interval
         self.snapshot: ClusterSnapshot | None = None
         self.selected_guest: Guest | None = None  # set by the guests screen, read by others
-        self.chat = Chat(session)  # the assistant's conversation, shared by every screen
+        self.chat = Assistant(session)  # the assistant's conversation, shared by every screen
         self.unseen = 0  # changes since the user last opened the changes screen
         self.looked = 0  # how often the changes screen was opened or left
         self.error: str | None = None
@@ -347,7 +347,7 @@ class ArgusApp(App[int]):
         self.error = None
         self.selected_guest = None
         self.chat.cancel()
-        self.chat = Chat(session)
+        self.chat = Assistant(session)
         self.say(f"profile {session.profile}")
         self._fetching = False
         self.refresh_snapshot()
@@ -397,7 +397,7 @@ class ArgusApp(App[int]):
         return screen.assistant_target() if isinstance(screen, ArgusScreen) else None
 
     def on_chat_updated(self, _message: ChatUpdated) -> None:
-        for warning in self.chat.assistant.take_warnings():
+        for warning in self.chat.take_warnings():
             self.notify(warning, title="Assistant", severity="warning")
         screen = self.screen
         if isinstance(screen, ArgusScreen):
