@@ -13,12 +13,13 @@ import uuid
 from collections.abc import Callable
 
 from argus_tui.domain.upid import UPID
-from argus_tui.sim.metrics import Profile, rate, unit
+from argus_tui.sim.metrics import Usage, unit
 from argus_tui.sim.model import BackupJob, Guest, Node, Snapshot, Storage, Task
 from argus_tui.sim.permissions import PermissionEngine
 from argus_tui.sim.scenario import ROOT_TOKEN_ID, GuestSpec, Scenario, TaskSpec, TokenSpec
 
-STALE_AFTER = 300  # seconds after which pmxcfs data is considered gone (NOTES §e)
+# pmxcfs status data older than this shows as "unknown", its usage fields dropped.
+STALE_AFTER = 300
 OFFLINE_SINCE = 900  # offline nodes in a scenario went away this long before start
 # storage.cfg of every simulated node: (id, type, content, shared, capacity in bytes);
 # capacity 0 means three times the node's root disk.
@@ -74,7 +75,6 @@ class ClusterState:
         self.fingerprint = ""  # set by the server once its certificate exists
         self._pid = 0x1000 + int(unit(self.seed, "pid") * 0x8000)
         now = self.clock.now()
-        self.start_time = now
         self.nodes: dict[str, Node] = {}
         for index, spec in enumerate(scenario.nodes):
             online = spec.status == "online"
@@ -90,6 +90,7 @@ class ClusterState:
                 offline_since=None if online else now - OFFLINE_SINCE,
             )
         self.guests: dict[int, Guest] = {g.vmid: self._guest(g, now) for g in scenario.guests}
+        self.usage = Usage(self.seed, now, self.guests)
         # Keyed (node, storage id), node by node in storage.cfg order, as PVE lists them.
         self.storages: dict[tuple[str, str], Storage] = {
             (node.name, sid): self._storage(node, sid, plugin, content, shared, size)
@@ -289,73 +290,6 @@ class ClusterState:
         booted = self.nodes[node].boot
         pstart = int((start - booted) * 100) & 0xFFFFFFFF
         return UPID(node, pid, pstart, int(start), type_, id_, user)
-
-    # -- metrics ----------------------------------------------------------------------------
-
-    def guest_cpu(self, guest: Guest, t: float) -> float:
-        if guest.status == "paused":
-            return 0.0
-        return Profile(self.seed, guest.key, 0.02, 0.6).at(t)
-
-    def guest_mem(self, guest: Guest, t: float) -> int:
-        frac = Profile(self.seed, guest.key + "/mem", 0.25, 0.85).at(t, "m")
-        return int(guest.memory * frac)
-
-    def guest_disk(self, guest: Guest, t: float) -> int:
-        if guest.type == "qemu":
-            return 0  # QEMU cannot see filesystem usage
-        frac = 0.1 + 0.7 * unit(self.seed, guest.key, "disk")
-        growth = (t - self.start_time) / (86400 * 365) * 0.05
-        return int(guest.disk * min(0.98, frac + max(0.0, growth)))
-
-    def guest_counters(self, guest: Guest, t: float) -> dict[str, int]:
-        """Cumulative bytes since the guest started, as status and resources report."""
-        if not guest.running or guest.started is None:
-            return {"netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0}
-        up = max(0.0, t - guest.started)
-        out = {}
-        for what, scale in (
-            ("netin", 40_000),
-            ("netout", 25_000),
-            ("diskread", 80_000),
-            ("diskwrite", 60_000),
-        ):
-            avg = scale * (0.2 + unit(self.seed, guest.key, what))
-            out[what] = int(avg * up)
-        return out
-
-    def guest_rates(self, guest: Guest, t: float) -> dict[str, float]:
-        return {
-            what: rate(self.seed, guest.key, what, t, scale)
-            for what, scale in (
-                ("netin", 60_000.0),
-                ("netout", 40_000.0),
-                ("diskread", 120_000.0),
-                ("diskwrite", 90_000.0),
-            )
-        }
-
-    def node_usage(self, node: Node, t: float) -> dict[str, float]:
-        """cpu fraction, mem bytes and root disk bytes of a node at time t."""
-        cpu = 0.01 + 0.02 * unit(self.seed, node.name, "os")
-        mem = node.memory * (0.06 + 0.04 * unit(self.seed, node.name, "osmem"))
-        for guest in self.guests.values():
-            if guest.node != node.name or not guest.running_at(t):
-                continue
-            cpu += self.guest_cpu(guest, t) * guest.cores / max(1, node.cpus)
-            mem += self.guest_mem(guest, t)
-        base_disk = 0.08 + 0.3 * unit(self.seed, node.name, "root")
-        return {
-            "cpu": min(1.0, cpu),
-            "mem": float(min(node.memory * 0.98, mem)),
-            "disk": node.disk * base_disk,
-            "iowait": 0.002 + 0.03 * Profile(self.seed, node.name + "/io", 0.0, 1.0).at(t),
-        }
-
-    def uptime(self, guest: Guest, now: float) -> int:
-        if not guest.running or guest.started is None:
-            return 0
-        return int(now - guest.started)
 
     # -- power ------------------------------------------------------------------------------
 

@@ -48,12 +48,12 @@ def guest_stats(state: ClusterState, guest: Guest, now: float) -> dict[str, Any]
         "maxmem": guest.memory,
         "maxdisk": guest.disk,
         # `or 0`: an idle guest shows 0 as PVE's JSON does, not 0.0
-        "cpu": (round(state.guest_cpu(guest, now), 6) or 0) if running else 0,
-        "mem": state.guest_mem(guest, now) if running else 0,
-        "disk": state.guest_disk(guest, now),
-        "uptime": state.uptime(guest, now),
+        "cpu": (round(state.usage.guest_cpu(guest, now), 6) or 0) if running else 0,
+        "mem": state.usage.guest_mem(guest, now) if running else 0,
+        "disk": state.usage.guest_disk(guest, now),
+        "uptime": state.usage.uptime(guest, now),
     }
-    out.update(state.guest_counters(guest, now))
+    out.update(state.usage.guest_counters(guest, now))
     return out
 
 

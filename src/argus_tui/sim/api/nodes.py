@@ -45,7 +45,7 @@ def node_entry(req: Request, node: Node, *, for_resources: bool) -> dict[str, An
     if not stale:
         entry.update(maxcpu=node.cpus, maxmem=node.memory, maxdisk=node.disk)
     if node.online:
-        usage = state.node_usage(node, now)
+        usage = state.usage.node(node, now)
         entry.update(
             cpu=round(usage["cpu"], 6),
             mem=int(usage["mem"]),
@@ -73,7 +73,7 @@ def node_status(req: Request) -> Result:
     state = req.state
     node = state.nodes[req.params["node"]]
     now = state.now()
-    usage = state.node_usage(node, now)
+    usage = state.usage.node(node, now)
     free_mem = node.memory - int(usage["mem"])
     load = usage["cpu"] * node.cpus
     major = state.scenario.pve_major

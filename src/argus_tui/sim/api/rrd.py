@@ -34,7 +34,7 @@ def node_rrd(req: Request) -> Result:
     for t in times:
         row: dict[str, Any] = {"time": t}
         if node.offline_since is None or t < node.offline_since:
-            usage = state.node_usage(node, t)
+            usage = state.usage.node(node, t)
             cpu = usage["cpu"]
             if use_max:
                 cpu = min(1.0, cpu * 1.2)
@@ -88,15 +88,15 @@ def guest_rrd(req: Request) -> Result:
             "maxcpu": float(guest.cores),
             "maxmem": float(guest.memory),
             "maxdisk": float(guest.disk),
-            "disk": float(state.guest_disk(guest, t)),
+            "disk": float(state.usage.guest_disk(guest, t)),
         }
         if guest.running_at(t) and guest.status != "paused":
-            cpu = state.guest_cpu(guest, t)
+            cpu = state.usage.guest_cpu(guest, t)
             if use_max:
                 cpu = min(1.0, cpu * 1.25)
             row["cpu"] = round(cpu, 6)
-            row["mem"] = float(state.guest_mem(guest, t))
-            row.update({k: round(v, 2) for k, v in state.guest_rates(guest, t).items()})
+            row["mem"] = float(state.usage.guest_mem(guest, t))
+            row.update({k: round(v, 2) for k, v in state.usage.guest_rates(guest, t).items()})
             if pve9:
                 if gtype == "qemu":
                     row["memhost"] = row["mem"]
