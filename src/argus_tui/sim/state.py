@@ -1,8 +1,10 @@
-"""The simulated cluster: nodes, guests, tasks and a controllable clock.
+"""The simulated cluster: its nodes, guests, storage and tasks, and a controllable clock.
 
-All mutation goes through `ClusterState` under one lock. Time only moves through the
-clock, and tasks finish lazily when state is next read (`tick`), so tests that advance
-the clock see tasks complete without any background thread.
+`ClusterState` builds the objects of `model.py` from a scenario and owns them. They
+change only under its lock (API calls and `tick` hold it); tasks come and go only through
+`start_task`, `finish_task` and `stop_task`. Time only moves through the clock, and tasks
+finish lazily when state is next read (`tick`), so tests that advance the clock see tasks
+complete without any background thread.
 """
 
 from __future__ import annotations

@@ -12,9 +12,11 @@ its resource:
 The second argument declares the parameters as PVE's schema does (`sim/params.py` has
 the syntax); `check` is the schema's permission check, `proxy` its `proxyto => 'node'`.
 A handler that serves several paths (a qemu and an lxc twin) carries one decorator per
-path. `RouteTable.handle` applies the checks in pve-manager's `rest_handler` order:
-unknown route (501), permission check (403), proxying to the node (500 unknown node, 595
-node down), parameter validation (400), then the handler.
+path; a new resource module joins the merge in `api/__init__.py`.
+
+`RouteTable.handle` applies the checks in pve-manager's `rest_handler` order: unknown
+route (501), permission check (403), proxying to the node (500 unknown node, 595 node
+down), parameter validation (400), then the handler.
 """
 
 from __future__ import annotations
