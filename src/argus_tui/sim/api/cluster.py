@@ -58,9 +58,8 @@ def cluster_resources(req: Request) -> Result:
     if wanted in (None, "node"):
         out.extend(node_entry(req, n, for_resources=True) for n in state.nodes.values())
     if wanted in (None, "vm"):
-        perms = state.permissions
         for guest in state.guests.values():
-            if perms.has(req.authid, f"/vms/{guest.vmid}", ("VM.Audit",)):
+            if req.can(f"/vms/{guest.vmid}", "VM.Audit"):
                 out.append(resource_entry(req, guest, now))
     if wanted in (None, "storage"):
         out.extend(storage.resource_entries(req))

@@ -53,7 +53,7 @@ def syslog_lines(state: ClusterState, node: str) -> list[str]:
         lines.append(f"{_syslog_time(t)} {node} {svc}[{1000 + i}]: {_SERVICES[svc]}")
     for key in state.task_order:
         task = state.tasks[key]
-        if task.node == node and task.finished and task.exitstatus != "OK":
+        if task.node == node and task.outcome in ("warning", "error"):
             stamp = _syslog_time(task.endtime or now)
             lines.append(
                 f"{stamp} {node} pvedaemon[{task.upid.pid}]: {task.upid.type} "

@@ -93,7 +93,7 @@ def node_tasks(req: Request) -> Result:
             continue
         if source == "active" and task.finished:
             continue
-        if p.get("errors") and (not task.finished or task.exitstatus == "OK"):
+        if p.get("errors") and task.outcome in ("unknown", "ok"):
             continue
         if "typefilter" in p and task.upid.type != p["typefilter"]:
             continue
