@@ -15,16 +15,16 @@ from typing import Any
 import pytest
 
 from argus_tui.domain.upid import UPID
-from argus_tui.sim.api import Api, Route
-from argus_tui.sim.demo import DEMO_TOKEN_ID, demo_scenario
+from argus_tui.sim.api import ROUTES as TABLE
+from argus_tui.sim.api import Route
+from argus_tui.sim.demo import DEMO_TOKEN_ID
 from argus_tui.sim.params import Param
 from argus_tui.sim.server import Simulator
-from argus_tui.sim.state import ClusterState
 from tests.contract.conftest import Wire
 from tests.contract.pve_schema import schema_endpoints, validate
 
 # The route table is static; listing it at collection time gives one test id per route.
-ROUTES: list[Route] = Api(ClusterState(demo_scenario())).routes
+ROUTES: list[Route] = TABLE.routes
 GET_ROUTES = [r for r in ROUTES if r.method == "GET"]
 UPID_RE = re.compile(
     r"^UPID:[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?:[0-9A-F]{8}:[0-9A-F]{8,9}:[0-9A-F]{8}"

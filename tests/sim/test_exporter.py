@@ -9,7 +9,7 @@ auth, and TLS verified against the simulator's cluster CA (`verify_ssl` is hande
 requests as `verify`, so a CA bundle path works).
 
 Collectors turned off, because each calls an endpoint outside the simulator's route table
-(`Api._build`); they are chosen by asking the route table, so one comes back on by itself
+(`argus_tui.sim.api`); they are chosen by asking the route table, so one comes back on by itself
 when the simulator learns its endpoint:
 
 * backup-info  - GET /cluster/backup-info/not-backed-up (a 501 fails the whole scrape)

@@ -1,6 +1,6 @@
 """PVE's permission rules, checked over HTTPS through proxmoxer against the simulator.
 
-Every rule of NOTES.md section (b) has a table row here: the path walk with
+Every rule of PVE's permission model has a table row here: the path walk with
 replace-not-merge, propagate flags, groups, privilege-separated tokens, pools,
 NoAccess, root@pam, `/access/permissions`, endpoint 403s and list filtering.
 Expectations are written out in full (exact maps and sets) so that a wrong rule fails.
@@ -18,6 +18,7 @@ import pytest
 from proxmoxer import ResourceException
 from tests.conftest import SHARED_PVE, client_for
 
+from argus_tui.sim.roles import builtin_roles
 from argus_tui.sim.server import Simulator
 
 MakeSim = Callable[..., Simulator]
@@ -36,32 +37,9 @@ SECRETS = {
     OTHER: "6f1c1c2e-0000-4000-8000-000000000004",
 }
 
-# PVE 9 built-in roles, written out from NOTES.md so a wrong role table fails too.
-AUDITOR = frozenset(
-    {
-        "Datastore.Audit",
-        "Mapping.Audit",
-        "Pool.Audit",
-        "SDN.Audit",
-        "Sys.Audit",
-        "VM.Audit",
-        "VM.GuestAgent.Audit",
-    }
-)
-VMUSER = frozenset(
-    {
-        "VM.Audit",
-        "VM.Backup",
-        "VM.Config.CDROM",
-        "VM.Config.Cloudinit",
-        "VM.Console",
-        "VM.GuestAgent.Audit",
-        "VM.GuestAgent.FileRead",
-        "VM.GuestAgent.FileSystemMgmt",
-        "VM.GuestAgent.FileWrite",
-        "VM.PowerMgmt",
-    }
-)
+# PVE 9 built-in roles; test_roles.py checks the table against PVE's own.
+AUDITOR = builtin_roles(9)["PVEAuditor"]
+VMUSER = builtin_roles(9)["PVEVMUser"]
 # Single-privilege custom roles keep the expected maps small and unambiguous.
 CUSTOM_ROLES = {
     "SysAudit": ["Sys.Audit"],
@@ -83,7 +61,7 @@ def acl(path: str, subject: str, role: str, propagate: bool = True) -> dict[str,
 
 
 def both(path: str, role: str, propagate: bool = True) -> list[dict[str, Any]]:
-    """The same ACL for the user and its privsep token, as NOTES recommends for Argus."""
+    """The same ACL for the user and its privsep token: the setup Argus recommends."""
     return [acl(path, USER, role, propagate), acl(path, TOKEN, role, propagate)]
 
 
@@ -957,7 +935,7 @@ def test_task_lists(
     """A token sees its own node tasks; others need Sys.Audit on the node.
 
     /cluster/tasks without Sys.Audit on / compares the split user name with the full
-    token id, so a token sees none of its own tasks there (NOTES §b quirk).
+    token id, so a token sees none of its own tasks there (a quirk of PVE's check).
     """
     sim = make_sim(scenario(acls, tasks=TASKS))
     pve = api(sim)

@@ -70,11 +70,6 @@ class PermissionEngine:
         bucket[acl.role] = 1 if acl.propagate else 0
         self._acl_paths.add(acl.path)
 
-    def set_pool_members(self, pool_members: Mapping[str, Iterable[str]]) -> None:
-        """Pool membership changes with the cluster; cached results depend on it."""
-        self._pool_members = {pool: list(members) for pool, members in pool_members.items()}
-        self._cache.clear()
-
     # -- AccessControl::roles -------------------------------------------------------------
 
     def _roles_at(self, authid: str, path: str) -> dict[str, int]:

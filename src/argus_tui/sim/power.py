@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from argus_tui.sim.metrics import unit
-from argus_tui.sim.state import ClusterState, Guest, SimError, Task
+from argus_tui.sim.model import Guest
+from argus_tui.sim.state import ClusterState, SimError
 
 # (qemu type, lxc type, simulated seconds)
 _TYPES: dict[str, tuple[str, str, float]] = {
@@ -53,19 +54,22 @@ def submit(
     lines = _log(guest, action, kind, error)
     if error and detail:
         lines = [(0.1 * (i + 1), text) for i, text in enumerate(detail.splitlines())]
-    upid = state.new_upid(guest.node, task_type, str(vmid), authid, now)
 
     def finish() -> None:
-        guest.busy_upid = None
-        if error:
-            return
-        _apply(state, guest, action, params)
+        if not error:
+            _apply(state, guest, action, params)
 
-    task = Task(
-        upid=upid, node=guest.node, lines=lines, duration=duration, error=error, on_end=finish
+    task = state.start_task(
+        guest.node,
+        task_type,
+        str(vmid),
+        authid,
+        lines=lines,
+        duration=duration,
+        error=error,
+        on_end=finish,
+        start=now,
     )
-    guest.busy_upid = task.key
-    state._add_task(task)
     return task.key
 
 
@@ -139,11 +143,9 @@ def _ha_request(state: ClusterState, guest: Guest, action: str, authid: str, now
     sid = f"{'vm' if guest.type == 'qemu' else 'ct'}:{guest.vmid}"
     want_running = action == "start"
     task_type = "hastart" if want_running else "hastop"
-    upid = state.new_upid(guest.node, task_type, str(guest.vmid), authid, now)
     lines = [(0.1, f"Requesting HA {'start' if want_running else 'stop'} for {sid}")]
 
     def forward() -> None:
-        guest.busy_upid = None
         guest.hastate = "started" if want_running else "request_stop"
         if want_running == guest.running:
             guest.hastate = "started" if want_running else "stopped"
@@ -151,13 +153,6 @@ def _ha_request(state: ClusterState, guest: Guest, action: str, authid: str, now
         real = "start" if want_running else "shutdown"
         qm_type, vz_type, duration = _TYPES[real]
         error = _failure(guest, real, "VM" if guest.type == "qemu" else "CT")
-        lrm_upid = state.new_upid(
-            guest.node,
-            qm_type if guest.type == "qemu" else vz_type,
-            str(guest.vmid),
-            "root@pam",
-            state.now(),
-        )
 
         def done() -> None:
             if not error:
@@ -165,18 +160,26 @@ def _ha_request(state: ClusterState, guest: Guest, action: str, authid: str, now
             else:
                 guest.hastate = "error"
 
-        state._add_task(
-            Task(
-                upid=lrm_upid,
-                node=guest.node,
-                lines=[],
-                duration=duration,
-                error=error,
-                on_end=done,
-            )
+        # The LRM runs the real start or shutdown as root@pam.
+        state.start_task(
+            guest.node,
+            qm_type if guest.type == "qemu" else vz_type,
+            str(guest.vmid),
+            "root@pam",
+            lines=[],
+            duration=duration,
+            error=error,
+            on_end=done,
         )
 
-    task = Task(upid=upid, node=guest.node, lines=lines, duration=0.5, error="", on_end=forward)
-    guest.busy_upid = task.key
-    state._add_task(task)
+    task = state.start_task(
+        guest.node,
+        task_type,
+        str(guest.vmid),
+        authid,
+        lines=lines,
+        duration=0.5,
+        on_end=forward,
+        start=now,
+    )
     return task.key

@@ -1,7 +1,7 @@
 """Built-in Proxmox VE roles, as `create_roles()` in pve-access-control defines them.
 
-PVE 9 replaced VM.Monitor with the VM.GuestAgent.* privileges and added VM.Replicate;
-the simulator picks the table matching the scenario's major version.
+The table is PVE 9's; PVE 8's is derived from it (`_as_pve8`), and the simulator picks
+the one matching the scenario's major version.
 """
 
 from __future__ import annotations
@@ -194,136 +194,21 @@ _PVE9: dict[str, tuple[str, ...]] = {
     ),
 }
 
-# PVE 8 differs from PVE 9 only in these roles.
-_PVE8_OVERRIDES: dict[str, tuple[str, ...]] = {
-    "Administrator": (
-        "Datastore.Allocate",
-        "Datastore.AllocateSpace",
-        "Datastore.AllocateTemplate",
-        "Datastore.Audit",
-        "Group.Allocate",
-        "Mapping.Audit",
-        "Mapping.Modify",
-        "Mapping.Use",
-        "Permissions.Modify",
-        "Pool.Allocate",
-        "Pool.Audit",
-        "Realm.Allocate",
-        "Realm.AllocateUser",
-        "SDN.Allocate",
-        "SDN.Audit",
-        "SDN.Use",
-        "Sys.AccessNetwork",
-        "Sys.Audit",
-        "Sys.Console",
-        "Sys.Incoming",
-        "Sys.Modify",
-        "Sys.PowerMgmt",
-        "Sys.Syslog",
-        "User.Modify",
-        "VM.Allocate",
-        "VM.Audit",
-        "VM.Backup",
-        "VM.Clone",
-        "VM.Config.CDROM",
-        "VM.Config.CPU",
-        "VM.Config.Cloudinit",
-        "VM.Config.Disk",
-        "VM.Config.HWType",
-        "VM.Config.Memory",
-        "VM.Config.Network",
-        "VM.Config.Options",
-        "VM.Console",
-        "VM.Migrate",
-        "VM.Monitor",
-        "VM.PowerMgmt",
-        "VM.Snapshot",
-        "VM.Snapshot.Rollback",
-    ),
-    "PVEAdmin": (
-        "Datastore.Allocate",
-        "Datastore.AllocateSpace",
-        "Datastore.AllocateTemplate",
-        "Datastore.Audit",
-        "Group.Allocate",
-        "Mapping.Audit",
-        "Mapping.Use",
-        "Pool.Allocate",
-        "Pool.Audit",
-        "Realm.AllocateUser",
-        "SDN.Allocate",
-        "SDN.Audit",
-        "SDN.Use",
-        "Sys.Audit",
-        "Sys.Console",
-        "Sys.Syslog",
-        "User.Modify",
-        "VM.Allocate",
-        "VM.Audit",
-        "VM.Backup",
-        "VM.Clone",
-        "VM.Config.CDROM",
-        "VM.Config.CPU",
-        "VM.Config.Cloudinit",
-        "VM.Config.Disk",
-        "VM.Config.HWType",
-        "VM.Config.Memory",
-        "VM.Config.Network",
-        "VM.Config.Options",
-        "VM.Console",
-        "VM.Migrate",
-        "VM.Monitor",
-        "VM.PowerMgmt",
-        "VM.Snapshot",
-        "VM.Snapshot.Rollback",
-    ),
-    "PVEAuditor": (
-        "Datastore.Audit",
-        "Mapping.Audit",
-        "Pool.Audit",
-        "SDN.Audit",
-        "Sys.Audit",
-        "VM.Audit",
-    ),
-    "PVEVMAdmin": (
-        "VM.Allocate",
-        "VM.Audit",
-        "VM.Backup",
-        "VM.Clone",
-        "VM.Config.CDROM",
-        "VM.Config.CPU",
-        "VM.Config.Cloudinit",
-        "VM.Config.Disk",
-        "VM.Config.HWType",
-        "VM.Config.Memory",
-        "VM.Config.Network",
-        "VM.Config.Options",
-        "VM.Console",
-        "VM.Migrate",
-        "VM.Monitor",
-        "VM.PowerMgmt",
-        "VM.Snapshot",
-        "VM.Snapshot.Rollback",
-    ),
-    "PVEVMUser": (
-        "VM.Audit",
-        "VM.Backup",
-        "VM.Config.CDROM",
-        "VM.Config.Cloudinit",
-        "VM.Console",
-        "VM.PowerMgmt",
-    ),
-}
+
+def _as_pve8(privs: tuple[str, ...]) -> frozenset[str]:
+    """A PVE 9 role as PVE 8 defines it.
+
+    PVE 8 has none of the VM.GuestAgent.* privileges nor VM.Replicate; the roles that
+    hold VM.GuestAgent.Unrestricted in PVE 9 held VM.Monitor instead.
+    """
+    kept = {p for p in privs if not p.startswith("VM.GuestAgent.") and p != "VM.Replicate"}
+    if "VM.GuestAgent.Unrestricted" in privs:
+        kept.add("VM.Monitor")
+    return frozenset(kept)
 
 
 def builtin_roles(pve_major: int) -> dict[str, frozenset[str]]:
     """The built-in role table of the given PVE major version (9 for anything newer)."""
-    table = dict(_PVE9)
     if pve_major < 9:
-        table.update(_PVE8_OVERRIDES)
-    return {name: frozenset(privs) for name, privs in table.items()}
-
-
-def all_privileges(pve_major: int) -> frozenset[str]:
-    """Every privilege the version knows: what Administrator and root@pam hold."""
-    return builtin_roles(pve_major)["Administrator"]
+        return {name: _as_pve8(privs) for name, privs in _PVE9.items()}
+    return {name: frozenset(privs) for name, privs in _PVE9.items()}

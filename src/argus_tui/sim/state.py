@@ -1,24 +1,35 @@
-"""The simulated cluster: nodes, guests, tasks and a controllable clock.
+"""The simulated cluster: its nodes, guests, storage and tasks, and a controllable clock.
 
-All mutation goes through `ClusterState` under one lock. Time only moves through the
-clock, and tasks finish lazily when state is next read (`tick`), so tests that advance
-the clock see tasks complete without any background thread.
+`ClusterState` builds the objects of `model.py` from a scenario and owns them. They
+change only under its lock (API calls and `tick` hold it); tasks come and go only through
+`start_task`, `finish_task` and `stop_task`. Time only moves through the clock, and tasks
+finish lazily when state is next read (`tick`), so tests that advance the clock see tasks
+complete without any background thread.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from argus_tui.domain.upid import UPID
-from argus_tui.sim.metrics import Profile, rate, unit
+from argus_tui.sim.metrics import Usage, unit
+from argus_tui.sim.model import BackupJob, Guest, Node, Snapshot, Storage, Task
 from argus_tui.sim.permissions import PermissionEngine
-from argus_tui.sim.scenario import ROOT_TOKEN_ID, Scenario, TaskSpec, TokenSpec
+from argus_tui.sim.scenario import ROOT_TOKEN_ID, GuestSpec, Scenario, TaskSpec, TokenSpec
 
-STALE_AFTER = 300  # seconds after which pmxcfs data is considered gone (NOTES §e)
+# pmxcfs status data older than this shows as "unknown", its usage fields dropped.
+STALE_AFTER = 300
 OFFLINE_SINCE = 900  # offline nodes in a scenario went away this long before start
+# storage.cfg of every simulated node: (id, type, content, shared, capacity in bytes);
+# capacity 0 means three times the node's root disk.
+STORAGE_CFG: tuple[tuple[str, str, str, bool, int], ...] = (
+    ("local", "dir", "iso,vztmpl,backup", False, 100 * 1024**3),
+    ("local-lvm", "lvmthin", "images,rootdir", False, 0),
+    ("nas-backup", "nfs", "backup,iso", True, 8 * 1024**4),
+)
 
 
 class SimClock:
@@ -40,92 +51,6 @@ class SimClock:
     def advance(self, seconds: float) -> None:
         with self._lock:
             self._offset += seconds
-
-
-@dataclass(slots=True)
-class Node:
-    name: str
-    online: bool
-    cpus: int
-    memory: int
-    disk: int
-    ip: str
-    nodeid: int
-    boot: float  # epoch of the last boot
-    offline_since: float | None = None
-
-
-@dataclass(slots=True)
-class Guest:
-    vmid: int
-    type: str  # qemu | lxc
-    name: str
-    node: str
-    status: str  # running | stopped | paused
-    cores: int
-    memory: int
-    disk: int
-    tags: list[str]
-    pool: str | None
-    template: bool
-    lock: str
-    ha: bool
-    fail: dict[str, str]
-    started: float | None  # epoch the guest last started, when running
-    hastate: str | None = None
-    # (epoch, running?) transitions, oldest first, for rrddata of the past.
-    history: list[tuple[float, bool]] = field(default_factory=list)
-    busy_upid: str | None = None
-
-    @property
-    def key(self) -> str:
-        return f"{self.type}/{self.vmid}"
-
-    @property
-    def running(self) -> bool:
-        return self.status in ("running", "paused")
-
-    def running_at(self, t: float) -> bool:
-        state = False
-        for when, running in self.history:
-            if when > t:
-                break
-            state = running
-        return state
-
-
-@dataclass(slots=True)
-class Task:
-    upid: UPID
-    node: str
-    # (seconds after start, line) - lines appear as simulated time passes.
-    lines: list[tuple[float, str]]
-    duration: float
-    error: str  # "" for success
-    on_end: Callable[[], None] | None = None
-    finished: bool = False
-    endtime: int | None = None
-    exitstatus: str | None = None
-    killed: bool = False
-
-    @property
-    def key(self) -> str:
-        return str(self.upid)
-
-    def visible_lines(self, now: float) -> list[str]:
-        elapsed = now - self.upid.starttime
-        if self.finished:
-            return [text for _, text in self.lines] + [self._final_line()]
-        return [text for offset, text in self.lines if offset <= elapsed]
-
-    def _final_line(self) -> str:
-        if self.killed:
-            return "TASK ERROR: interrupted by signal"
-        if self.exitstatus == "OK":
-            return "TASK OK"
-        if self.exitstatus and self.exitstatus.startswith("WARNINGS"):
-            return f"TASK {self.exitstatus}"
-        return f"TASK ERROR: {self.exitstatus}"
 
 
 class SimError(Exception):
@@ -152,7 +77,6 @@ class ClusterState:
         self.fingerprint = ""  # set by the server once its certificate exists
         self._pid = 0x1000 + int(unit(self.seed, "pid") * 0x8000)
         now = self.clock.now()
-        self.start_time = now
         self.nodes: dict[str, Node] = {}
         for index, spec in enumerate(scenario.nodes):
             online = spec.status == "online"
@@ -167,43 +91,17 @@ class ClusterState:
                 boot=now - 86400 * (3 + 60 * unit(self.seed, spec.name, "boot")),
                 offline_since=None if online else now - OFFLINE_SINCE,
             )
-        self.guests: dict[int, Guest] = {}
-        for g in scenario.guests:
-            running = g.status in ("running", "paused") and not g.template
-            node_up = self.nodes[g.node].online
-            started = (
-                now - 3600 * (1 + 900 * unit(self.seed, str(g.vmid), "up")) if running else None
-            )
-            history = [(now - 86400 * 400, running)]
-            if running and started is not None:
-                history = [(now - 86400 * 400, False), (started, True)]
-            if not node_up:
-                history.append((now - OFFLINE_SINCE, False))
-            self.guests[g.vmid] = Guest(
-                vmid=g.vmid,
-                type=g.type,
-                name=g.name,
-                node=g.node,
-                status=("paused" if g.status == "paused" else g.status)
-                if not g.template
-                else "stopped",
-                cores=g.cores,
-                memory=g.memory,
-                disk=g.disk,
-                tags=list(g.tags),
-                pool=g.pool,
-                template=g.template,
-                lock=g.lock,
-                ha=g.ha,
-                fail=dict(g.fail),
-                started=started,
-                hastate=("started" if running else "stopped") if g.ha else None,
-                history=history,
-            )
+        self.guests: dict[int, Guest] = {g.vmid: self._guest(g, now) for g in scenario.guests}
+        self.usage = Usage(self.seed, now, self.guests)
+        # Keyed (node, storage id), node by node in storage.cfg order, as PVE lists them.
+        self.storages: dict[tuple[str, str], Storage] = {
+            (node.name, sid): self._storage(node, sid, plugin, content, shared, size)
+            for node in self.nodes.values()
+            for sid, plugin, content, shared, size in STORAGE_CFG
+        }
+        self.backup_jobs = [BackupJob("backup-nightly", "02:30", "nas-backup")]
         self.tokens: dict[str, TokenSpec] = {t.id: t for t in scenario.tokens}
         if not self.tokens:
-            import uuid
-
             root = TokenSpec(id=ROOT_TOKEN_ID, secret=str(uuid.uuid4()), privsep=False)
             scenario.tokens.append(root)
             self.tokens[root.id] = root
@@ -218,14 +116,72 @@ class ClusterState:
         self.task_order: list[str] = []
         self.cluster_log: list[dict[str, object]] = []
         for task_spec in scenario.tasks:
-            self._seed_task(
-                task_spec.node,
-                task_spec.type,
-                task_spec.id,
-                task_spec.user,
-                now - task_spec.ago,
-                task_spec,
+            self._seed_task(task_spec, now - task_spec.ago)
+
+    # -- building from the scenario -----------------------------------------------------------
+
+    def _guest(self, g: GuestSpec, now: float) -> Guest:
+        running = g.status in ("running", "paused") and not g.template
+        node_up = self.nodes[g.node].online
+        started = now - 3600 * (1 + 900 * unit(self.seed, str(g.vmid), "up")) if running else None
+        history = [(now - 86400 * 400, running)]
+        if running and started is not None:
+            history = [(now - 86400 * 400, False), (started, True)]
+        if not node_up:
+            history.append((now - OFFLINE_SINCE, False))
+        guest = Guest(
+            vmid=g.vmid,
+            type=g.type,
+            name=g.name,
+            node=g.node,
+            status=("paused" if g.status == "paused" else g.status)
+            if not g.template
+            else "stopped",
+            cores=g.cores,
+            memory=g.memory,
+            disk=g.disk,
+            tags=list(g.tags),
+            pool=g.pool,
+            template=g.template,
+            lock=g.lock,
+            ha=g.ha,
+            fail=dict(g.fail),
+            started=started,
+            hastate=("started" if running else "stopped") if g.ha else None,
+            history=history,
+        )
+        # About half the guests were snapshotted before an OS upgrade a week ago.
+        if unit(self.seed, guest.key, "snap") > 0.5:
+            snap = Snapshot(
+                name="before-upgrade",
+                description="before the OS upgrade",
+                snaptime=int(now - 86400 * 7),
+                vmstate=False,
             )
+            guest.snapshots.append(snap)
+            guest.parent = snap.name
+        return guest
+
+    def _storage(
+        self, node: Node, sid: str, plugin: str, content: str, shared: bool, size: int
+    ) -> Storage:
+        total = size or node.disk * 3
+        used = int(total * (0.15 + 0.6 * unit(self.seed, f"{node.name}/{sid}", "used")))
+        return Storage(sid, node.name, plugin, content, shared, total, used)
+
+    def _seed_task(self, spec: TaskSpec, start: float) -> None:
+        lines = [(0.0, line) for line in spec.log] or [(0.0, default_log_line(spec.type, spec.id))]
+        task = self.start_task(
+            spec.node,
+            spec.type,
+            spec.id,
+            spec.user,
+            lines=lines,
+            duration=spec.duration,
+            error=spec.error,
+            start=start,
+        )
+        self.finish_task(task)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -242,41 +198,51 @@ class ClusterState:
     def node_stale(self, node: Node, now: float) -> bool:
         return node.offline_since is not None and now - node.offline_since > STALE_AFTER
 
-    def next_pid(self) -> int:
-        self._pid += 1 + int(unit(self.seed, str(self._pid), "pid") * 40)
-        return self._pid
+    def node_storages(self, node: str | None = None) -> list[Storage]:
+        """Every node's storages, or one node's, in the order PVE lists them."""
+        return [s for s in self.storages.values() if node is None or s.node == node]
 
-    def new_upid(self, node: str, type_: str, id_: str, user: str, start: float) -> UPID:
-        pid = self.next_pid()
-        booted = self.nodes[node].boot
-        pstart = int((start - booted) * 100) & 0xFFFFFFFF
-        return UPID(node, pid, pstart, int(start), type_, id_, user)
+    # -- tasks --------------------------------------------------------------------------------
 
-    def _seed_task(
-        self, node: str, type_: str, id_: str, user: str, start: float, spec: TaskSpec
-    ) -> None:
-        upid = self.new_upid(node, type_, id_, user, start)
-        lines = [(0.0, line) for line in spec.log] or [(0.0, default_log_line(type_, id_))]
-        task = Task(upid=upid, node=node, lines=lines, duration=spec.duration, error=spec.error)
-        self._add_task(task)
-        self._finish(task)
+    def start_task(
+        self,
+        node: str,
+        type_: str,
+        id_: str,
+        user: str,
+        *,
+        lines: list[tuple[float, str]],
+        duration: float,
+        error: str = "",
+        on_end: Callable[[], None] | None = None,
+        start: float | None = None,
+    ) -> Task:
+        """Fork a worker: a new running task (started now unless `start` says otherwise).
 
-    def _add_task(self, task: Task) -> None:
+        It ends by itself `duration` simulated seconds later (see `tick`), with `error` as
+        its exit status ("" = OK), and then calls `on_end`.
+        """
+        begun = self.now() if start is None else start
+        upid = self._new_upid(node, type_, id_, user, begun)
+        task = Task(upid=upid, node=node, lines=lines, duration=duration, error=error)
+        task.on_end = on_end
         self.tasks[task.key] = task
         self.task_order.append(task.key)
         self.cluster_log.append(
             {
-                "time": task.upid.starttime,
-                "node": task.node,
-                "user": task.upid.user,
-                "tag": "pvedaemon" if task.upid.type.startswith(("qm", "vz")) else "pve-ha-crm",
-                "pid": task.upid.pid,
+                "time": upid.starttime,
+                "node": node,
+                "user": upid.user,
+                "tag": "pvedaemon" if upid.type.startswith(("qm", "vz")) else "pve-ha-crm",
+                "pid": upid.pid,
                 "pri": 6,
-                "msg": f"<{task.upid.user}> starting task {task.upid}",
+                "msg": f"<{upid.user}> starting task {upid}",
             }
         )
+        return task
 
-    def _finish(self, task: Task) -> None:
+    def finish_task(self, task: Task) -> None:
+        """End a task now: exit status, the cluster log's end line, then its `on_end`."""
         task.finished = True
         task.endtime = int(task.upid.starttime + task.duration)
         task.exitstatus = task.error or "OK"
@@ -296,6 +262,15 @@ class ClusterState:
         if task.on_end is not None:
             task.on_end()
 
+    def stop_task(self, task: Task) -> None:
+        """Kill a running task, as `DELETE .../tasks/UPID` does: it ends at once, undone."""
+        if task.finished:
+            return
+        task.error = "interrupted by signal"
+        task.duration = max(0.0, self.now() - task.upid.starttime)
+        task.on_end = None
+        self.finish_task(task)
+
     def tick(self) -> None:
         """Finish every task whose simulated end time has come."""
         now = self.now()
@@ -306,74 +281,17 @@ class ClusterState:
                 if not t.finished and t.upid.starttime + t.duration <= now
             ]
             for task in sorted(due, key=lambda t: t.upid.starttime + t.duration):
-                self._finish(task)
+                self.finish_task(task)
 
-    # -- metrics ----------------------------------------------------------------------------
+    def _next_pid(self) -> int:
+        self._pid += 1 + int(unit(self.seed, str(self._pid), "pid") * 40)
+        return self._pid
 
-    def guest_cpu(self, guest: Guest, t: float) -> float:
-        if guest.status == "paused":
-            return 0.0
-        return Profile(self.seed, guest.key, 0.02, 0.6).at(t)
-
-    def guest_mem(self, guest: Guest, t: float) -> int:
-        frac = Profile(self.seed, guest.key + "/mem", 0.25, 0.85).at(t, "m")
-        return int(guest.memory * frac)
-
-    def guest_disk(self, guest: Guest, t: float) -> int:
-        if guest.type == "qemu":
-            return 0  # QEMU cannot see filesystem usage
-        frac = 0.1 + 0.7 * unit(self.seed, guest.key, "disk")
-        growth = (t - self.start_time) / (86400 * 365) * 0.05
-        return int(guest.disk * min(0.98, frac + max(0.0, growth)))
-
-    def guest_counters(self, guest: Guest, t: float) -> dict[str, int]:
-        """Cumulative bytes since the guest started, as status and resources report."""
-        if not guest.running or guest.started is None:
-            return {"netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0}
-        up = max(0.0, t - guest.started)
-        out = {}
-        for what, scale in (
-            ("netin", 40_000),
-            ("netout", 25_000),
-            ("diskread", 80_000),
-            ("diskwrite", 60_000),
-        ):
-            avg = scale * (0.2 + unit(self.seed, guest.key, what))
-            out[what] = int(avg * up)
-        return out
-
-    def guest_rates(self, guest: Guest, t: float) -> dict[str, float]:
-        return {
-            what: rate(self.seed, guest.key, what, t, scale)
-            for what, scale in (
-                ("netin", 60_000.0),
-                ("netout", 40_000.0),
-                ("diskread", 120_000.0),
-                ("diskwrite", 90_000.0),
-            )
-        }
-
-    def node_usage(self, node: Node, t: float) -> dict[str, float]:
-        """cpu fraction, mem bytes and root disk bytes of a node at time t."""
-        cpu = 0.01 + 0.02 * unit(self.seed, node.name, "os")
-        mem = node.memory * (0.06 + 0.04 * unit(self.seed, node.name, "osmem"))
-        for guest in self.guests.values():
-            if guest.node != node.name or not guest.running_at(t):
-                continue
-            cpu += self.guest_cpu(guest, t) * guest.cores / max(1, node.cpus)
-            mem += self.guest_mem(guest, t)
-        base_disk = 0.08 + 0.3 * unit(self.seed, node.name, "root")
-        return {
-            "cpu": min(1.0, cpu),
-            "mem": float(min(node.memory * 0.98, mem)),
-            "disk": node.disk * base_disk,
-            "iowait": 0.002 + 0.03 * Profile(self.seed, node.name + "/io", 0.0, 1.0).at(t),
-        }
-
-    def uptime(self, guest: Guest, now: float) -> int:
-        if not guest.running or guest.started is None:
-            return 0
-        return int(now - guest.started)
+    def _new_upid(self, node: str, type_: str, id_: str, user: str, start: float) -> UPID:
+        pid = self._next_pid()
+        booted = self.nodes[node].boot
+        pstart = int((start - booted) * 100) & 0xFFFFFFFF
+        return UPID(node, pid, pstart, int(start), type_, id_, user)
 
     # -- power ------------------------------------------------------------------------------
 
