@@ -289,3 +289,22 @@ def test_auth_failures(sim: Simulator) -> None:
         timeout=5,
     )
     assert spaced.status_code == 200
+
+
+# -- requests PVE answers in its own way ------------------------------------------------------
+
+
+def test_localhost_is_the_node_that_answers(sim: Simulator) -> None:
+    response = raw(sim, "/nodes/localhost/status")
+    assert response.status_code == 200
+    assert response.json()["data"]["uptime"] > 0
+
+
+def test_pve8_has_no_decade_of_rrddata(make_sim: Callable[..., Simulator]) -> None:
+    data = demo_data()
+    data["cluster"]["version"] = "8.2.4"
+    sim = make_sim(data)
+    response = raw(sim, "/nodes/pve-a/rrddata", timeframe="decade")
+    assert response.status_code == 400
+    assert "timeframe" in response.json()["errors"]
+    assert raw(sim, "/nodes/pve-a/rrddata", timeframe="year").status_code == 200

@@ -185,15 +185,18 @@ class RouteTable:
                 if not state.permissions.has(authid, target, check.privs, any_of=check.any_of):
                     raise check.denial(target)
             if route.proxy:
-                _proxy_target(state, merged["node"])
+                merged["node"] = _proxy_target(state, merged["node"])
             values, errors = validate(route.params, merged)
             if errors:
                 raise SimError(400, "Parameter verification failed.", errors=errors)
             return route.handler(Request(authid, method, path, values, state))
 
 
-def _proxy_target(state: ClusterState, name: str) -> None:
-    """PVE forwards `proxyto` calls to the node: unknown names and offline nodes fail."""
+def _proxy_target(state: ClusterState, name: str) -> str:
+    """The node a `proxyto` call runs on: unknown names and offline nodes fail.
+
+    `localhost` is the node that answers, as on PVE: the handler sees its real name.
+    """
     node = state.nodes.get(name)
     if node is None and name != "localhost":
         raise SimError(500, f"no such cluster node '{name}'")
@@ -201,6 +204,7 @@ def _proxy_target(state: ClusterState, name: str) -> None:
         node = next(iter(state.nodes.values()))
     if not node.online:
         raise SimError(595, "No route to host", body=False)
+    return node.name
 
 
 def page(items: Sequence[T], start: int, limit: int) -> list[T]:

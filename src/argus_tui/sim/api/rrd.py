@@ -28,6 +28,15 @@ def node_rrd(req: Request) -> Result:
     if node is None:
         raise SimError(500, f"no such cluster node '{req.params['node']}'")
     pve9 = state.scenario.pve_major >= 9
+    if not pve9 and req.params["timeframe"] == "decade":  # added to the schema in PVE 9.1
+        raise SimError(
+            400,
+            "Parameter verification failed.",
+            errors={
+                "timeframe": "value 'decade' does not have a value in the enumeration"
+                " 'hour, day, week, month, year'"
+            },
+        )
     times, _ = rrd_times(state.now(), req.params["timeframe"], state.scenario.pve_major)
     use_max = req.params.get("cf") == "MAX"
     rows = []
