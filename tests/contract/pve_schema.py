@@ -100,7 +100,7 @@ def validate(
 
     `numeric_strings` lists locations (array indices written as `[*]`, e.g. `data` or
     `data[*].vmid`) where PVE itself sends an integer/number as a string, so a numeric
-    string is accepted there (NOTES §g: `/cluster/nextid` answers `"105"`).
+    string is accepted there (docs/proxmox.md, Quirks: `/cluster/nextid` answers `"105"`).
     """
     errors: list[str] = []
     type_ = schema.get("type")

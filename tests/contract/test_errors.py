@@ -1,9 +1,10 @@
 """Error responses as pve-http-server sends them: status, reason phrase and body.
 
 Clients must read both the reason phrase (the only message before libpve-http-server-perl
-5.2.0) and the JSON `message`, and auth failures have no body at all (NOTES §c). The
-expected texts below are the ones in `responses/derived/errors.derived.json`; the last test
-checks them against that file when the contract is available.
+5.2.0) and the JSON `message`, and auth failures have no body at all (docs/proxmox.md,
+Wire protocol and errors). The expected texts below are the ones in
+`responses/derived/errors.derived.json`; the last test checks them against that file when
+the contract is available.
 """
 
 from __future__ import annotations

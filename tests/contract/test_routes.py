@@ -36,7 +36,7 @@ WITH_TOTAL = {
     "/nodes/{node}/tasks/{upid}/log",
     "/nodes/{node}/syslog",
 }
-# Where PVE sends a number as a string although the schema says integer (NOTES §g).
+# Where PVE sends a number as a string although the schema says integer (docs/proxmox.md, Quirks).
 NUMERIC_STRINGS = {"/cluster/nextid": ["data"]}
 
 

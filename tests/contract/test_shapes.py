@@ -6,8 +6,8 @@ answers for the same endpoint: top-level type, the keys every real example carri
 types per key, the envelope (`total`), and formats such as UPIDs and task log endings.
 
 Value types are compared as PVE puts them on the wire: booleans are 0/1 integers; some
-integers arrive as strings (NOTES §g, e.g. an LXC list with `"vmid": "103"`, and fixtures
-"anonymised/edited" with ints turned into strings); older PVE sent `template: ""` and
+integers arrive as strings (docs/proxmox.md, Quirks: e.g. an LXC list with `"vmid": "103"`,
+and fixtures "anonymised/edited" with ints turned into strings); older PVE sent `template: ""` and
 `pid: null`. Perl's JSON encoder prints integral numbers without a fraction, so an
 integral float such as `4.0` where PVE shows `4` counts as a different type.
 """
@@ -56,7 +56,7 @@ def _incompatible(real: Any, ours: Any) -> str | None:
             return None
         return f"PVE sends {real!r} (integer), simulator {ours!r} (integral float)"
     elif isinstance(real, str) and isinstance(ours, int | float):
-        # Integers as strings (NOTES §g); `template: ""` from old versions.
+        # Integers as strings (docs/proxmox.md, Quirks); `template: ""` from old versions.
         ok = real == "" or bool(_NUMBER_TEXT.match(real))
     elif isinstance(ours, str) and isinstance(real, int | float):
         ok = bool(_NUMBER_TEXT.match(ours))
@@ -261,7 +261,7 @@ def test_cluster_resources(wire: Wire) -> None:
         "node": r"node/[\w-]+",
         "storage": r"storage/[\w-]+/[\w.-]+",
         "sdn": r"sdn/[\w-]+/[\w-]+",
-        "pool": r"/pool/[\w-]+",  # note the leading slash (NOTES §e)
+        "pool": r"/pool/[\w-]+",  # note the leading slash (docs/proxmox.md, /cluster/resources)
     }
     for item in ours:
         pattern = id_formats.get(item["type"])
@@ -279,7 +279,8 @@ def test_nodes_list(wire: Wire) -> None:
     """`/nodes`: the cluster/resources node fields plus ssl_fingerprint."""
     ours = wire.get("/nodes")
     # The offline node in this fixture has all-zero stats, a test simplification (real PVE
-    # omits them, NOTES §e), so only online entries define the expected shape.
+    # omits them: docs/proxmox.md, /cluster/resources), so only online entries define the
+    # expected shape.
     examples = [
         i
         for i in items_of("nodes-list-offline.home-assistant-core.json")
@@ -303,7 +304,7 @@ def test_node_status(wire: Wire) -> None:
     for node in (n["node"] for n in wire.get("/nodes")):
         ours = wire.get(f"/nodes/{node}/status")
         problems += compare_object(examples, ours, "node status")
-        # Not in the 5.x/7.x examples, but in every 8.1+/9.x node (NOTES §g).
+        # Not in the 5.x/7.x examples, but in every 8.1+/9.x node (docs/proxmox.md, Quirks).
         problems += [
             f"node status: missing {k!r}" for k in ("current-kernel", "boot-info") if k not in ours
         ]
@@ -382,7 +383,7 @@ def test_qemu_status_current_stopped(wire: Wire) -> None:
 
 
 def test_qemu_status_current_paused(make_sim: Callable[..., Simulator]) -> None:
-    """A paused VM: `status` stays "running", `qmpstatus` says "paused" (NOTES §g).
+    """A paused VM: `status` stays "running", `qmpstatus` says "paused" (docs/proxmox.md, Quirks).
 
     The captured paused example was edited to `status: "stopped"`, so only its keys are
     compared, not that value. (The prelaunch example has no simulator counterpart: the
@@ -522,7 +523,8 @@ def test_node_tasks_with_total(wire: Wire) -> None:
 
 
 def _upid_agrees(task: Mapping[str, Any]) -> list[str]:
-    """List/status entries repeat the UPID's fields in decimal (tokens split, NOTES §a)."""
+    """List/status entries repeat the UPID's fields in decimal, tokens split (docs/proxmox.md,
+    Tasks)."""
     try:
         upid = UPID.parse(task["upid"])
     except ValueError:
@@ -677,7 +679,7 @@ def test_access_permissions(wire: Wire) -> None:
     """Without `path`: {path: {privilege: 0|1}} for the fixed set of top-level paths."""
     example = data_of("access-permissions-root.go-proxmox-pve7x.json")[0]
     ours = wire.get("/access/permissions")
-    # PVE 7 listed "/pools"; PVE 8+ use "/pool" (NOTES §b).
+    # PVE 7 listed "/pools"; PVE 8+ use "/pool" (docs/proxmox.md, Permissions).
     expected_paths = {"/pool" if p == "/pools" else p for p in example}
     problems = [f"permissions: missing path {p!r}" for p in sorted(expected_paths - set(ours))]
     for path, privs in ours.items():

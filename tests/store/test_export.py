@@ -99,7 +99,7 @@ def test_parse_since() -> None:
 
 
 def test_stats_and_prune(filled: HistoryStore) -> None:
-    stats = service.stats_text(filled)
+    stats = service.stats_json(filled)
     p = stats["profiles"]["p"]
     assert p["entities"] == 4 and p["events"] == 2 and not p["large_cluster_policy"]
     assert p["resolutions"]["0"]["points"] == 7 and p["resolutions"]["300"]["points"] == 1
@@ -110,11 +110,3 @@ def test_stats_and_prune(filled: HistoryStore) -> None:
     assert counts["events"] == 2 and counts["bytes_freed"] >= 0
     assert "pruned history" in service.render_prune(counts)
     assert filled.export("p", 0)["samples"] == []
-
-
-def test_merge_series_prefers_rrddata_and_reaches_back_with_history() -> None:
-    local = [(100.0, 0.1), (160.0, 0.2), (220.0, 0.3), (280.0, 0.4)]
-    rrd = [{"time": 240.0, "cpu": 0.5}, {"time": 180.0, "cpu": 0.6}, {"time": 300.0}]
-    assert service.merge_series(local, rrd, "cpu") == [(100.0, 0.1), (160.0, 0.2),
-                                                       (180.0, 0.6), (240.0, 0.5)]  # fmt: skip
-    assert service.merge_series(local, [], "cpu") == local

@@ -66,10 +66,6 @@ class Guest:
             return self.name
         return f"{'VM' if self.type == 'qemu' else 'CT'} {self.vmid}"
 
-    @property
-    def ha_managed(self) -> bool:
-        return bool(self.hastate) and self.hastate not in ("ignored",)
-
 
 @dataclass(frozen=True, slots=True)
 class Entity:

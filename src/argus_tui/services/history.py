@@ -136,7 +136,7 @@ def read_csv_export(text: str) -> dict[str, list[dict[str, str]]]:
     return out
 
 
-def stats_text(store: HistoryStore) -> dict[str, Any]:
+def stats_json(store: HistoryStore) -> dict[str, Any]:
     """`argus history stats`: the store's statistics as a JSON-ready dict.
 
     Keys: path, schema, file_bytes, wal_bytes, page_size, pages, free_pages,
@@ -150,7 +150,7 @@ def stats_text(store: HistoryStore) -> dict[str, Any]:
 
 
 def stats_dict(stats: Stats) -> dict[str, Any]:
-    """`Stats` as the JSON document `argus history stats --json` prints (see stats_text)."""
+    """`Stats` as the JSON document `argus history stats --json` prints (see stats_json)."""
     return {
         "path": stats.location,
         "schema": stats.schema,
@@ -239,25 +239,6 @@ def prune(
 def render_prune(counts: dict[str, int]) -> str:
     parts = [f"{k.replace('_', ' ')}: {v:,}" for k, v in counts.items()]
     return "pruned history: " + ", ".join(parts) + "\n"
-
-
-def merge_series(
-    local: list[tuple[float, float]],
-    rrd_rows: list[dict[str, float]],
-    field: str,
-) -> list[tuple[float, float]]:
-    """One sparkline from the local history and the server's rrddata, oldest first.
-
-    rrddata (`Session.rrd`) is the server's own record and wins wherever it has points;
-    the local history fills in what lies before its first point (rrddata's "hour" or
-    "day" timeframes reach back 1 h or 1 d only). Units already agree: cpu as a fraction,
-    mem and disk in bytes, network and disk I/O in bytes per second.
-    """
-    rrd = sorted((row["time"], row[field]) for row in rrd_rows if "time" in row and field in row)
-    if not rrd:
-        return list(local)
-    first = rrd[0][0]
-    return [(t, v) for t, v in local if t < first] + rrd
 
 
 # -- helpers ---------------------------------------------------------------------------------
