@@ -362,7 +362,7 @@ class InProcess:
 
         count = self.app.refreshes
         mark = time.perf_counter()
-        self.app.post_message(SnapshotReady(snapshot))
+        self.app.post_message(SnapshotReady(self.app.session, snapshot))
         await until(lambda: self.app.refreshes > count, 10, "the refresh")
         return mark, await next_frame(self.probe, self.shows.calls[-1][1])
 

@@ -28,7 +28,8 @@ def session_for(
             read_timeout=5,
         )
     )
-    return Session(client, profile="test", **options)  # type: ignore[arg-type]
+    options.setdefault("profile", "test")
+    return Session(client, **options)  # type: ignore[arg-type]
 
 
 @pytest.fixture

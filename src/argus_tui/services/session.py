@@ -67,14 +67,31 @@ class Session:
     llm_problem: str = ""  # why the assistant's settings could not be used, if they could not
     backoff: Backoff = field(default_factory=Backoff)
     power: PowerService = field(init=False)
+    _closed: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.power = PowerService(
             self.client,
-            profile=self.profile or "default",  # as the history names a profile-less session
+            profile=self.history_profile,
             read_only=self.read_only,
             history=self.history,
         )
+
+    @property
+    def history_profile(self) -> str:
+        """The profile the history files this session under (a profile-less one: default)."""
+        return self.profile or "default"
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Release the connections (HTTPS, the history database); the session is done."""
+        self._closed = True
+        self.client.close()
+        if self.history is not None:
+            self.history.close()
 
     @property
     def address(self) -> str:
@@ -143,7 +160,7 @@ class Session:
         kind, key = ("node", entity.node) if entity.kind == "node" else ("guest", entity.vmid)
         try:
             merged = usage_rows(
-                self.history, self.profile or "default", kind, key or 0, timeframe, rrd, totals
+                self.history, self.history_profile, kind, key or 0, timeframe, rrd, totals
             )
         except ArgusError:
             return Usage(rrd, error)  # the history is optional; rrddata alone is still right

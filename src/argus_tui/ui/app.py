@@ -100,6 +100,7 @@ class ArgusApp(App[int]):
         self._timer: Timer | None = None
         self._retry_at: float | None = None  # when a failed refresh is tried again
         self._fetching = False
+        self._retired: list[Session] = []  # switched away from, closed once their refresh is in
         self.refreshes = 0
 
     # -- refresh loop -----------------------------------------------------------------------
@@ -114,18 +115,29 @@ class ArgusApp(App[int]):
         if self._fetching:
             return
         self._fetching = True
-        self._fetch()
+        self._fetch(self.session)
 
-    @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
-    def _fetch(self) -> None:
+    @work(thread=True, group="refresh", exit_on_error=False)
+    def _fetch(self, session: Session) -> None:
         try:
-            snapshot = self.session.snapshot()
+            snapshot = session.snapshot()
         except ArgusError as exc:
-            self.post_message(RefreshFailed(str(exc)))
+            self.post_message(RefreshFailed(session, str(exc)))
         except Exception as exc:  # a bug or an unmapped failure: keep running, say what
-            self.post_message(RefreshFailed(f"unexpected error: {type(exc).__name__}: {exc}"))
+            error = f"unexpected error: {type(exc).__name__}: {exc}"
+            self.post_message(RefreshFailed(session, error))
         else:
-            self.post_message(SnapshotReady(snapshot))
+            self.post_message(SnapshotReady(session, snapshot))
+
+    def _stale(self, session: Session) -> bool:
+        """A refresh of a session switched away from: drop it, and close that session now
+        that nothing of it is on its way any more."""
+        if session is self.session:
+            return False
+        if session in self._retired:
+            self._retired.remove(session)
+            session.close()
+        return True
 
     async def action_quit(self) -> None:
         self._stop_workers()
@@ -137,7 +149,7 @@ class ArgusApp(App[int]):
         self.chat.cancel()
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
-        if not self.is_running:
+        if not self.is_running or self._stale(message.session):
             return
         self._fetching = False
         self.refreshes += 1
@@ -189,7 +201,7 @@ class ArgusApp(App[int]):
         self.unseen = 0
 
     def on_refresh_failed(self, message: RefreshFailed) -> None:
-        if not self.is_running:
+        if not self.is_running or self._stale(message.session):
             return
         self._fetching = False
         if message.error != self.error:  # the status line cuts long errors: say it in full
@@ -341,7 +353,12 @@ class ArgusApp(App[int]):
         """Switch to another cluster: drop its data, keep the screens, refresh now."""
         if self._timer is not None:
             self._timer.stop()
-        session.backoff.interval = self.session.backoff.interval
+        old = self.session
+        session.backoff.interval = old.backoff.interval
+        if self._fetching:
+            self._retired.append(old)  # its refresh is on its way: close it once it is in
+        else:
+            old.close()
         self.session = session
         self.snapshot = None
         self.error = None

@@ -6,17 +6,22 @@ from textual.message import Message
 
 from argus_tui.domain.models import ClusterSnapshot
 from argus_tui.services.power import Outcome
+from argus_tui.services.session import Session
 
 
 class SnapshotReady(Message):
-    def __init__(self, snapshot: ClusterSnapshot) -> None:
+    """A refresh of `session` (a stale one, after a profile switch, is dropped)."""
+
+    def __init__(self, session: Session, snapshot: ClusterSnapshot) -> None:
         super().__init__()
+        self.session = session
         self.snapshot = snapshot
 
 
 class RefreshFailed(Message):
-    def __init__(self, error: str) -> None:
+    def __init__(self, session: Session, error: str) -> None:
         super().__init__()
+        self.session = session
         self.error = error
 
 
