@@ -8,6 +8,7 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
+from argus_tui.services.recorder import Recorder
 from argus_tui.services.session import Session
 from argus_tui.sim.demo import demo_data
 from argus_tui.sim.scenario import FaultRule, Faults
@@ -102,3 +103,51 @@ async def test_a_profile_switch_closes_the_old_session(
         assert not session_b.closed and (tmp_path / "b.db-wal").exists()
     assert session_b.history is not None
     session_b.history.close()
+
+
+async def test_every_refresh_records_the_tasks(sim: Simulator, tmp_path: Path) -> None:
+    """On the guests screen alone, the recent tasks reach the history (by UPID)."""
+    store = HistoryStore(tmp_path / "h.db")
+    app = ArgusApp(session_for(sim, history=store))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await until(pilot, lambda: app.refreshes >= 1, "the first refresh")
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: app.refreshes >= 2, "the second refresh")
+        await until(pilot, lambda: bool(store.tasks("test")), "tasks in the history")
+        assert app.screen.query_one("#guests", VirtualTable).row_count == 25
+    recorded = {t["upid"] for t in store.tasks("test")}
+    assert recorded == set(sim.state.tasks)
+    store.close()
+
+
+def test_the_recorder_asks_for_tasks_once_per_sample_interval(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    store = HistoryStore(tmp_path / "h.db", sample_interval=60)
+    now = [1000.0]
+    recorder = Recorder(store, "test", clock=lambda: now[0])
+    snapshot = session_for(sim).snapshot()
+    assert recorder.tasks_due(snapshot)
+    recorder.record(snapshot, None)
+    assert recorder.tasks_due(snapshot)  # a refresh without tasks leaves them due
+    recorder.record(snapshot, [])
+    assert not recorder.tasks_due(snapshot)
+    now[0] += 59
+    assert not recorder.tasks_due(snapshot)
+    now[0] += 1
+    assert recorder.tasks_due(snapshot)
+    store.close()
+
+
+def test_a_failing_history_is_said_once_and_tried_again(sim: Simulator, tmp_path: Path) -> None:
+    (tmp_path / "blocker").write_text("")  # the database's folder cannot be created
+    recorder = Recorder(HistoryStore(tmp_path / "blocker" / "h.db"), "test")
+    snapshot = session_for(sim).snapshot()
+    first, second = recorder.record(snapshot, None), recorder.record(snapshot, None)
+    assert "cannot create its folder" in first.error and first.error.endswith(
+        "(Argus keeps trying)"
+    )
+    assert second.error == "" and second.unseen is None
+    (tmp_path / "blocker").unlink()
+    recovered = recorder.record(snapshot, None)
+    assert recovered.error == "" and recovered.unseen == 0 and recovered.seen is None

@@ -19,6 +19,7 @@ from argus_tui.services import snapshot as snapshot_service
 from argus_tui.services import tasks as task_service
 from argus_tui.services.history import usage_rows
 from argus_tui.services.power import PowerService
+from argus_tui.services.recorder import Recorded, Recorder
 from argus_tui.store.db import HistoryStore
 
 TIMEFRAMES = ("hour", "day", "week")
@@ -30,6 +31,24 @@ class Usage:
 
     rows: list[dict[str, float]] | None
     error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RecentTasks:
+    """Newest first across the nodes; warnings name the nodes that could not answer."""
+
+    tasks: tuple[Task, ...]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Refresh:
+    """One poll: the snapshot, the recent tasks if they were fetched with it, and what
+    recording it into the history found (None without a history)."""
+
+    snapshot: ClusterSnapshot
+    tasks: RecentTasks | None = None
+    recorded: Recorded | None = None
 
 
 @dataclass(slots=True)
@@ -67,6 +86,7 @@ class Session:
     llm_problem: str = ""  # why the assistant's settings could not be used, if they could not
     backoff: Backoff = field(default_factory=Backoff)
     power: PowerService = field(init=False)
+    recorder: Recorder | None = field(init=False)
     _closed: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
@@ -75,6 +95,9 @@ class Session:
             profile=self.history_profile,
             read_only=self.read_only,
             history=self.history,
+        )
+        self.recorder = (
+            Recorder(self.history, self.history_profile) if self.history is not None else None
         )
 
     @property
@@ -103,6 +126,30 @@ class Session:
 
     def snapshot(self) -> ClusterSnapshot:
         return snapshot_service.collect(self.client)
+
+    def refresh(self, *, with_tasks: bool = False) -> Refresh:
+        """Poll the cluster and record the poll into the history.
+
+        The recent tasks come along when `with_tasks` (a view shows them) or when the
+        history is due for them. Raises ArgusError only when the snapshot failed.
+        """
+        snapshot = self.snapshot()
+        recorder = self.recorder
+        tasks = None
+        if with_tasks or (recorder is not None and recorder.tasks_due(snapshot)):
+            tasks = self._recent_tasks(snapshot)
+        recorded = None
+        if recorder is not None:
+            recorded = recorder.record(snapshot, None if tasks is None else tasks.tasks)
+        return Refresh(snapshot, tasks, recorded)
+
+    def _recent_tasks(self, snapshot: ClusterSnapshot) -> RecentTasks:
+        nodes = [node.name for node in snapshot.nodes]
+        try:
+            tasks, warnings = task_service.recent_tasks(self.client, limit=100, nodes=nodes)
+        except ArgusError as exc:
+            return RecentTasks((), (str(exc),))
+        return RecentTasks(tuple(tasks), tuple(warnings))
 
     def guest_details(self, guest: Guest) -> dict[str, Any]:
         """status/current and config of one guest (fetched lazily, on selection)."""

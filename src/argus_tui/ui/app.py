@@ -21,7 +21,8 @@ from argus_tui.domain.permissions import ACTIONS
 from argus_tui.domain.text import printable
 from argus_tui.errors import ArgusError, PermissionDenied
 from argus_tui.services.assistant import SuggestedAction
-from argus_tui.services.history import CHANGE_WINDOWS, unseen_changes
+from argus_tui.services.history import CHANGE_WINDOWS
+from argus_tui.services.recorder import Recorded
 from argus_tui.services.session import Session
 from argus_tui.ui.keymap import keymap_problems
 from argus_tui.ui.messages import (
@@ -115,19 +116,21 @@ class ArgusApp(App[int]):
         if self._fetching:
             return
         self._fetching = True
-        self._fetch(self.session)
+        self._fetch(self.session, self.looked)
 
     @work(thread=True, group="refresh", exit_on_error=False)
-    def _fetch(self, session: Session) -> None:
+    def _fetch(self, session: Session, looked: int) -> None:
+        """Poll and record; a count of unseen changes made before the user last looked
+        is stale (`looked`)."""
         try:
-            snapshot = session.snapshot()
+            refresh = session.refresh()
         except ArgusError as exc:
             self.post_message(RefreshFailed(session, str(exc)))
         except Exception as exc:  # a bug or an unmapped failure: keep running, say what
             error = f"unexpected error: {type(exc).__name__}: {exc}"
             self.post_message(RefreshFailed(session, error))
         else:
-            self.post_message(SnapshotReady(session, snapshot))
+            self.post_message(SnapshotReady(session, refresh, looked))
 
     def _stale(self, session: Session) -> bool:
         """A refresh of a session switched away from: drop it, and close that session now
@@ -153,46 +156,29 @@ class ArgusApp(App[int]):
             return
         self._fetching = False
         self.refreshes += 1
-        self.snapshot = message.snapshot
+        snapshot = message.refresh.snapshot
+        self.snapshot = snapshot
         self.error = None
         self.session.backoff.success()
-        if self.session.history is not None:
-            self._record(message.snapshot)
+        if message.refresh.recorded is not None:
+            self._recorded(message.refresh.recorded, message.looked)
         screen = self.screen
         if isinstance(screen, ArgusScreen):
-            screen.show_snapshot(message.snapshot)
+            screen.show_snapshot(snapshot)
         self._after_poll()
 
-    @work(thread=True, exclusive=True, group="history", exit_on_error=False)
-    def _record(self, snapshot: ClusterSnapshot) -> None:
-        """Write the refresh to the local history without holding up the UI."""
-        history = self.session.history
-        if history is None:
-            return
-        profile = self.session.profile or "default"
-        looked = self.looked  # a count made before the user last looked is stale
-        try:
-            history.record_snapshot(snapshot, profile)
-            warnings = history.take_warnings()
-            unseen = unseen_changes(history, profile)
-        except ArgusError as exc:
-            self.session.history = None  # run on without history, say so once
-            self.call_from_thread(
-                self.notify, str(exc), title="History off", severity="warning", timeout=10
-            )
-        else:
-            for warning in warnings:
-                self.call_from_thread(self.notify, warning, title="History", severity="warning")
-            self.call_from_thread(self._recorded, unseen, looked)
-
-    def _recorded(self, unseen: int, looked: int) -> None:
-        """A refresh is in the history: the changes screen may read it; the header shows
+    def _recorded(self, recorded: Recorded, looked: int) -> None:
+        """The refresh is in the history: the changes screen may read it; the header shows
         how many changes are not looked at yet, beside `5 Changes`."""
+        if recorded.error:
+            self.notify(recorded.error, title="History", severity="warning", timeout=10)
+        for warning in recorded.warnings:
+            self.notify(warning, title="History", severity="warning")
         screen = self.screen
         if isinstance(screen, ChangesScreen):
             screen.history_recorded()
-        elif unseen != self.unseen and looked == self.looked:
-            self.unseen = unseen
+        elif recorded.unseen not in (None, self.unseen) and looked == self.looked:
+            self.unseen = recorded.unseen
             self.paint_bars()
 
     def changes_looked_at(self) -> None:

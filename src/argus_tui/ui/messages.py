@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from argus_tui.domain.models import ClusterSnapshot
 from argus_tui.services.power import Outcome
-from argus_tui.services.session import Session
+from argus_tui.services.session import Refresh, Session
 
 
 class SnapshotReady(Message):
     """A refresh of `session` (a stale one, after a profile switch, is dropped)."""
 
-    def __init__(self, session: Session, snapshot: ClusterSnapshot) -> None:
+    def __init__(self, session: Session, refresh: Refresh, looked: int) -> None:
         super().__init__()
         self.session = session
-        self.snapshot = snapshot
+        self.refresh = refresh
+        self.looked = looked  # the app's count of looks at the changes when it started
 
 
 class RefreshFailed(Message):

@@ -148,18 +148,6 @@ class TasksScreen(ArgusScreen):
             self.post_message(TasksLoaded([], [str(exc)]))
         else:
             self.post_message(TasksLoaded(tasks, warnings))
-            self._record(tasks)
-
-    def _record(self, tasks: list[Task]) -> None:
-        """Worker thread: keep the tasks seen in the local history (by UPID)."""
-        session = self.argus.session
-        if session.history is None or not tasks:
-            return
-        try:
-            session.history.record_tasks(tasks, session.profile or "default")
-        except ArgusError as exc:
-            self.argus.call_from_thread(self.argus.notify, str(exc), title="History",
-                                        severity="warning")  # fmt: skip
 
     def on_tasks_loaded(self, message: TasksLoaded) -> None:
         self._loading = False
