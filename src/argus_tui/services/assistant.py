@@ -375,7 +375,7 @@ class Assistant:
         error = answer.error
         record = ExchangeRecord(
             ts=self.clock(),
-            profile=self.session.profile or "default",
+            profile=self.session.history_profile,
             model=self.settings.model,
             subject=subject,
             question=answer.question[:QUESTION_RECORD_CHARS],
@@ -516,7 +516,7 @@ class _Builder:
         if store is None:
             return
         since = self.assistant.clock() - TREND_SECONDS
-        profile = self.session.profile or "default"
+        profile = self.session.history_profile
         lines = []
         for field in fields:
 

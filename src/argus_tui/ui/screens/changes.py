@@ -143,7 +143,7 @@ class ChangesScreen(ArgusScreen):
         history = session.history
         if history is None:
             return
-        profile = session.profile or "default"
+        profile = session.history_profile
         try:
             if visit:
                 self._last_seen = history.last_seen(profile)
@@ -160,7 +160,7 @@ class ChangesScreen(ArgusScreen):
         # A read-only or locked history: the next visit just shows a longer window.
         if session.history is not None:
             with contextlib.suppress(ArgusError):
-                session.history.mark_seen(session.profile or "default")
+                session.history.mark_seen(session.history_profile)
 
     def on_changes_loaded(self, message: ChangesLoaded) -> None:
         if message.visit:
