@@ -7,7 +7,6 @@ import dataclasses
 import time
 from pathlib import Path
 
-from textual.pilot import Pilot
 from textual.widgets import Static
 
 from argus_tui.sim.scenario import FaultRule, Faults
@@ -19,13 +18,7 @@ from argus_tui.ui.screens.guests import GuestsScreen
 from argus_tui.ui.screens.utilisation import GuestUsage, UtilisationScreen
 from argus_tui.ui.widgets.bars import ClusterHeader
 from argus_tui.ui.widgets.table import VirtualTable
-from tests.ui.conftest import session_for
-
-
-async def settle(pilot: Pilot[int]) -> None:
-    for _ in range(4):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+from tests.ui.conftest import session_for, settle
 
 
 def rows(app: ArgusApp) -> list[tuple[str, ...]]:

@@ -28,8 +28,7 @@ from argus_tui.ui.screens.guests import GuestsScreen
 from argus_tui.ui.screens.help import HelpScreen
 from argus_tui.ui.screens.power import BulkPlan, ConfirmAction, WhyNot
 from argus_tui.ui.widgets.bars import StatusLine
-from tests.ui.conftest import session_for
-from tests.ui.test_screens import settle
+from tests.ui.conftest import session_for, settle
 
 # Footer label -> key, in the order of the bindings.
 POWER_KEYS = {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from argus_tui.errors import ConfigError
@@ -20,14 +19,7 @@ from argus_tui.ui.screens.task_log import TaskLogScreen
 from argus_tui.ui.screens.tasks import TasksScreen
 from argus_tui.ui.widgets.bars import StatusLine
 from argus_tui.ui.widgets.table import VirtualTable
-from tests.ui.conftest import session_for
-
-
-async def settle(pilot: Pilot[int]) -> None:
-    """Let workers finish and their messages land."""
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+from tests.ui.conftest import session_for, settle
 
 
 def table(app: ArgusApp, selector: str) -> VirtualTable:
@@ -348,7 +340,7 @@ async def test_slash_filters_the_nodes_and_tasks_tables_too(sim: Simulator) -> N
 def test_keymap_problems_name_unknown_ids_and_stolen_keys() -> None:
     from argus_tui.ui.keymap import keymap_problems
 
-    groups = ArgusApp(session_for_nothing())._binding_ids()  # type: ignore[arg-type]
+    groups = ArgusApp(session_for_nothing()).binding_ids()  # type: ignore[arg-type]
     assert groups["guests"]["power.start"] == "S"
     problems = keymap_problems({"nope.x": "ctrl+x", "power.stop": "S"}, groups)
     assert problems[0].startswith("[ui.keymap] 'nope.x' is not a binding id")

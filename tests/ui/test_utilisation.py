@@ -16,14 +16,7 @@ from argus_tui.ui.app import ArgusApp
 from argus_tui.ui.screens import utilisation
 from argus_tui.ui.screens.utilisation import GuestUsage, NodeUsage, UtilisationScreen
 from argus_tui.ui.widgets.usage import UsageRow, bar
-from tests.ui.conftest import session_for
-
-
-async def settle(pilot: Pilot[int]) -> None:
-    """Let workers finish and their messages land."""
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+from tests.ui.conftest import session_for, settle
 
 
 async def open_usage(pilot: Pilot[int]) -> UtilisationScreen:

@@ -7,6 +7,7 @@ can be tested without a terminal.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ from argus_tui.pve.client import PveClient
 from argus_tui.pve.mapping import MappingError, as_float, task_from
 from argus_tui.services import snapshot as snapshot_service
 from argus_tui.services import tasks as task_service
-from argus_tui.services.history import usage_rows
+from argus_tui.services.history import ChangesView, load_changes, usage_rows
 from argus_tui.services.power import PowerService
 from argus_tui.services.recorder import Recorded, Recorder
 from argus_tui.store.db import HistoryStore
@@ -217,3 +218,29 @@ class Session:
 
     def cluster_log(self, limit: int = 100) -> list[dict[str, Any]]:
         return [e for e in self.client.cluster_log(limit) if isinstance(e, dict)]
+
+    # -- the changes view: needs a history (check `history is not None` first) -------------
+
+    def visit_changes(self, window: str, at: float) -> tuple[ChangesView, float | None]:
+        """A visit of the changes view: when the user last looked (returned, with the
+        changes in `window`), then `at` saved as the new last look."""
+        history = self._history()
+        last_seen = history.last_seen(self.history_profile)
+        history.mark_seen(self.history_profile, at)
+        return self.changes(window, last_seen), last_seen
+
+    def changes(self, window: str, last_seen: float | None) -> ChangesView:
+        """The changes in a window; "last" means since `last_seen`."""
+        return load_changes(self._history(), self.history_profile, window, last_seen=last_seen)
+
+    def mark_seen(self, at: float) -> None:
+        """Save `at` as the last look; a read-only or locked history just shows a longer
+        "since you last looked" window next time."""
+        if self.history is not None:
+            with contextlib.suppress(ArgusError):
+                self.history.mark_seen(self.history_profile, at)
+
+    def _history(self) -> HistoryStore:
+        if self.history is None:
+            raise ArgusError("history is off")
+        return self.history
