@@ -1,40 +1,36 @@
-"""The Argus application: the screens as modes, global keys, the refresh loop, and the
-state every screen follows (reactives below), changed only here, on the event loop.
+"""The Argus application: the screens as modes, global keys, power actions, profiles.
 
-Screens and widgets watch the state and post requests (ui/messages.py); the app answers
-them and posts commands to the screen on view. It never calls into a screen.
+The state every screen follows is reactives of the app (here and in the refresh loop it
+extends, ui/refresh.py), changed only by the app, on the event loop. Screens and widgets
+watch it and post requests (ui/messages.py); the app answers them and posts commands to
+the screen on view. It never calls into a screen.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from dataclasses import replace
 from functools import partial
 from typing import ClassVar
 
 from textual import work
-from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.reactive import Initialize, var
-from textual.timer import Timer
+from textual.reactive import var
 
-from argus_tui.domain.models import ClusterSnapshot, Guest, Node, Task
+from argus_tui.domain.models import Guest, Node, Task
 from argus_tui.domain.permissions import ACTIONS
 from argus_tui.errors import ArgusError
 from argus_tui.services.assistant import SuggestedAction
-from argus_tui.services.session import RecentTasks, Session
+from argus_tui.services.session import Session
 from argus_tui.ui import messages as m
 from argus_tui.ui.keymap import keymap_problems
 from argus_tui.ui.power_flow import Notice, done_notice, failed_notice, follow_action
-from argus_tui.ui.refresh import after_poll, poll
+from argus_tui.ui.refresh import RefreshingApp
 from argus_tui.ui.registry import SCREENS, TABS
 from argus_tui.ui.screens.base import ArgusScreen
 from argus_tui.ui.screens.command import CommandLine
 from argus_tui.ui.screens.help import HelpScreen
 from argus_tui.ui.widgets.assistant import Chat, ChatUpdated
-from argus_tui.ui.widgets.bars import Status
 
 SCREEN_KEYS: list[BindingType] = [
     Binding(s.key, f"switch_mode('{s.mode}')", s.title, id=f"screen.{s.mode}", show=False)
@@ -42,7 +38,7 @@ SCREEN_KEYS: list[BindingType] = [
 ]
 
 
-class ArgusApp(App[int]):
+class ArgusApp(RefreshingApp):
     """Run with a connected Session; `argus` and `argus --demo` build one."""
 
     TITLE = "Argus"
@@ -58,16 +54,7 @@ class ArgusApp(App[int]):
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
-    def _given_session(self) -> Session:
-        return self._first_session
-
-    session: var[Session] = var(Initialize(_given_session))
-    snapshot: var[ClusterSnapshot | None] = var(None, always_update=True)
-    tasks: var[RecentTasks | None] = var(None, always_update=True)  # None: not in the last poll
     selected_guest: var[Guest | None] = var(None)  # on the guests screen; others show it
-    status: var[Status] = var(Status())
-    paused: var[bool] = var(False)
-    unseen: var[int] = var(0)  # changes since the user last looked at them
     confirm: var[frozenset[str]] = var(frozenset())  # power actions that ask first
 
     def __init__(
@@ -80,8 +67,7 @@ class ArgusApp(App[int]):
         open_profile: Callable[[str], Session] | None = None,
         warnings: list[str] | None = None,
     ) -> None:
-        self._first_session = session
-        super().__init__()
+        super().__init__(session, interval=interval)
         self.confirm = confirm
         for info in SCREENS:
             self.add_mode(info.mode, partial(info.screen, info.mode, TABS))
@@ -90,14 +76,7 @@ class ArgusApp(App[int]):
         if keymap:
             self.startup_warnings += keymap_problems(keymap, self.binding_ids())
             self.set_keymap(keymap)
-        session.backoff.interval = interval
         self.chat = Chat(session)  # the assistant's conversation, shared by every screen
-        self.refreshes = 0  # polls shown so far
-        self._polling: Session | None = None  # the session whose poll is on its way
-        self._polled = asyncio.Event()  # set while no poll is on its way
-        self._timer: Timer | None = None  # the next poll
-        self._retired: list[Session] = []  # switched away from mid-poll: closed once it is in
-        self._seen_at: float | None = None  # when the user last looked at the changes
 
     def binding_ids(self) -> dict[str, dict[str, str]]:
         """{screen: {binding id: keys}} for the app and every main screen (for the keymap)."""
@@ -115,90 +94,6 @@ class ArgusApp(App[int]):
             self.notify(warning, title="Settings", severity="warning", timeout=15)
         self.refresh_now()
 
-    def say(self, text: str) -> None:
-        """A short message in the status line (progress, results)."""
-        self.status = replace(self.status, message=text)
-
-    # -- the refresh loop -------------------------------------------------------------------
-
-    def refresh_now(self) -> None:
-        """Poll now, unless a poll of this session is on its way (polls never overlap)."""
-        if self._polling is self.session:
-            return
-        if self._timer is not None:
-            self._timer.stop()
-        self._polling = self.session
-        self._polled.clear()
-        self._poll(self.session, self.current_mode == "tasks")
-
-    async def refreshed(self) -> None:
-        """Wait until no poll is on its way: the last one is shown and in the history."""
-        await self._polled.wait()
-
-    @work(thread=True, group="refresh", exit_on_error=False)
-    def _poll(self, session: Session, with_tasks: bool) -> None:
-        self.post_message(poll(session, with_tasks=with_tasks))
-
-    def on_refreshed(self, message: m.Refreshed) -> None:
-        if self._stale(message.session):
-            return
-        refresh = message.refresh
-        self.refreshes += 1
-        self.session.backoff.success()
-        recorded = refresh.recorded
-        if recorded is not None:
-            for warning in (recorded.error, *recorded.warnings):
-                if warning:
-                    self.notify(warning, title="History", severity="warning", timeout=10)
-            # A count made before the user's latest look is stale.
-            fresh = self._seen_at is None or (recorded.seen or 0.0) >= self._seen_at
-            if recorded.unseen is not None and fresh:
-                self.unseen = recorded.unseen
-        self.tasks = refresh.tasks  # before the snapshot: the tasks screen's alerts use both
-        self.snapshot = refresh.snapshot
-        self._after_poll(None)
-
-    def on_refresh_failed(self, message: m.RefreshFailed) -> None:
-        if self._stale(message.session):
-            return
-        if message.error != self.status.error:  # the status line cuts long errors
-            self.notify(message.error, title="Refresh failed", severity="error", timeout=8)
-        self.session.backoff.failure()
-        self._after_poll(message.error)
-
-    def _stale(self, session: Session) -> bool:
-        """A poll of a session switched away from: dropped, and that session closed now
-        that nothing of it is on its way any more."""
-        if not self.is_running:
-            return True
-        if session is self.session:
-            self._polling = None
-            return False
-        if session in self._retired:
-            self._retired.remove(session)
-            session.close()
-        return True
-
-    def _after_poll(self, error: str | None) -> None:
-        delay = None if self.paused else self.session.backoff.next_delay()
-        if delay is not None:
-            self._timer = self.set_timer(delay, self.refresh_now)
-        self.status = after_poll(self.status, error, delay)
-        self._polled.set()
-
-    def action_refresh_now(self) -> None:
-        self.refresh_now()
-
-    def on_refresh_requested(self, _message: m.RefreshRequested) -> None:
-        self.refresh_now()
-
-    def action_toggle_pause(self) -> None:
-        self.paused = not self.paused
-        if self.paused and self._timer is not None:
-            self._timer.stop()
-        elif not self.paused:
-            self.refresh_now()
-
     # -- requests from the screens ----------------------------------------------------------
 
     def on_say(self, message: m.Say) -> None:
@@ -206,10 +101,6 @@ class ArgusApp(App[int]):
 
     def on_guest_selected(self, message: m.GuestSelected) -> None:
         self.selected_guest = message.guest
-
-    def on_changes_seen(self, message: m.ChangesSeen) -> None:
-        self._seen_at = message.at
-        self.unseen = 0
 
     def _show(self, mode: str, command: Message | None = None) -> None:
         """Switch to a screen; `command` is for it, after it has come into view."""
@@ -282,24 +173,10 @@ class ArgusApp(App[int]):
 
     def on_profile_opened(self, message: m.ProfileOpened) -> None:
         """Switch to another cluster: drop its data, keep the screens, refresh now."""
-        old, new = self.session, message.session
-        if self._timer is not None:
-            self._timer.stop()
-        new.backoff.interval = old.backoff.interval
-        if self._polling is old:
-            self._retired.append(old)  # its poll is on its way: close it once that is in
-        else:
-            old.close()
         self.chat.cancel()
-        self.chat = Chat(new)
-        self._seen_at = None
-        self.unseen = 0
+        self.chat = Chat(message.session)
         self.selected_guest = None
-        self.tasks = None
-        self.snapshot = None
-        self.status = Status(message=f"profile {new.profile}")
-        self.session = new
-        self.refresh_now()
+        self.switch_session(message.session)
 
     # -- actions ----------------------------------------------------------------------------
 

@@ -7,21 +7,17 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
-from textual.message import Message
+from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import Static
 
 from argus_tui.domain.format import bytes_, pct_style, percent, uptime
 from argus_tui.domain.models import ClusterSnapshot, Guest
 from argus_tui.domain.permissions import ACTION_ORDER, ACTIONS
-from argus_tui.domain.text import printable
-from argus_tui.errors import ArgusError
 from argus_tui.services.power import PlanItem, plan
-from argus_tui.services.session import Session
 from argus_tui.services.views import filter_rows, guest_haystack, sort_rows
 from argus_tui.ui.messages import (
     FilterToNode,
@@ -35,6 +31,7 @@ from argus_tui.ui.screens.base import ArgusScreen
 from argus_tui.ui.screens.power import BulkPlan, ConfirmAction, WhyNot, confirm_text
 from argus_tui.ui.widgets.bars import Tab
 from argus_tui.ui.widgets.filter import TableFilter
+from argus_tui.ui.widgets.guest_details import GuestDetails
 from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
 
 COLUMNS = (
@@ -101,17 +98,6 @@ def _ratio(value: int | None, total: int | None) -> float | None:
 TYPE_WORDS = {"vm": "qemu", "vms": "qemu", "ct": "lxc", "cts": "lxc"}
 
 
-class DetailsReady(Message):
-    def __init__(
-        self, session: Session, vmid: int, details: dict[str, Any] | None, error: str | None
-    ) -> None:
-        super().__init__()
-        self.session = session
-        self.vmid = vmid
-        self.details = details
-        self.error = error
-
-
 class GuestsScreen(ArgusScreen):
     """VMs and containers; `/` filters, `s`/`S` sort, space marks, `d` toggles details."""
 
@@ -139,8 +125,6 @@ class GuestsScreen(ArgusScreen):
         self._guests: dict[int, Guest] = {}
         self._type: str | None = None
         self._details_timer: Timer | None = None
-        self._details_for: int | None = None
-        self._details_cache: dict[int, dict[str, Any]] = {}
         self._sort_index = 0
         self._last_offer: tuple[str, ...] | None = None
         self._cell_cache: dict[int, tuple[Cell, ...]] = {}
@@ -153,13 +137,12 @@ class GuestsScreen(ArgusScreen):
         yield Static("", id="guest-notice")
         with Horizontal(id="guest-body"):
             yield VirtualTable(COLUMNS, empty_text="Loading guests…", id="guests")
-            with VerticalScroll(id="guest-details"):
-                yield Static("", id="guest-details-text")
+            yield GuestDetails()
 
     def on_mount(self) -> None:
         self._paint_notice()  # none yet: the line takes no room
         # The details panel starts open only where the table still has room beside it.
-        self.query_one("#guest-details").display = self.app.size.width >= 140
+        self.query_one(GuestDetails).display = self.app.size.width >= 140
         table = self.table
         table.sort_key = "vmid"
         self.set_focus(table)
@@ -167,10 +150,6 @@ class GuestsScreen(ArgusScreen):
 
     def _new_confirm(self, confirm: frozenset[str]) -> None:
         self.confirm = confirm
-
-    def session_changed(self) -> None:
-        self._details_cache = {}
-        self._details_for = None
 
     @property
     def table(self) -> VirtualTable:
@@ -358,7 +337,7 @@ class GuestsScreen(ArgusScreen):
 
     def make_room_for_pane(self) -> None:
         if self.app.size.width < 160:  # the table keeps its columns; `d` brings details back
-            self.query_one("#guest-details").display = False
+            self.query_one(GuestDetails).display = False
 
     def on_offer_power(self, message: OfferPower) -> None:
         """An action suggested elsewhere: checked like a key press, always confirmed."""
@@ -416,12 +395,10 @@ class GuestsScreen(ArgusScreen):
         self.table.action_cursor(1)
 
     def action_details(self) -> None:
-        panel = self.query_one("#guest-details")
+        panel = self.query_one(GuestDetails)
         panel.display = not panel.display
         if panel.display:
             self._refresh_details(force=True)
-
-    # -- details panel ----------------------------------------------------------------------
 
     @on(VirtualTable.Highlighted, "#guests")
     def _highlighted(self) -> None:
@@ -432,95 +409,4 @@ class GuestsScreen(ArgusScreen):
         self._details_timer = self.set_timer(0.25, self._refresh_details)
 
     def _refresh_details(self, force: bool = False) -> None:
-        guest = self.selected
-        panel = self.query_one("#guest-details-text", Static)
-        if guest is None:
-            panel.update("")
-            return
-        if not self.query_one("#guest-details").display:
-            return
-        cached = self._details_cache.get(guest.vmid)
-        panel.update(details_text(guest, cached, None))
-        # Cached details stay on screen (no flicker) while a refresh fetches fresh ones.
-        if force or (cached is None and self._details_for != guest.vmid):
-            self._details_for = guest.vmid
-            if self.session is not None:
-                self._fetch_details(self.session, guest)
-
-    @work(thread=True, exclusive=True, group="details", exit_on_error=False)
-    def _fetch_details(self, session: Session, guest: Guest) -> None:
-        try:
-            details = session.guest_details(guest)
-        except ArgusError as exc:
-            self.post_message(DetailsReady(session, guest.vmid, None, str(exc)))
-        else:
-            self.post_message(DetailsReady(session, guest.vmid, details, None))
-
-    def on_details_ready(self, message: DetailsReady) -> None:
-        if message.session is not self.session:
-            return  # details of the cluster before a profile switch
-        if message.details is not None:
-            self._details_cache[message.vmid] = message.details
-        guest = self.selected
-        if guest is not None and guest.vmid == message.vmid:
-            self.query_one("#guest-details-text", Static).update(
-                details_text(guest, message.details, message.error)
-            )
-
-
-def details_text(guest: Guest, details: dict[str, Any] | None, error: str | None) -> Text:
-    """The details panel: what the list says, then status/current and config when fetched."""
-    text = Text()
-    text.append(f"{printable(guest.label)}\n", style="bold")
-    text.append(
-        f"{'VM' if guest.type == 'qemu' else 'CT'} {guest.vmid} on {printable(guest.node)}\n"
-    )
-    rows = [
-        ("status", guest.status + (" (template)" if guest.template else "")),
-        ("cpu", f"{percent(guest.cpu)} of {f'{guest.maxcpu:g}' if guest.maxcpu else '?'} cores"),
-        ("memory", f"{bytes_(guest.mem)} / {bytes_(guest.maxmem)}"),
-        # PVE reports no disk usage for VMs (only for containers): say the size alone
-        (
-            "disk",
-            f"{bytes_(guest.disk)} / {bytes_(guest.maxdisk)}"
-            if guest.disk or guest.type != "qemu"
-            else f"{bytes_(guest.maxdisk)} allocated",
-        ),
-        ("uptime", uptime(guest.uptime)),
-        ("tags", ", ".join(guest.tags) or "-"),
-        ("pool", guest.pool or "-"),
-        ("HA", guest.hastate or "not managed"),
-        ("lock", guest.lock or "-"),
-    ]
-    for label, value in rows:
-        text.append(f"{label:>8} ", style="dim")
-        text.append(f"{printable(value)}\n")
-    if error:
-        text.append(f"\n{printable(error)}\n", style="yellow")
-        return text
-    if details is None:
-        text.append("\nloading details…\n", style="italic dim")
-        return text
-    current = details.get("current", {})
-    config = details.get("config", {})
-    text.append("\nstatus/current\n", style="bold")
-    for key in ("qmpstatus", "pid", "running-qemu", "running-machine", "agent"):
-        if key in current:
-            text.append(f"{key:>16} ", style="dim")
-            text.append(f"{printable(str(current[key]))}\n")
-    ha = current.get("ha")
-    if isinstance(ha, dict) and ha.get("managed"):
-        text.append(f"{'ha':>16} ", style="dim")
-        text.append(f"{printable(str(ha.get('state', '?')))}\n")
-    text.append("\nconfig\n", style="bold")
-    for key in sorted(config):
-        if key in ("digest",) or _secret_like(key):
-            continue
-        value = str(config[key])
-        text.append(f"{key:>16} ", style="dim")
-        text.append(f"{printable(value)[:60]}\n")
-    return text
-
-
-def _secret_like(key: str) -> bool:
-    return any(word in key.lower() for word in ("password", "cipassword", "sshkeys", "secret"))
+        self.query_one(GuestDetails).show(self.selected, force=force)
