@@ -19,7 +19,7 @@ from argus_tui.ui.screens.task_log import TaskLogScreen
 from argus_tui.ui.screens.tasks import TasksScreen
 from argus_tui.ui.widgets.bars import StatusLine
 from argus_tui.ui.widgets.table import VirtualTable
-from tests.ui.conftest import session_for, settle
+from tests.ui.conftest import session_for, settle, watch_notifications
 
 
 def table(app: ArgusApp, selector: str) -> VirtualTable:
@@ -359,8 +359,10 @@ def session_for_nothing() -> object:
 
 async def test_settings_warnings_are_shown_at_start(sim: Simulator) -> None:
     app = ArgusApp(session_for(sim), keymap={"nope.x": "ctrl+x"}, warnings=["config: odd"])
+    notes = watch_notifications(app)
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
-        messages = [n.message for n in app._notifications]
-        assert "config: odd" in messages
-        assert any("'nope.x' is not a binding id" in m for m in messages)
+        assert notes[:2] == [
+            ("Settings", "config: odd", "warning"),
+            ("Settings", "[ui.keymap] 'nope.x' is not a binding id; see the README", "warning"),
+        ]
