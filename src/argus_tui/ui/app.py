@@ -137,7 +137,7 @@ class ArgusApp(RefreshingApp):
         self.say(message.text)
 
     def on_power_done(self, message: m.PowerDone) -> None:
-        for error in self.session.power.take_journal_errors():
+        for error in message.journal_errors:
             self.notify(error, title="Action not journaled", severity="warning")
         self._notice(done_notice(message.outcome))
         self.refresh_now()

@@ -48,6 +48,7 @@ class PowerProgress(Message):
 @dataclass
 class PowerDone(Message):
     outcome: Outcome
+    journal_errors: tuple[str, ...] = ()  # the action ran, but its journal entry failed
 
 
 @dataclass

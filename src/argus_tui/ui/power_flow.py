@@ -39,7 +39,7 @@ def follow_action(
     except Exception as exc:  # a bug or an unmapped failure: keep running, say what
         post(PowerFailed(guest.label, action, f"{type(exc).__name__}: {exc}"))
     else:
-        post(PowerDone(outcome))
+        post(PowerDone(outcome, tuple(power.take_journal_errors())))
 
 
 @dataclass(frozen=True, slots=True)

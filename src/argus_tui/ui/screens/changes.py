@@ -99,7 +99,6 @@ class ChangesScreen(ArgusScreen):
     def __init__(self, mode: str = "", tabs: Sequence[Tab] = ()) -> None:
         super().__init__(mode, tabs)
         self.window = CHANGE_WINDOWS[0]
-        self.view: ChangesView | None = None
         self.visit = Visit.AWAY
         self._visit_at = 0.0  # when the visit on view began
         self._last_seen: float | None = None  # the look before it
@@ -204,7 +203,6 @@ class ChangesScreen(ArgusScreen):
             table.empty_text = "No history."
             table.set_rows([])
             return
-        self.view = view
         text = Text("Changes ", style="bold")
         text.append(view.label)
         text.append(f"  ·  {len(view.changes)}", style="bold")

@@ -125,7 +125,6 @@ class GuestsScreen(ArgusScreen):
         self._guests: dict[int, Guest] = {}
         self._type: str | None = None
         self._details_timer: Timer | None = None
-        self._sort_index = 0
         self._last_offer: tuple[str, ...] | None = None
         self._cell_cache: dict[int, tuple[Cell, ...]] = {}
         self._hay_cache: dict[int, str] = {}

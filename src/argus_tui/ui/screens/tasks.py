@@ -147,6 +147,8 @@ class TasksScreen(ArgusScreen):
     def _new_tasks(self, recent: RecentTasks | None) -> None:
         self._fresh = recent is not None
         if recent is None:
+            if self.is_active:  # a poll begun before this screen came into view
+                self.post_message(RefreshRequested())
             return
         if recent.tasks or not recent.warnings:  # a failed fetch keeps the last list
             self._tasks = list(recent.tasks)

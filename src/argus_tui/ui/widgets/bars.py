@@ -211,9 +211,8 @@ class StatusLine(Static):
         read_only: bool,
         message: str = "",
         retry_in: float | None = None,
-        now: float | None = None,
     ) -> None:
-        now = time.time() if now is None else now
+        now = time.time()
         text = Text(no_wrap=True, overflow="ellipsis")
         if demo:
             text.append(" DEMO ", style="bold reverse magenta")
