@@ -141,3 +141,20 @@ async def test_a_visit_keeps_its_window_across_refreshes(sim: Simulator, tmp_pat
             await pilot.press("ctrl+r")
             await settle(pilot)
     store.close()
+
+
+async def test_changes_command_opens_the_window_it_names(sim: Simulator, tmp_path: Path) -> None:
+    """`:changes 24h` on a first visit: the visit's own read does not win over the window."""
+    store = HistoryStore(tmp_path / "history.db")
+    app = ArgusApp(session_for(sim, history=store), interval=3600)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("colon", *"changes 24h", "enter")
+        await settle(pilot)
+        await settle(pilot)  # the visit's read, then the window's
+        assert isinstance(app.screen, ChangesScreen)
+        assert "Changes last 24h" in title(app)
+        await pilot.press("colon", *"changes 2h", "enter")
+        await settle(pilot)
+        assert "Changes last 24h" in title(app)  # an unknown window changes nothing
+    store.close()

@@ -366,3 +366,17 @@ async def test_settings_warnings_are_shown_at_start(sim: Simulator) -> None:
             ("Settings", "config: odd", "warning"),
             ("Settings", "[ui.keymap] 'nope.x' is not a binding id; see the README", "warning"),
         ]
+
+
+def test_command_words_come_from_the_screen_registry() -> None:
+    from argus_tui.ui.messages import OpenProfile, OpenScreen, QuitRequested, RefreshRequested
+    from argus_tui.ui.screens.command import parse_command
+
+    assert parse_command(":vm") == OpenScreen("guests", "vm", "")
+    assert parse_command("changes  24h ") == OpenScreen("changes", "changes", "24h")
+    assert parse_command("usage") == OpenScreen("utilisation", "usage", "")
+    assert parse_command("profile lab") == OpenProfile("lab")
+    assert parse_command("profile") == "Usage: :profile NAME (see 'argus profiles')"
+    assert isinstance(parse_command("q"), QuitRequested)
+    assert isinstance(parse_command("r"), RefreshRequested)
+    assert str(parse_command("bogus")).startswith("Unknown command 'bogus'")
