@@ -1,7 +1,7 @@
 """Task lists and logs: merged per-node lists, and following a log to its end.
 
 `/cluster/tasks` hides a privilege-separated token's own tasks unless it holds
-Sys.Audit on / (NOTES §b), so recent tasks come from each node's own list instead.
+Sys.Audit on /, so recent tasks come from each node's own list instead.
 """
 
 from __future__ import annotations
