@@ -359,11 +359,12 @@ class InProcess:
 
     async def deliver(self, snapshot: Any) -> tuple[float, tuple[float, float, int]]:
         """Hand a snapshot to the app as its refresh worker would; (mark, first frame)."""
-        from argus_tui.ui.messages import SnapshotReady
+        from argus_tui.services.session import Refresh
+        from argus_tui.ui.messages import Refreshed
 
         count = self.app.refreshes
         mark = time.perf_counter()
-        self.app.post_message(SnapshotReady(snapshot))
+        self.app.post_message(Refreshed(self.app.session, Refresh(snapshot)))
         await until(lambda: self.app.refreshes > count, 10, "the refresh")
         return mark, await next_frame(self.probe, self.shows.calls[-1][1])
 

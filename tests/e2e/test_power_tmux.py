@@ -95,6 +95,8 @@ def demo(tmp_path: Path) -> Iterator[Pane]:
         "TERM": "tmux-256color",
         "LANG": "C.UTF-8",
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        # The code under test, when it is not the installed copy (a checkout on PYTHONPATH).
+        **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
     }
     pane = Pane([*ARGUS, "--demo"], env, tmp_path)
     yield pane

@@ -141,6 +141,8 @@ def clean_env(tmp_path: Path) -> dict[str, str]:
         "TERM": "tmux-256color",
         "LANG": "C.UTF-8",
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        # The code under test, when it is not the installed copy (a checkout on PYTHONPATH).
+        **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
     }
     (tmp_path / "config").mkdir()
     return env

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 
 from argus_tui.domain.secret import Secret
 from argus_tui.pve.client import PveClient
 from argus_tui.pve.settings import ConnectionSettings, TlsConfig
 from argus_tui.services.session import Session
 from argus_tui.sim.server import Simulator
+from argus_tui.ui.app import ArgusApp
 
 
 def session_for(
@@ -29,9 +34,65 @@ def session_for(
             read_timeout=5,
         )
     )
-    return Session(client, profile="test", **options)  # type: ignore[arg-type]
+    options.setdefault("profile", "test")
+    return Session(client, **options)  # type: ignore[arg-type]
 
 
 @pytest.fixture
 def make_session() -> Callable[..., Session]:
     return session_for
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Let the refresh on its way land (shown and recorded), then what the screen loads
+    in turn (details, node status, graphs, changes)."""
+    app = pilot.app
+    assert isinstance(app, ArgusApp)
+    await pilot.pause()  # requests posted by the last key reach the app
+    await app.refreshed()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+_SVG_TEXT = re.compile(
+    r'<text [^>]*x="([\d.]+)" [^>]*textLength="([\d.]+)" '
+    r'clip-path="url\(#[^)]*-line-(\d+)\)"[^>]*>([^<]*)</text>'
+)
+
+
+def screen_text(app: ArgusApp) -> str:
+    """What the terminal shows, as plain lines: the text of Textual's own screenshot.
+
+    The SVG leaves out runs of blank cells, so each piece of text is put back at its
+    column (its x over the width of one cell).
+    """
+    pieces = [
+        (int(line), float(x), float(length), html.unescape(text).replace("\xa0", " "))
+        for x, length, line, text in _SVG_TEXT.findall(app.export_screenshot())
+    ]
+    cell = next(length / len(text) for _, _, length, text in pieces if text.strip())
+    rows: dict[int, list[str]] = {}
+    for line, x, _, text in pieces:
+        row = rows.setdefault(line, [])
+        column = round(x / cell)
+        row.extend(" " * (column + len(text) - len(row)))
+        row[column : column + len(text)] = text
+    return "\n".join("".join(rows[n]).rstrip() for n in sorted(rows))
+
+
+def screen_lines(app: ArgusApp) -> list[str]:
+    """The terminal's lines, each without its padding."""
+    return [line.strip() for line in screen_text(app).splitlines()]
+
+
+def watch_notifications(app: ArgusApp) -> list[tuple[str, str, str]]:
+    """(title, message, severity) of every notification the app raises."""
+    seen: list[tuple[str, str, str]] = []
+    original = app.notify
+
+    def spy(message: str, *, title: str = "", severity: str = "information", **kw: Any) -> None:
+        seen.append((title, str(message), severity))
+        original(message, title=title, severity=severity, **kw)  # type: ignore[arg-type]
+
+    app.notify = spy  # type: ignore[method-assign]
+    return seen

@@ -7,7 +7,6 @@ import dataclasses
 import time
 from pathlib import Path
 
-from textual.pilot import Pilot
 from textual.widgets import Static
 
 from argus_tui.sim.scenario import FaultRule, Faults
@@ -19,13 +18,7 @@ from argus_tui.ui.screens.guests import GuestsScreen
 from argus_tui.ui.screens.utilisation import GuestUsage, UtilisationScreen
 from argus_tui.ui.widgets.bars import ClusterHeader
 from argus_tui.ui.widgets.table import VirtualTable
-from tests.ui.conftest import session_for
-
-
-async def settle(pilot: Pilot[int]) -> None:
-    for _ in range(4):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+from tests.ui.conftest import session_for, settle
 
 
 def rows(app: ArgusApp) -> list[tuple[str, ...]]:
@@ -147,4 +140,21 @@ async def test_a_visit_keeps_its_window_across_refreshes(sim: Simulator, tmp_pat
             assert [r[2] for r in rows(app)] == ["VM 100 (gw-edge-01)"]
             await pilot.press("ctrl+r")
             await settle(pilot)
+    store.close()
+
+
+async def test_changes_command_opens_the_window_it_names(sim: Simulator, tmp_path: Path) -> None:
+    """`:changes 24h` on a first visit: the visit's own read does not win over the window."""
+    store = open_history(tmp_path / "history.db")
+    app = ArgusApp(session_for(sim, history=store), interval=3600)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("colon", *"changes 24h", "enter")
+        await settle(pilot)
+        await settle(pilot)  # the visit's read, then the window's
+        assert isinstance(app.screen, ChangesScreen)
+        assert "Changes last 24h" in title(app)
+        await pilot.press("colon", *"changes 2h", "enter")
+        await settle(pilot)
+        assert "Changes last 24h" in title(app)  # an unknown window changes nothing
     store.close()

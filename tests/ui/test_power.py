@@ -28,8 +28,7 @@ from argus_tui.ui.screens.guests import GuestsScreen
 from argus_tui.ui.screens.help import HelpScreen
 from argus_tui.ui.screens.power import BulkPlan, ConfirmAction, WhyNot
 from argus_tui.ui.widgets.bars import StatusLine
-from tests.ui.conftest import session_for
-from tests.ui.test_screens import settle
+from tests.ui.conftest import session_for, settle, watch_notifications
 
 # Footer label -> key, in the order of the bindings.
 POWER_KEYS = {
@@ -229,19 +228,6 @@ def task_types(sim: Simulator, keys: set[str]) -> list[tuple[str, str, str]]:
 
 def new_tasks(sim: Simulator, before: set[str]) -> set[str]:
     return set(sim.state.tasks) - before
-
-
-def watch_notifications(app: ArgusApp) -> list[tuple[str, str, str]]:
-    """(title, message, severity) of every notification the app raises."""
-    seen: list[tuple[str, str, str]] = []
-    original = app.notify
-
-    def spy(message: str, *, title: str = "", severity: str = "information", **kw: Any) -> None:
-        seen.append((title, str(message), severity))
-        original(message, title=title, severity=severity, **kw)  # type: ignore[arg-type]
-
-    app.notify = spy  # type: ignore[method-assign]
-    return seen
 
 
 def fast(app: ArgusApp) -> ArgusApp:

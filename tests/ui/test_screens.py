@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from argus_tui.errors import ConfigError
@@ -20,14 +19,7 @@ from argus_tui.ui.screens.task_log import TaskLogScreen
 from argus_tui.ui.screens.tasks import TasksScreen
 from argus_tui.ui.widgets.bars import StatusLine
 from argus_tui.ui.widgets.table import VirtualTable
-from tests.ui.conftest import session_for
-
-
-async def settle(pilot: Pilot[int]) -> None:
-    """Let workers finish and their messages land."""
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+from tests.ui.conftest import session_for, settle, watch_notifications
 
 
 def table(app: ArgusApp, selector: str) -> VirtualTable:
@@ -348,7 +340,7 @@ async def test_slash_filters_the_nodes_and_tasks_tables_too(sim: Simulator) -> N
 def test_keymap_problems_name_unknown_ids_and_stolen_keys() -> None:
     from argus_tui.ui.keymap import keymap_problems
 
-    groups = ArgusApp(session_for_nothing())._binding_ids()  # type: ignore[arg-type]
+    groups = ArgusApp(session_for_nothing()).binding_ids()  # type: ignore[arg-type]
     assert groups["guests"]["power.start"] == "S"
     problems = keymap_problems({"nope.x": "ctrl+x", "power.stop": "S"}, groups)
     assert problems[0].startswith("[ui.keymap] 'nope.x' is not a binding id")
@@ -368,8 +360,24 @@ def session_for_nothing() -> object:
 
 async def test_settings_warnings_are_shown_at_start(sim: Simulator) -> None:
     app = ArgusApp(session_for(sim), keymap={"nope.x": "ctrl+x"}, warnings=["config: odd"])
+    notes = watch_notifications(app)
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
-        messages = [n.message for n in app._notifications]
-        assert "config: odd" in messages
-        assert any("'nope.x' is not a binding id" in m for m in messages)
+        assert notes[:2] == [
+            ("Settings", "config: odd", "warning"),
+            ("Settings", "[ui.keymap] 'nope.x' is not a binding id; see the README", "warning"),
+        ]
+
+
+def test_command_words_come_from_the_screen_registry() -> None:
+    from argus_tui.ui.messages import OpenProfile, OpenScreen, QuitRequested, RefreshRequested
+    from argus_tui.ui.screens.command import parse_command
+
+    assert parse_command(":vm") == OpenScreen("guests", "vm", "")
+    assert parse_command("changes  24h ") == OpenScreen("changes", "changes", "24h")
+    assert parse_command("usage") == OpenScreen("utilisation", "usage", "")
+    assert parse_command("profile lab") == OpenProfile("lab")
+    assert parse_command("profile") == "Usage: :profile NAME (see 'argus profiles')"
+    assert isinstance(parse_command("q"), QuitRequested)
+    assert isinstance(parse_command("r"), RefreshRequested)
+    assert str(parse_command("bogus")).startswith("Unknown command 'bogus'")

@@ -21,7 +21,7 @@ from argus_tui.sim.server import Simulator
 from argus_tui.sim.state import SimClock
 from argus_tui.ui.app import ArgusApp
 from tests.conftest import FROZEN_EPOCH
-from tests.ui.conftest import session_for
+from tests.ui.conftest import session_for, settle
 
 PORT = 28_006  # fixed: the address appears in the status line
 # One xdist worker runs them all: they share the fixed port.
@@ -51,12 +51,6 @@ def fixed_sim(
     sim.stop()
     os.environ.pop("TZ", None)
     time.tzset()
-
-
-async def settle(pilot: Pilot[Any]) -> None:
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def make_app(sim: Simulator) -> ArgusApp:

@@ -7,6 +7,7 @@ can be tested without a terminal.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +18,9 @@ from argus_tui.pve.client import PveClient
 from argus_tui.pve.mapping import MappingError, as_float, task_from
 from argus_tui.services import snapshot as snapshot_service
 from argus_tui.services import tasks as task_service
-from argus_tui.services.history import usage_rows
+from argus_tui.services.history import ChangesView, load_changes, usage_rows
 from argus_tui.services.power import PowerService
+from argus_tui.services.recorder import Recorded, Recorder
 from argus_tui.store import HistoryStore
 
 TIMEFRAMES = ("hour", "day", "week")
@@ -30,6 +32,24 @@ class Usage:
 
     rows: list[dict[str, float]] | None
     error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RecentTasks:
+    """Newest first across the nodes; warnings name the nodes that could not answer."""
+
+    tasks: tuple[Task, ...]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Refresh:
+    """One poll: the snapshot, the recent tasks if they were fetched with it, and what
+    recording it into the history found (None without a history)."""
+
+    snapshot: ClusterSnapshot
+    tasks: RecentTasks | None = None
+    recorded: Recorded | None = None
 
 
 @dataclass(slots=True)
@@ -67,14 +87,35 @@ class Session:
     llm_problem: str = ""  # why the assistant's settings could not be used, if they could not
     backoff: Backoff = field(default_factory=Backoff)
     power: PowerService = field(init=False)
+    recorder: Recorder | None = field(init=False)
+    _closed: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.power = PowerService(
             self.client,
-            profile=self.profile or "default",  # as the history names a profile-less session
+            profile=self.history_profile,
             read_only=self.read_only,
             history=self.history,
         )
+        self.recorder = (
+            Recorder(self.history, self.history_profile) if self.history is not None else None
+        )
+
+    @property
+    def history_profile(self) -> str:
+        """The profile the history files this session under (a profile-less one: default)."""
+        return self.profile or "default"
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Release the connections (HTTPS, the history database); the session is done."""
+        self._closed = True
+        self.client.close()
+        if self.history is not None:
+            self.history.close()
 
     @property
     def address(self) -> str:
@@ -86,6 +127,30 @@ class Session:
 
     def snapshot(self) -> ClusterSnapshot:
         return snapshot_service.collect(self.client)
+
+    def refresh(self, *, with_tasks: bool = False) -> Refresh:
+        """Poll the cluster and record the poll into the history.
+
+        The recent tasks come along when `with_tasks` (a view shows them) or when the
+        history is due for them. Raises ArgusError only when the snapshot failed.
+        """
+        snapshot = self.snapshot()
+        recorder = self.recorder
+        tasks = None
+        if with_tasks or (recorder is not None and recorder.tasks_due(snapshot)):
+            tasks = self._recent_tasks(snapshot)
+        recorded = None
+        if recorder is not None:
+            recorded = recorder.record(snapshot, None if tasks is None else tasks.tasks)
+        return Refresh(snapshot, tasks, recorded)
+
+    def _recent_tasks(self, snapshot: ClusterSnapshot) -> RecentTasks:
+        nodes = [node.name for node in snapshot.nodes]
+        try:
+            tasks, warnings = task_service.recent_tasks(self.client, limit=100, nodes=nodes)
+        except ArgusError as exc:
+            return RecentTasks((), (str(exc),))
+        return RecentTasks(tuple(tasks), tuple(warnings))
 
     def guest_details(self, guest: Guest) -> dict[str, Any]:
         """status/current and config of one guest (fetched lazily, on selection)."""
@@ -143,7 +208,7 @@ class Session:
         kind, key = ("node", entity.node) if entity.kind == "node" else ("guest", entity.vmid)
         try:
             merged = usage_rows(
-                self.history, self.profile or "default", kind, key or 0, timeframe, rrd, totals
+                self.history, self.history_profile, kind, key or 0, timeframe, rrd, totals
             )
         except ArgusError:
             return Usage(rrd, error)  # the history is optional; rrddata alone is still right
@@ -153,3 +218,29 @@ class Session:
 
     def cluster_log(self, limit: int = 100) -> list[dict[str, Any]]:
         return [e for e in self.client.cluster_log(limit) if isinstance(e, dict)]
+
+    # -- the changes view: needs a history (check `history is not None` first) -------------
+
+    def visit_changes(self, window: str, at: float) -> tuple[ChangesView, float | None]:
+        """A visit of the changes view: when the user last looked (returned, with the
+        changes in `window`), then `at` saved as the new last look."""
+        history = self._history()
+        last_seen = history.last_seen(self.history_profile)
+        history.mark_seen(self.history_profile, at)
+        return self.changes(window, last_seen), last_seen
+
+    def changes(self, window: str, last_seen: float | None) -> ChangesView:
+        """The changes in a window; "last" means since `last_seen`."""
+        return load_changes(self._history(), self.history_profile, window, last_seen=last_seen)
+
+    def mark_seen(self, at: float) -> None:
+        """Save `at` as the last look; a read-only or locked history just shows a longer
+        "since you last looked" window next time."""
+        if self.history is not None:
+            with contextlib.suppress(ArgusError):
+                self.history.mark_seen(self.history_profile, at)
+
+    def _history(self) -> HistoryStore:
+        if self.history is None:
+            raise ArgusError("history is off")
+        return self.history

@@ -8,7 +8,7 @@ list instead.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from argus_tui.domain.models import Task
@@ -19,19 +19,26 @@ from argus_tui.pve.mapping import MappingError, as_str, task_from
 
 
 def recent_tasks(
-    client: PveClient, *, failed_only: bool = False, limit: int = 50, vmid: int | None = None
+    client: PveClient,
+    *,
+    failed_only: bool = False,
+    limit: int = 50,
+    vmid: int | None = None,
+    nodes: Sequence[str] | None = None,
 ) -> tuple[list[Task], list[str]]:
     """Newest first across all reachable nodes; warnings name nodes that could not answer.
 
     `vmid` asks each node for that guest's tasks only, so a busy cluster's other tasks
-    cannot push them out of the limit.
+    cannot push them out of the limit. `nodes` (from a snapshot just taken) saves the
+    call that lists them.
     """
     warnings: list[str] = []
-    nodes = [
-        str(e["node"])
-        for e in client.resources("node")
-        if isinstance(e, dict) and as_str(e.get("node"))
-    ]
+    if nodes is None:
+        nodes = [
+            str(e["node"])
+            for e in client.resources("node")
+            if isinstance(e, dict) and as_str(e.get("node"))
+        ]
     tasks: list[Task] = []
     for node in nodes:
         filters: dict[str, Any] = {"source": "all"}

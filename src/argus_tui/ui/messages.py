@@ -1,41 +1,172 @@
-"""Messages worker threads post to the app; widgets change only on the event loop."""
+"""Messages: results of the app's workers, requests from screens up to the app, and
+commands from the app down to the screen on view.
+
+Screens never call the app: they post a request, which bubbles up to it. The app never
+calls a screen: it posts a command to the screen on view (commands do not bubble, so a
+screen that has no use for one just lets it go). Widgets change only on the event loop.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual.message import Message
 
-from argus_tui.domain.models import ClusterSnapshot
+from argus_tui.domain.models import Guest
 from argus_tui.services.power import Outcome
+from argus_tui.services.session import Refresh, Session
+
+# -- results of the app's workers --------------------------------------------------------
 
 
-class SnapshotReady(Message):
-    def __init__(self, snapshot: ClusterSnapshot) -> None:
-        super().__init__()
-        self.snapshot = snapshot
+@dataclass
+class Refreshed(Message):
+    """A poll of `session`; one of a session switched away from is dropped."""
+
+    session: Session
+    refresh: Refresh
 
 
+@dataclass
 class RefreshFailed(Message):
-    def __init__(self, error: str) -> None:
-        super().__init__()
-        self.error = error
+    session: Session
+    error: str
 
 
+@dataclass
+class ProfileOpened(Message):
+    """`:profile NAME` connected: switch to this session."""
+
+    session: Session
+
+
+@dataclass
 class PowerProgress(Message):
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
+    text: str
 
 
+@dataclass
 class PowerDone(Message):
-    def __init__(self, outcome: Outcome) -> None:
-        super().__init__()
-        self.outcome = outcome
+    outcome: Outcome
+    journal_errors: tuple[str, ...] = ()  # the action ran, but its journal entry failed
 
 
+@dataclass
 class PowerFailed(Message):
-    def __init__(self, label: str, action: str, error: str, denied: bool) -> None:
-        super().__init__()
-        self.label = label
-        self.action = action
-        self.error = error
-        self.denied = denied
+    """The action was refused (by Argus's checks or by the server) or could not be sent."""
+
+    label: str
+    action: str
+    error: str
+
+
+# -- requests, up to the app -------------------------------------------------------------
+
+
+@dataclass
+class Say(Message):
+    """A short message in the status line (progress, results); "" clears it."""
+
+    text: str
+
+
+@dataclass
+class RefreshRequested(Message):
+    """Poll now (a power action started, or a view needs what the last poll left out)."""
+
+
+@dataclass
+class GuestSelected(Message):
+    """The guests screen's cursor moved: other screens show this guest."""
+
+    guest: Guest | None
+
+
+@dataclass
+class PowerRequested(Message):
+    """Send one power action (already checked and confirmed) and follow its task."""
+
+    guest: Guest
+    action: str
+
+
+@dataclass
+class ShowGuest(Message):
+    """The guests screen with this guest selected."""
+
+    vmid: int
+
+
+@dataclass
+class ShowNodeGuests(Message):
+    """The guests screen filtered to one node's guests."""
+
+    node: str
+
+
+@dataclass
+class OpenScreen(Message):
+    """`:word rest` named a screen: switch to it and hand it the words."""
+
+    mode: str
+    word: str
+    rest: str
+
+
+@dataclass
+class OpenProfile(Message):
+    """`:profile NAME`: connect to another profile's cluster."""
+
+    name: str
+
+
+@dataclass
+class QuitRequested(Message):
+    """`:quit`: as the `q` key."""
+
+
+@dataclass
+class ChangesSeen(Message):
+    """The user looked at the changes at `at` (a visit began or ended): none are unseen."""
+
+    at: float
+
+
+# -- commands, down to the screen on view ------------------------------------------------
+
+
+@dataclass
+class ScreenWords(Message, bubble=False):
+    """What followed the screen's name on the command line (`:vm`, `:changes 24h`)."""
+
+    word: str
+    rest: str
+
+
+@dataclass
+class SelectGuest(Message, bubble=False):
+    vmid: int
+
+
+@dataclass
+class FilterToNode(Message, bubble=False):
+    node: str
+
+
+@dataclass
+class OfferPower(Message, bubble=False):
+    """An action suggested elsewhere (the assistant): checked like a key, always confirmed."""
+
+    vmid: int
+    action: str
+    why: str
+
+
+@dataclass
+class ToggleAssistant(Message, bubble=False):
+    pass
+
+
+@dataclass
+class ChatChanged(Message, bubble=False):
+    """The assistant's conversation changed: a pane on view shows it."""

@@ -171,7 +171,7 @@ class ContextBuilder:
         if store is None:
             return
         since = self.clock() - TREND_SECONDS
-        profile = self.session.profile or "default"
+        profile = self.session.history_profile
         lines = []
         for field in fields:
 

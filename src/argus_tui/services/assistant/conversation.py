@@ -285,7 +285,7 @@ class Assistant:
         record = exchange_record(
             answer,
             ts=self.clock(),
-            profile=self.session.profile or "default",
+            profile=self.session.history_profile,
             model=self.settings.model,
             subject=subject,
             redactor=self.redactor,

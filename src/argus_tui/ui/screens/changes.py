@@ -8,9 +8,10 @@ restart. Reads and the save run in thread workers.
 
 from __future__ import annotations
 
-import contextlib
 import time
-from typing import ClassVar
+from collections.abc import Sequence
+from enum import Enum
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -21,10 +22,15 @@ from textual.widgets import Static
 
 from argus_tui.domain.models import ClusterSnapshot
 from argus_tui.errors import ArgusError
-from argus_tui.services.history import CHANGE_WINDOWS, ChangesView, load_changes
-from argus_tui.store import Change
+from argus_tui.services.history import CHANGE_WINDOWS, ChangesView
+from argus_tui.services.session import Session
+from argus_tui.ui.messages import ChangesSeen, ScreenWords, ShowGuest
 from argus_tui.ui.screens.base import ArgusScreen
+from argus_tui.ui.widgets.bars import Tab
 from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
+
+if TYPE_CHECKING:
+    from argus_tui.store import Change
 
 COLUMNS = (
     Column("when", "WHEN", 14, priority=10),
@@ -55,12 +61,32 @@ def change_cells(change: Change) -> tuple[Cell, ...]:
     return ((when, "dim"), (change.kind, style), (change.subject, ""), (change.detail, "dim"))
 
 
+class Visit(Enum):
+    """Where the user is with the screen; a visit is what "since you last looked" means."""
+
+    AWAY = "away"  # not on view: coming back starts a visit
+    OPENING = "opening"  # the visit's first read (when the user last looked) is on its way
+    OPEN = "open"  # on view; reloads keep the visit's window
+
+
 class ChangesLoaded(Message):
-    def __init__(self, view: ChangesView | None, error: str | None, visit: bool = False) -> None:
+    def __init__(
+        self,
+        session: Session,
+        window: str,
+        view: ChangesView | None,
+        error: str | None,
+        *,
+        visit: float | None = None,
+        last_seen: float | None = None,
+    ) -> None:
         super().__init__()
+        self.session = session
+        self.window = window
         self.view = view
         self.error = error
-        self.visit = visit
+        self.visit = visit  # the first read of the visit begun then, with the look before it
+        self.last_seen = last_seen
 
 
 class ChangesScreen(ArgusScreen):
@@ -70,14 +96,12 @@ class ChangesScreen(ArgusScreen):
         Binding("t", "window", "Window", id="changes.window"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, mode: str = "", tabs: Sequence[Tab] = ()) -> None:
+        super().__init__(mode, tabs)
         self.window = CHANGE_WINDOWS[0]
-        self.view: ChangesView | None = None
-        self._last_seen: float | None = None  # the previous visit, read once per visit
-        self._visit_started = False
-        self._visiting = False
-        self._away = True  # not on screen: the next resume starts a visit
+        self.visit = Visit.AWAY
+        self._visit_at = 0.0  # when the visit on view began
+        self._last_seen: float | None = None  # the look before it
         self._changes: dict[int, Change] = {}
 
     def compose_body(self) -> ComposeResult:
@@ -87,85 +111,89 @@ class ChangesScreen(ArgusScreen):
     def on_mount(self) -> None:
         self.set_focus(self.query_one("#changes", VirtualTable))
 
+    def session_changed(self) -> None:
+        """Another profile: its own history of looks (a visit on view starts over)."""
+        if self.visit is not Visit.AWAY:
+            self.visit = Visit.AWAY
+            self._start_visit()
+
     def on_screen_resume(self) -> None:
-        """Coming (back) to the screen starts a visit; ArgusScreen's handler, which runs
-        after this one, shows the latest snapshot. A repeated resume is the same visit."""
-        if self._away:
-            self._away = False
-            self._visit_started = False
-        self.argus.changes_looked_at()
-        if self.argus.snapshot is None:
-            self._reload()
+        """Coming (back) to the screen starts a visit; a repeated resume is the same one."""
+        if self.visit is Visit.AWAY:
+            self._start_visit()
 
     def on_screen_suspend(self) -> None:
         """Leaving the screen: what is on it now has been seen."""
-        self._away = True
-        self.argus.changes_looked_at()
-        if self.argus.session.history is not None and self._visit_started:
-            self._mark_seen()
+        if self.visit is Visit.AWAY:
+            return
+        self.visit = Visit.AWAY
+        at = time.time()
+        self.post_message(ChangesSeen(at))
+        if self.session is not None:
+            self._mark_seen(self.session, at)
+
+    def _start_visit(self) -> None:
+        session = self.session
+        if session is None or session.history is None:
+            self._paint_off()
+            return
+        at = self._visit_at = time.time()
+        self.visit = Visit.OPENING
+        self.post_message(ChangesSeen(at))
+        self._read_visit(session, self.window, at)
 
     def show_snapshot(self, snapshot: ClusterSnapshot) -> None:
-        """A new refresh: its changes are read once the history has recorded it
-        (`history_recorded`); only a visit that has not started loads now."""
-        if self.argus.session.history is None or not self._visit_started:
+        """A new refresh is in the history by now: there may be new changes."""
+        if self.visit is Visit.OPEN:
             self._reload()
-
-    def history_recorded(self) -> None:
-        """The app wrote a refresh to the history: there may be new changes."""
-        self._reload()
+        elif self.session is None or self.session.history is None:
+            self._paint_off()
 
     def _reload(self) -> None:
-        history = self.argus.session.history
-        if history is None:
-            self._paint(None, "history is off: nothing recorded to compare (see the log above"
-                        " or `argus history stats`)")  # fmt: skip
-            return
-        if self._visiting:
-            return  # the visit's own load is on its way
-        if not self._visit_started:
-            self._visit_started = self._visiting = True
-            self._visit(self.window)
-        else:
-            self._load(self.window)
+        if self.session is not None and self.session.history is not None:
+            self._read(self.session, self.window, self._last_seen)
 
     @work(thread=True, group="changes-visit", exit_on_error=False)
-    def _visit(self, window: str) -> None:
-        self._read(window, visit=True)
+    def _read_visit(self, session: Session, window: str, at: float) -> None:
+        """Worker: when the user last looked, this visit saved as the new look, and the
+        changes in the window."""
+        try:
+            view, last_seen = session.visit_changes(window, at)
+        except ArgusError as exc:
+            self.post_message(ChangesLoaded(session, window, None, str(exc), visit=at))
+        else:
+            message = ChangesLoaded(session, window, view, None, visit=at, last_seen=last_seen)
+            self.post_message(message)
 
     @work(thread=True, exclusive=True, group="changes", exit_on_error=False)
-    def _load(self, window: str) -> None:
-        self._read(window)
-
-    def _read(self, window: str, visit: bool = False) -> None:
-        """Worker thread: on a visit, read when the user last looked and save this visit;
-        then the changes in the window."""
-        session = self.argus.session
-        history = session.history
-        if history is None:
-            return
-        profile = session.profile or "default"
+    def _read(self, session: Session, window: str, last_seen: float | None) -> None:
         try:
-            if visit:
-                self._last_seen = history.last_seen(profile)
-                history.mark_seen(profile)
-            view = load_changes(history, profile, window, last_seen=self._last_seen)
+            view = session.changes(window, last_seen)
         except ArgusError as exc:
-            self.post_message(ChangesLoaded(None, str(exc), visit=visit))
+            self.post_message(ChangesLoaded(session, window, None, str(exc)))
         else:
-            self.post_message(ChangesLoaded(view, None, visit=visit))
+            self.post_message(ChangesLoaded(session, window, view, None))
 
     @work(thread=True, group="changes-visit", exit_on_error=False)
-    def _mark_seen(self) -> None:
-        session = self.argus.session
-        # A read-only or locked history: the next visit just shows a longer window.
-        if session.history is not None:
-            with contextlib.suppress(ArgusError):
-                session.history.mark_seen(session.profile or "default")
+    def _mark_seen(self, session: Session, at: float) -> None:
+        session.mark_seen(at)
 
     def on_changes_loaded(self, message: ChangesLoaded) -> None:
-        if message.visit:
-            self._visiting = False
+        if message.session is not self.session:
+            return  # the history of the profile before a switch
+        if message.visit is not None:
+            if self.visit is not Visit.OPENING or message.visit != self._visit_at:
+                return  # the read of a visit that has ended
+            self.visit = Visit.OPEN
+            self._last_seen = message.last_seen
+        if message.window != self.window:
+            self._reload()  # the window changed while this was read
+            return
         self._paint(message.view, message.error)
+
+    def _paint_off(self) -> None:
+        self._paint(None, "history is off: nothing recorded to compare (see the log above"
+                    " or `argus history stats`)")  # fmt: skip
 
     def _paint(self, view: ChangesView | None, error: str | None) -> None:
         title = self.query_one("#changes-title", Static)
@@ -175,7 +203,6 @@ class ChangesScreen(ArgusScreen):
             table.empty_text = "No history."
             table.set_rows([])
             return
-        self.view = view
         text = Text("Changes ", style="bold")
         text.append(view.label)
         text.append(f"  ·  {len(view.changes)}", style="bold")
@@ -192,13 +219,21 @@ class ChangesScreen(ArgusScreen):
     def action_window(self) -> None:
         index = CHANGE_WINDOWS.index(self.window)
         self.window = CHANGE_WINDOWS[(index + 1) % len(CHANGE_WINDOWS)]
-        self.argus.say(f"changes: {self.window if self.window != 'last' else 'since last look'}")
-        self._reload()
+        self.say(f"changes: {self.window if self.window != 'last' else 'since last look'}")
+        if self.visit is Visit.OPEN:
+            self._reload()
 
-    def show_window(self, window: str) -> None:
+    def on_screen_words(self, message: ScreenWords) -> None:
         """`:changes 24h` and the like."""
+        window = message.rest.strip()
+        if not window:
+            return
+        if window not in CHANGE_WINDOWS:
+            self.notify(f"Windows: {', '.join(CHANGE_WINDOWS)}", severity="warning")
+            return
         self.window = window
-        self._reload()
+        if self.visit is Visit.OPEN:
+            self._reload()
 
     @on(VirtualTable.Selected, "#changes")
     def _selected(self) -> None:
@@ -209,4 +244,4 @@ class ChangesScreen(ArgusScreen):
         change = self._changes.get(key) if isinstance(key, int) else None
         if change is None or change.vmid is None:
             return
-        self.argus.show_guest(change.vmid)
+        self.post_message(ShowGuest(change.vmid))

@@ -2,27 +2,36 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
-from textual.actions import SkipAction
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
-from textual.message import Message
+from textual.containers import Horizontal
 from textual.timer import Timer
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from argus_tui.domain.format import bytes_, pct_style, percent, uptime
 from argus_tui.domain.models import ClusterSnapshot, Guest
 from argus_tui.domain.permissions import ACTION_ORDER, ACTIONS
-from argus_tui.domain.text import printable
-from argus_tui.errors import ArgusError
 from argus_tui.services.power import PlanItem, Refusal, plan
-from argus_tui.services.views import filter_rows, guest_haystack, matcher, sort_rows
+from argus_tui.services.views import filter_rows, guest_haystack, sort_rows
+from argus_tui.ui.messages import (
+    FilterToNode,
+    GuestSelected,
+    OfferPower,
+    PowerRequested,
+    ScreenWords,
+    SelectGuest,
+)
 from argus_tui.ui.screens.base import ArgusScreen
 from argus_tui.ui.screens.power import BulkPlan, ConfirmAction, WhyNot, confirm_text
+from argus_tui.ui.widgets.bars import Tab
+from argus_tui.ui.widgets.filter import TableFilter
+from argus_tui.ui.widgets.guest_details import GuestDetails
 from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
 
 COLUMNS = (
@@ -85,12 +94,8 @@ def _ratio(value: int | None, total: int | None) -> float | None:
     return value / total
 
 
-class DetailsReady(Message):
-    def __init__(self, vmid: int, details: dict[str, Any] | None, error: str | None) -> None:
-        super().__init__()
-        self.vmid = vmid
-        self.details = details
-        self.error = error
+#: `:vm` and `:ct` show one kind of guest; `:guests` shows every kind again.
+TYPE_WORDS = {"vm": "qemu", "vms": "qemu", "ct": "lxc", "cts": "lxc"}
 
 
 class GuestsScreen(ArgusScreen):
@@ -105,8 +110,8 @@ class GuestsScreen(ArgusScreen):
         Binding("Z", "power('suspend')", "Suspend", id="power.suspend"),
         Binding("U", "power('resume')", "Resume", id="power.resume"),
         # Priority: keys typed right after `/` (a fast typist, a paste) reach the filter.
-        Binding("slash", "filter", "Filter", id="guests.filter", priority=True),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="guests.clear"),
+        Binding("slash", "table_filter", "Filter", id="guests.filter", priority=True),
+        Binding("escape", "clear_table_filter", "Clear filter", show=False, id="guests.clear"),
         Binding("s", "sort(1)", "Sort", id="guests.sort"),
         Binding("r", "reverse", "Reverse sort", show=False, id="guests.reverse"),
         Binding("space", "mark", "Mark", id="guests.mark"),
@@ -114,14 +119,12 @@ class GuestsScreen(ArgusScreen):
         Binding("w", "why", "Why not?", show=False, id="power.why"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, mode: str = "", tabs: Sequence[Tab] = ()) -> None:
+        super().__init__(mode, tabs)
+        self.confirm: frozenset[str] = frozenset()  # the actions that ask first (the app's)
         self._guests: dict[int, Guest] = {}
         self._type: str | None = None
         self._details_timer: Timer | None = None
-        self._details_for: int | None = None
-        self._details_cache: dict[int, dict[str, Any]] = {}
-        self._sort_index = 0
         self._last_offer: tuple[str, ...] | None = None
         self._cell_cache: dict[int, tuple[Cell, ...]] = {}
         self._hay_cache: dict[int, str] = {}
@@ -129,29 +132,27 @@ class GuestsScreen(ArgusScreen):
         self._perm_notice = ""
 
     def compose_body(self) -> ComposeResult:
-        yield Input(placeholder="filter: text, or /regex/ (Esc clears)", id="guest-filter")
+        yield TableFilter(id="guest-filter")
         yield Static("", id="guest-notice")
         with Horizontal(id="guest-body"):
             yield VirtualTable(COLUMNS, empty_text="Loading guests…", id="guests")
-            with VerticalScroll(id="guest-details"):
-                yield Static("", id="guest-details-text")
+            yield GuestDetails()
 
     def on_mount(self) -> None:
-        self.query_one("#guest-filter", Input).display = False
         self._paint_notice()  # none yet: the line takes no room
         # The details panel starts open only where the table still has room beside it.
-        self.query_one("#guest-details").display = self.app.size.width >= 140
+        self.query_one(GuestDetails).display = self.app.size.width >= 140
         table = self.table
         table.sort_key = "vmid"
         self.set_focus(table)
+        self.watch(self.app, "confirm", self._new_confirm)
+
+    def _new_confirm(self, confirm: frozenset[str]) -> None:
+        self.confirm = confirm
 
     @property
     def table(self) -> VirtualTable:
         return self.query_one("#guests", VirtualTable)
-
-    @property
-    def filter_text(self) -> str:
-        return self.query_one("#guest-filter", Input).value
 
     # -- data -------------------------------------------------------------------------------
 
@@ -173,6 +174,9 @@ class GuestsScreen(ArgusScreen):
         self._render_rows()
         self._refresh_details(force=True)
         self._update_keys()
+
+    def render_filtered(self) -> None:
+        self._render_rows()
 
     def _render_rows(self) -> None:
         table = self.table
@@ -210,6 +214,16 @@ class GuestsScreen(ArgusScreen):
         self._render_rows()
         self._paint_notice()
 
+    def on_screen_words(self, message: ScreenWords) -> None:
+        self.only_type(TYPE_WORDS.get(message.word))
+
+    def clear_narrowing(self) -> bool:
+        """Esc with no filter: back from :vm / :ct to every guest."""
+        if not self._type:
+            return False
+        self.only_type(None)
+        return True
+
     def _paint_notice(self) -> None:
         text = Text(self._perm_notice, style="yellow")
         label = {"qemu": "VMs", "lxc": "containers"}.get(self._type or "")
@@ -222,11 +236,15 @@ class GuestsScreen(ArgusScreen):
         notice.update(text)
         notice.display = bool(text)
 
-    def filter_to(self, text: str) -> None:
-        """Show the filter box holding `text` (the rows follow through Input.Changed)."""
-        box = self.query_one("#guest-filter", Input)
+    def on_filter_to_node(self, message: FilterToNode) -> None:
+        """The filter box holding the node's name, anchored (the rows follow the box)."""
+        box = self.query_one(TableFilter)
         box.display = True
-        box.value = text
+        box.value = f"/^{re.escape(message.node.lower())}$/"
+
+    def on_select_guest(self, message: SelectGuest) -> None:
+        if not self.select_guest(message.vmid):
+            self.say(f"guest {message.vmid} is not in the current list")
 
     def select_guest(self, vmid: int) -> bool:
         """Put the cursor on a guest, clearing a filter or type view that hides it."""
@@ -234,7 +252,7 @@ class GuestsScreen(ArgusScreen):
             return False
         if vmid not in self.table.keys:
             self._type = None
-            self.query_one("#guest-filter", Input).value = ""
+            self.query_one(TableFilter).value = ""
             self._render_rows()
         self.table.move_to(vmid)
         return True
@@ -258,10 +276,9 @@ class GuestsScreen(ArgusScreen):
         return [selected] if selected is not None else []
 
     def _plan(self, action: str, guests: list[Guest]) -> list[PlanItem]:
-        snapshot = self.argus.snapshot
-        if snapshot is None:
+        snapshot, session = self.snapshot, self.session
+        if snapshot is None or session is None:
             return []
-        session = self.argus.session
         items = plan(guests, action, snapshot.privileges, read_only=session.read_only)
         return [
             PlanItem(i.guest, i.action, "skipped: a task of Argus's is still running", Refusal.BUSY)
@@ -298,7 +315,7 @@ class GuestsScreen(ArgusScreen):
             self.app.push_screen(BulkPlan(action, items), lambda ok: self._go(ok, runnable))
             return
         item = runnable[0]
-        if action in self.argus.confirm_actions:
+        if action in self.confirm:
             question = confirm_text(action, item.guest.label, item.guest.vmid, item.guest.node)
             self.app.push_screen(ConfirmAction(question), lambda ok: self._go(ok, [item]))
         else:
@@ -306,12 +323,12 @@ class GuestsScreen(ArgusScreen):
 
     def _go(self, confirmed: bool | None, items: list[PlanItem]) -> None:
         if not confirmed:
-            self.argus.say("cancelled")
+            self.say("cancelled")
             return
         if self.table.marked:
             self.table.clear_marks()
         for item in items:
-            self.argus.run_power(item.guest, item.action)
+            self.post_message(PowerRequested(item.guest, item.action))
         self._update_keys()
 
     def assistant_target(self) -> Guest | None:
@@ -319,27 +336,28 @@ class GuestsScreen(ArgusScreen):
 
     def make_room_for_pane(self) -> None:
         if self.app.size.width < 160:  # the table keeps its columns; `d` brings details back
-            self.query_one("#guest-details").display = False
+            self.query_one(GuestDetails).display = False
 
-    def offer_power(self, vmid: int, action: str, why: str) -> None:
-        """An action the assistant suggested: checked like a key press, always confirmed."""
+    def on_offer_power(self, message: OfferPower) -> None:
+        """An action suggested elsewhere: checked like a key press, always confirmed."""
+        vmid, action = message.vmid, message.action
         guest = self._guests.get(vmid)
         if guest is None or not self.select_guest(vmid):
-            self.argus.say(f"guest {vmid} is not in the current list")
+            self.say(f"guest {vmid} is not in the current list")
             return
         [item] = self._plan(action, [guest])
         if not item.runs:
-            self.argus.say(f"{ACTIONS[action].label} {guest.label}: {item.reason}")
+            self.say(f"{ACTIONS[action].label} {guest.label}: {item.reason}")
             return
         question = confirm_text(action, guest.label, guest.vmid, guest.node)
-        question.append(f"\n{why}", style="dim")
+        question.append(f"\n{message.why}", style="dim")
 
         def answered(ok: bool | None) -> None:
             if ok:
-                self.argus.run_power(item.guest, item.action)
+                self.post_message(PowerRequested(item.guest, item.action))
                 self._update_keys()
             else:
-                self.argus.say("cancelled")
+                self.say("cancelled")
 
         self.app.push_screen(ConfirmAction(question), answered)
 
@@ -354,39 +372,6 @@ class GuestsScreen(ArgusScreen):
         return [item for action in ACTION_ORDER for item in self._plan(action, [guest])]
 
     # -- actions ----------------------------------------------------------------------------
-
-    def action_filter(self) -> None:
-        box = self.query_one("#guest-filter", Input)
-        if isinstance(self.focused, Input):
-            raise SkipAction  # a `/` typed in a text box (the filter's /regex/, a question)
-        box.display = True
-        self.set_focus(box)
-
-    def action_clear_filter(self) -> None:
-        box = self.query_one("#guest-filter", Input)
-        if not (box.value or box.display) and self._type:
-            self.only_type(None)  # Esc with no filter: back from :vm / :ct to every guest
-            return
-        if box.value or box.display:
-            had_text = bool(box.value)
-            box.value = ""  # posts Input.Changed, which renders the rows again
-            box.display = False
-            self.set_focus(self.table)
-            if not had_text:
-                self._render_rows()
-
-    @on(Input.Changed, "#guest-filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        match = matcher(event.value)
-        self.argus.say(match.error or "")
-        self._render_rows()
-
-    @on(Input.Submitted, "#guest-filter")
-    def _filter_done(self) -> None:
-        box = self.query_one("#guest-filter", Input)
-        if not box.value:
-            box.display = False
-        self.set_focus(self.table)
 
     def action_sort(self, step: int) -> None:
         keys = [c.key for c in COLUMNS]
@@ -405,112 +390,22 @@ class GuestsScreen(ArgusScreen):
         self.table.toggle_mark()
         self._update_keys()
         count = len(self.table.marked)
-        self.argus.say(f"{count} marked" if count else "")
+        self.say(f"{count} marked" if count else "")
         self.table.action_cursor(1)
 
     def action_details(self) -> None:
-        panel = self.query_one("#guest-details")
+        panel = self.query_one(GuestDetails)
         panel.display = not panel.display
         if panel.display:
             self._refresh_details(force=True)
 
-    # -- details panel ----------------------------------------------------------------------
-
     @on(VirtualTable.Highlighted, "#guests")
     def _highlighted(self) -> None:
-        self.argus.selected_guest = self.selected
+        self.post_message(GuestSelected(self.selected))
         self._update_keys()
         if self._details_timer is not None:
             self._details_timer.stop()
         self._details_timer = self.set_timer(0.25, self._refresh_details)
 
     def _refresh_details(self, force: bool = False) -> None:
-        guest = self.selected
-        panel = self.query_one("#guest-details-text", Static)
-        if guest is None:
-            panel.update("")
-            return
-        if not self.query_one("#guest-details").display:
-            return
-        cached = self._details_cache.get(guest.vmid)
-        panel.update(details_text(guest, cached, None))
-        # Cached details stay on screen (no flicker) while a refresh fetches fresh ones.
-        if force or (cached is None and self._details_for != guest.vmid):
-            self._details_for = guest.vmid
-            self._fetch_details(guest)
-
-    @work(thread=True, exclusive=True, group="details", exit_on_error=False)
-    def _fetch_details(self, guest: Guest) -> None:
-        try:
-            details = self.argus.session.guest_details(guest)
-        except ArgusError as exc:
-            self.post_message(DetailsReady(guest.vmid, None, str(exc)))
-        else:
-            self.post_message(DetailsReady(guest.vmid, details, None))
-
-    def on_details_ready(self, message: DetailsReady) -> None:
-        if message.details is not None:
-            self._details_cache[message.vmid] = message.details
-        guest = self.selected
-        if guest is not None and guest.vmid == message.vmid:
-            self.query_one("#guest-details-text", Static).update(
-                details_text(guest, message.details, message.error)
-            )
-
-
-def details_text(guest: Guest, details: dict[str, Any] | None, error: str | None) -> Text:
-    """The details panel: what the list says, then status/current and config when fetched."""
-    text = Text()
-    text.append(f"{printable(guest.label)}\n", style="bold")
-    text.append(
-        f"{'VM' if guest.type == 'qemu' else 'CT'} {guest.vmid} on {printable(guest.node)}\n"
-    )
-    rows = [
-        ("status", guest.status + (" (template)" if guest.template else "")),
-        ("cpu", f"{percent(guest.cpu)} of {f'{guest.maxcpu:g}' if guest.maxcpu else '?'} cores"),
-        ("memory", f"{bytes_(guest.mem)} / {bytes_(guest.maxmem)}"),
-        # PVE reports no disk usage for VMs (only for containers): say the size alone
-        (
-            "disk",
-            f"{bytes_(guest.disk)} / {bytes_(guest.maxdisk)}"
-            if guest.disk or guest.type != "qemu"
-            else f"{bytes_(guest.maxdisk)} allocated",
-        ),
-        ("uptime", uptime(guest.uptime)),
-        ("tags", ", ".join(guest.tags) or "-"),
-        ("pool", guest.pool or "-"),
-        ("HA", guest.hastate or "not managed"),
-        ("lock", guest.lock or "-"),
-    ]
-    for label, value in rows:
-        text.append(f"{label:>8} ", style="dim")
-        text.append(f"{printable(value)}\n")
-    if error:
-        text.append(f"\n{printable(error)}\n", style="yellow")
-        return text
-    if details is None:
-        text.append("\nloading details…\n", style="italic dim")
-        return text
-    current = details.get("current", {})
-    config = details.get("config", {})
-    text.append("\nstatus/current\n", style="bold")
-    for key in ("qmpstatus", "pid", "running-qemu", "running-machine", "agent"):
-        if key in current:
-            text.append(f"{key:>16} ", style="dim")
-            text.append(f"{printable(str(current[key]))}\n")
-    ha = current.get("ha")
-    if isinstance(ha, dict) and ha.get("managed"):
-        text.append(f"{'ha':>16} ", style="dim")
-        text.append(f"{printable(str(ha.get('state', '?')))}\n")
-    text.append("\nconfig\n", style="bold")
-    for key in sorted(config):
-        if key in ("digest",) or _secret_like(key):
-            continue
-        value = str(config[key])
-        text.append(f"{key:>16} ", style="dim")
-        text.append(f"{printable(value)[:60]}\n")
-    return text
-
-
-def _secret_like(key: str) -> bool:
-    return any(word in key.lower() for word in ("password", "cipassword", "sshkeys", "secret"))
+        self.query_one(GuestDetails).show(self.selected, force=force)

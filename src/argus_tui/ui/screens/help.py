@@ -20,17 +20,10 @@ GROUPS = ("screen", "moving", "global", "terminal")
 LABELS = {"moving": "Moving around", "global": "Everywhere", "terminal": "Terminal"}
 
 
-def describe_keys(screen: Screen[object]) -> list[tuple[str, str]]:
-    """(key, description) for every binding active on `screen`, app keys included.
-
-    The screen's own keys come first, then the focused widget's, then Argus's global
-    keys, and Textual's generic ones (palette, quit, copy) last.
-    """
-    grouped = describe_groups(screen)
-    return [row for group in GROUPS for row in grouped.get(group, [])]
-
-
 def describe_groups(screen: Screen[object]) -> dict[str, list[tuple[str, str]]]:
+    """(key, description) by group for every binding active on `screen`, app keys included:
+    the screen's own keys, then the focused widget's, then Argus's global keys, and
+    Textual's generic ones (palette, quit, copy) last."""
     groups: dict[str, list[tuple[str, str]]] = {}
     seen: set[str] = set()
     app = screen.app

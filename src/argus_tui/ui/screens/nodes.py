@@ -6,6 +6,7 @@ fetched in a worker while this screen is shown (a handful of calls, one per node
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -18,8 +19,11 @@ from textual.widgets import Static
 from argus_tui.domain.format import bytes_, pct_style, percent, uptime
 from argus_tui.domain.models import ClusterSnapshot, Node
 from argus_tui.errors import ArgusError
+from argus_tui.services.session import Session
 from argus_tui.services.views import filter_rows, node_haystack
+from argus_tui.ui.messages import ShowNodeGuests
 from argus_tui.ui.screens.base import ArgusScreen
+from argus_tui.ui.widgets.bars import Tab
 from argus_tui.ui.widgets.filter import TableFilter
 from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
 
@@ -67,8 +71,9 @@ def _pair(used: int | None, total: int | None, ratio: float | None) -> str:
 
 
 class NodeStatusReady(Message):
-    def __init__(self, status: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, session: Session, status: dict[str, dict[str, Any]]) -> None:
         super().__init__()
+        self.session = session
         self.status = status
 
 
@@ -80,8 +85,8 @@ class NodesScreen(ArgusScreen):
         Binding("escape", "clear_table_filter", "Clear filter", show=False, id="nodes.clear"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, mode: str = "", tabs: Sequence[Tab] = ()) -> None:
+        super().__init__(mode, tabs)
         self._node_list: list[Node] = []
         self._status: dict[str, dict[str, Any]] = {}
 
@@ -93,6 +98,9 @@ class NodesScreen(ArgusScreen):
     def on_mount(self) -> None:
         self.query_one("#node-notice", Static).display = False
         self.set_focus(self.query_one(VirtualTable))
+
+    def session_changed(self) -> None:
+        self._status = {}
 
     def show_snapshot(self, snapshot: ClusterSnapshot) -> None:
         self._node_list = list(snapshot.nodes)
@@ -108,8 +116,8 @@ class NodesScreen(ArgusScreen):
         notice.display = bool(hidden)
         self._render_rows()
         online = [n.name for n in snapshot.nodes if n.online and n.name not in hidden]
-        if online:
-            self._fetch_status(online)
+        if online and self.session is not None:
+            self._fetch_status(self.session, online)
 
     def assistant_target(self) -> Node | None:
         key = self.query_one(VirtualTable).cursor_key
@@ -127,19 +135,20 @@ class NodesScreen(ArgusScreen):
     @on(VirtualTable.Selected)
     def _open_node(self, event: VirtualTable.Selected) -> None:
         """Enter on a node: its guests."""
-        self.argus.show_node_guests(str(event.key))
+        self.post_message(ShowNodeGuests(str(event.key)))
 
     @work(thread=True, exclusive=True, group="node-status", exit_on_error=False)
-    def _fetch_status(self, names: list[str]) -> None:
+    def _fetch_status(self, session: Session, names: list[str]) -> None:
         status: dict[str, dict[str, Any]] = {}
-        session = self.argus.session
         for name in names:
             try:
                 status[name] = session.node_status(name)
             except ArgusError:
                 continue
-        self.post_message(NodeStatusReady(status))
+        self.post_message(NodeStatusReady(session, status))
 
     def on_node_status_ready(self, message: NodeStatusReady) -> None:
+        if message.session is not self.session:
+            return  # nodes of the cluster before a profile switch
         self._status.update(message.status)
         self._render_rows()

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.timer import Timer
@@ -16,6 +17,7 @@ from textual.widgets import Footer, RichLog, Static
 from argus_tui.domain.models import Task
 from argus_tui.domain.text import printable
 from argus_tui.errors import ArgusError
+from argus_tui.services.session import Session
 
 POLL_SECONDS = 1.0
 
@@ -43,17 +45,16 @@ class TaskLogScreen(ModalScreen[None]):
     TaskLogScreen RichLog { height: 1fr; }
     """
 
-    def __init__(self, task: Task) -> None:
+    def __init__(self, task: Task, session: Session) -> None:
         super().__init__()
         self.log_task = task
+        self.session = session
         self.seen = 0
         self.follow = True
         self._timer: Timer | None = None
         self.finished = not task.running
 
     def compose(self) -> ComposeResult:
-        from textual.containers import Vertical
-
         with Vertical(id="log-box"):
             yield Static("", id="log-title")
             yield RichLog(id="log", markup=False, highlight=False, wrap=True, max_lines=20000)
@@ -83,12 +84,8 @@ class TaskLogScreen(ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="task-log", exit_on_error=False)
     def _poll(self) -> None:
-        app = self.app
-        session = getattr(app, "session", None)
-        if session is None:
-            return
         try:
-            lines, total, task = session.task_log(self.log_task, self.seen)
+            lines, total, task = self.session.task_log(self.log_task, self.seen)
         except ArgusError as exc:
             self.post_message(LogChunk([], self.seen, self.log_task, str(exc)))
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -15,9 +16,12 @@ from textual.widgets import RichLog, Static
 from argus_tui.domain.models import ClusterSnapshot, Task
 from argus_tui.domain.text import printable
 from argus_tui.errors import ArgusError
+from argus_tui.services.session import RecentTasks, Session
 from argus_tui.services.views import filter_rows, task_haystack
+from argus_tui.ui.messages import RefreshRequested
 from argus_tui.ui.screens.base import ArgusScreen
 from argus_tui.ui.screens.task_log import TaskLogScreen
+from argus_tui.ui.widgets.bars import Tab
 from argus_tui.ui.widgets.filter import TableFilter
 from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
 
@@ -92,13 +96,6 @@ def alerts(snapshot: ClusterSnapshot | None, tasks: list[Task], now: float) -> T
     return text
 
 
-class TasksLoaded(Message):
-    def __init__(self, tasks: list[Task], warnings: list[str]) -> None:
-        super().__init__()
-        self.tasks = tasks
-        self.warnings = warnings
-
-
 class ClusterLogLoaded(Message):
     def __init__(self, entries: list[dict[str, Any]]) -> None:
         super().__init__()
@@ -106,7 +103,11 @@ class ClusterLogLoaded(Message):
 
 
 class TasksScreen(ArgusScreen):
-    """Enter opens a task's log, which tails while the task runs."""
+    """Enter opens a task's log, which tails while the task runs.
+
+    The tasks come with each refresh while this screen is on view (the app's `tasks`);
+    coming back to it asks for a refresh when the newest one did not bring them.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "failed", "Failed only", id="tasks.failed"),
@@ -116,11 +117,11 @@ class TasksScreen(ArgusScreen):
         Binding("escape", "clear_table_filter", "Clear filter", show=False, id="tasks.clear"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, mode: str = "", tabs: Sequence[Tab] = ()) -> None:
+        super().__init__(mode, tabs)
         self._tasks: list[Task] = []
+        self._fresh = False  # the newest refresh brought the tasks
         self.failed_only = False
-        self._loading = False
 
     def compose_body(self) -> ComposeResult:
         yield TableFilter()
@@ -131,44 +132,36 @@ class TasksScreen(ArgusScreen):
     def on_mount(self) -> None:
         self.query_one("#cluster-log").display = False
         self.set_focus(self.query_one("#tasks", VirtualTable))
+        self.watch(self.app, "tasks", self._new_tasks)
+
+    def session_changed(self) -> None:
+        self._tasks = []
+        self._fresh = False
+
+    def on_screen_resume(self) -> None:
+        self._render_rows()
+        self._paint_alerts()
+        if not self._fresh:
+            self.post_message(RefreshRequested())
+
+    def _new_tasks(self, recent: RecentTasks | None) -> None:
+        self._fresh = recent is not None
+        if recent is None:
+            if self.is_active:  # a poll begun before this screen came into view
+                self.post_message(RefreshRequested())
+            return
+        if recent.tasks or not recent.warnings:  # a failed fetch keeps the last list
+            self._tasks = list(recent.tasks)
+        if self.is_active:
+            if recent.warnings:
+                self.say(recent.warnings[0])
+            self._render_rows()
+            self._paint_alerts()
 
     def show_snapshot(self, snapshot: ClusterSnapshot) -> None:
         self._paint_alerts()
-        if not self._loading:
-            self._loading = True
-            self._load()
         if self.query_one("#cluster-log").display:
             self._load_cluster_log()
-
-    @work(thread=True, exclusive=True, group="tasks", exit_on_error=False)
-    def _load(self) -> None:
-        try:
-            tasks, warnings = self.argus.session.recent_tasks(limit=100)
-        except ArgusError as exc:
-            self.post_message(TasksLoaded([], [str(exc)]))
-        else:
-            self.post_message(TasksLoaded(tasks, warnings))
-            self._record(tasks)
-
-    def _record(self, tasks: list[Task]) -> None:
-        """Worker thread: keep the tasks seen in the local history (by UPID)."""
-        session = self.argus.session
-        if session.history is None or not tasks:
-            return
-        try:
-            session.history.record_tasks(tasks, session.profile or "default")
-        except ArgusError as exc:
-            self.argus.call_from_thread(self.argus.notify, str(exc), title="History",
-                                        severity="warning")  # fmt: skip
-
-    def on_tasks_loaded(self, message: TasksLoaded) -> None:
-        self._loading = False
-        if message.tasks or not message.warnings:
-            self._tasks = message.tasks
-        if message.warnings:
-            self.argus.say(message.warnings[0])
-        self._render_rows()
-        self._paint_alerts()
 
     def _render_rows(self) -> None:
         now = time.time()
@@ -182,9 +175,7 @@ class TasksScreen(ArgusScreen):
         table.set_rows((t.upid, task_cells(t, now)) for t in rows)
 
     def _paint_alerts(self) -> None:
-        self.query_one("#alerts", Static).update(
-            alerts(self.argus.snapshot, self._tasks, time.time())
-        )
+        self.query_one("#alerts", Static).update(alerts(self.snapshot, self._tasks, time.time()))
 
     def render_filtered(self) -> None:
         self._render_rows()
@@ -197,19 +188,20 @@ class TasksScreen(ArgusScreen):
 
     def action_failed(self) -> None:
         self.failed_only = not self.failed_only
-        self.argus.say("failed tasks only" if self.failed_only else "")
+        self.say("failed tasks only" if self.failed_only else "")
         self._render_rows()
 
     def action_open(self) -> None:
-        task = self.find_task(self.query_one("#tasks", VirtualTable).cursor_key)
-        if task is not None:
-            self.app.push_screen(TaskLogScreen(task))
+        self._open_log(self.query_one("#tasks", VirtualTable).cursor_key)
 
     @on(VirtualTable.Selected, "#tasks")
     def _selected(self, event: VirtualTable.Selected) -> None:
-        task = self.find_task(event.key)
-        if task is not None:
-            self.app.push_screen(TaskLogScreen(task))
+        self._open_log(event.key)
+
+    def _open_log(self, upid: object) -> None:
+        task = self.find_task(upid)
+        if task is not None and self.session is not None:
+            self.app.push_screen(TaskLogScreen(task, self.session))
 
     def action_cluster_log(self) -> None:
         log = self.query_one("#cluster-log", RichLog)
@@ -217,10 +209,14 @@ class TasksScreen(ArgusScreen):
         if log.display:
             self._load_cluster_log()
 
-    @work(thread=True, exclusive=True, group="cluster-log", exit_on_error=False)
     def _load_cluster_log(self) -> None:
+        if self.session is not None:
+            self._fetch_cluster_log(self.session)
+
+    @work(thread=True, exclusive=True, group="cluster-log", exit_on_error=False)
+    def _fetch_cluster_log(self, session: Session) -> None:
         try:
-            entries = self.argus.session.cluster_log(100)
+            entries = session.cluster_log(100)
         except ArgusError as exc:
             entries = [{"time": time.time(), "node": "", "user": "", "msg": str(exc), "pri": 3}]
         self.post_message(ClusterLogLoaded(entries))

@@ -9,7 +9,7 @@ timeframe and node or guest, so a timeframe not loaded yet is fetched at once.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 from rich.text import Text
@@ -24,8 +24,9 @@ from textual.worker import Worker, WorkerState
 from argus_tui.domain.format import bytes_, uptime
 from argus_tui.domain.models import ClusterSnapshot, Entity, Guest, Node
 from argus_tui.domain.text import printable
-from argus_tui.services.session import TIMEFRAMES
+from argus_tui.services.session import TIMEFRAMES, Session
 from argus_tui.ui.screens.base import ArgusScreen
+from argus_tui.ui.widgets.bars import Tab
 from argus_tui.ui.widgets.usage import UsageRow, fraction_line, rate_line, ratio
 
 REFETCH = 30.0  # seconds between rrddata fetches of one node or guest in one timeframe
@@ -220,8 +221,15 @@ class GuestUsage(UsageBlock):
 
 
 class HistoryReady(Message):
-    def __init__(self, timeframe: str, rows: dict[Entity, Rows], errors: dict[Entity, str]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        timeframe: str,
+        rows: dict[Entity, Rows],
+        errors: dict[Entity, str],
+    ) -> None:
         super().__init__()
+        self.session = session
         self.timeframe = timeframe
         self.rows = rows
         self.errors = errors
@@ -239,10 +247,11 @@ class UtilisationScreen(ArgusScreen):
         Binding("t", "timeframe", "Timeframe", id="usage.timeframe"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, mode: str = "", tabs: Sequence[Tab] = ()) -> None:
+        super().__init__(mode, tabs)
         self.timeframe: str = TIMEFRAMES[0]
         self._snapshot: ClusterSnapshot | None = None
+        self._selected: Guest | None = None  # the guests screen's selection (the app's)
         self._rrd: dict[Key, Rows] = {}
         self._errors: dict[Key, str] = {}
         self._requested: dict[Key, float] = {}
@@ -257,6 +266,14 @@ class UtilisationScreen(ArgusScreen):
 
     def on_mount(self) -> None:
         self.set_focus(self.query_one("#usage", VerticalScroll))
+        self.watch(self.app, "selected_guest", self._new_selection)
+
+    def _new_selection(self, guest: Guest | None) -> None:
+        self._selected = guest
+
+    def session_changed(self) -> None:
+        self._snapshot = None
+        self._rrd, self._errors, self._requested, self._pending = {}, {}, {}, {}
 
     # -- data -------------------------------------------------------------------------------
 
@@ -266,8 +283,8 @@ class UtilisationScreen(ArgusScreen):
 
     def selected_guest(self) -> Guest | None:
         """The app's selection, refreshed from the latest snapshot when it is still there."""
-        chosen = getattr(self.argus, "selected_guest", None)
-        if not isinstance(chosen, Guest):
+        chosen = self._selected
+        if chosen is None:
             return None
         if self._snapshot is not None:
             for guest in self._snapshot.guests:
@@ -283,7 +300,7 @@ class UtilisationScreen(ArgusScreen):
     def action_timeframe(self) -> None:
         index = TIMEFRAMES.index(self.timeframe)
         self.timeframe = TIMEFRAMES[(index + 1) % len(TIMEFRAMES)]
-        self.argus.say(f"usage history: {self.timeframe}")
+        self.say(f"usage history: {self.timeframe}")
         self._redraw()
         self._fetch_due()
 
@@ -299,22 +316,24 @@ class UtilisationScreen(ArgusScreen):
         nodes = self._due(shown, now)
         guest = self.selected_guest()
         guests = self._due([Entity.of_guest(guest)] if guest else [], now)
+        session = self.session
+        if session is None:
+            return
         for keys, fetch in ((nodes, self._fetch_nodes), (guests, self._fetch_guest)):
             if keys:
                 self._requested.update(dict.fromkeys(keys, now))
-                self._pending[fetch(self.timeframe, [e for _, e in keys])] = keys
+                self._pending[fetch(session, self.timeframe, [e for _, e in keys])] = keys
 
     @work(thread=True, exclusive=True, group="usage-nodes", exit_on_error=False)
-    def _fetch_nodes(self, timeframe: str, entities: list[Entity]) -> None:
-        self._load(timeframe, entities)
+    def _fetch_nodes(self, session: Session, timeframe: str, entities: list[Entity]) -> None:
+        self._load(session, timeframe, entities)
 
     @work(thread=True, exclusive=True, group="usage-guest", exit_on_error=False)
-    def _fetch_guest(self, timeframe: str, entities: list[Entity]) -> None:
-        self._load(timeframe, entities)
+    def _fetch_guest(self, session: Session, timeframe: str, entities: list[Entity]) -> None:
+        self._load(session, timeframe, entities)
 
-    def _load(self, timeframe: str, entities: list[Entity]) -> None:
+    def _load(self, session: Session, timeframe: str, entities: list[Entity]) -> None:
         """Worker thread: blocking calls, then one message to the event loop."""
-        session = self.argus.session
         rows: dict[Entity, Rows] = {}
         errors: dict[Entity, str] = {}
         for entity in entities:
@@ -323,7 +342,7 @@ class UtilisationScreen(ArgusScreen):
                 rows[entity] = usage.rows
             if usage.error:
                 errors[entity] = usage.error
-        self.post_message(HistoryReady(timeframe, rows, errors))
+        self.post_message(HistoryReady(session, timeframe, rows, errors))
 
     def _totals(self, entity: Entity) -> dict[str, float]:
         """Capacities from the snapshot, since the local history keeps used values only."""
@@ -349,6 +368,8 @@ class UtilisationScreen(ArgusScreen):
                     self._requested.pop(key, None)
 
     def on_history_ready(self, message: HistoryReady) -> None:
+        if message.session is not self.session:
+            return  # graphs of the cluster before a profile switch
         for entity, rows in message.rows.items():
             self._rrd[(message.timeframe, entity)] = rows
             self._errors.pop((message.timeframe, entity), None)

@@ -1,22 +1,84 @@
-"""The header (cluster at a glance) and the status line (profile, data age, badges)."""
+"""The header (cluster at a glance) and the status line (profile, data age, badges).
+
+Both follow the app's state (its `session`, `snapshot`, `status`, `paused` and `unseen`
+reactives) by watching it, on whichever screen they sit.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from rich.text import Text
 from textual.widgets import Static
 
 from argus_tui.domain.models import ClusterSnapshot
 from argus_tui.domain.text import printable
+from argus_tui.services.session import Session
+
+
+class Tab(NamedTuple):
+    key: str
+    mode: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """What the status line says about the refresh besides the session's badges."""
+
+    error: str | None = None  # the last refresh failed: why (the data shown is stale)
+    message: str = ""  # progress and results of what the user did
+    retry_at: float | None = None  # monotonic time of the next try after a failure
+
+
+def profile_label(session: Session) -> str:
+    return session.profile or ("demo" if session.demo else session.address)
 
 
 class ClusterHeader(Static):
-    """Cluster name, quorum, nodes online/total, guests running/total, PVE version."""
+    """Cluster name, quorum, nodes online/total, guests running/total, PVE version, and
+    the screens' tabs with the one it sits on highlighted."""
 
     DEFAULT_CSS = """
     ClusterHeader { height: 1; background: $boost; padding: 0 1; }
     """
+
+    def __init__(self, mode: str = "", tabs: Sequence[Tab] = ()) -> None:
+        super().__init__()
+        self.mode = mode
+        self.tabs = tuple(tabs)
+        self._session: Session | None = None
+        self._snapshot: ClusterSnapshot | None = None
+        self._unseen = 0
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "session", self._new_session)
+        self.watch(self.app, "snapshot", self._new_snapshot)
+        self.watch(self.app, "unseen", self._new_unseen)
+
+    def _new_session(self, session: Session) -> None:
+        self._session = session
+        self.repaint()
+
+    def _new_snapshot(self, snapshot: ClusterSnapshot | None) -> None:
+        self._snapshot = snapshot
+        self.repaint()
+
+    def _new_unseen(self, unseen: int) -> None:
+        self._unseen = unseen
+        self.repaint()
+
+    def on_resize(self) -> None:
+        self.repaint()
+
+    def repaint(self) -> None:
+        session = self._session
+        if session is not None:
+            label = profile_label(session)
+            self.show(self._snapshot, label, session.colour, self.mode, self._unseen, self.tabs)
 
     def show(
         self,
@@ -25,13 +87,14 @@ class ClusterHeader(Static):
         colour: str,
         current: str = "",
         unseen: int = 0,
+        tabs: Sequence[Tab] = (),
     ) -> None:
         text = self._summary(snapshot, profile, colour)
-        tabs = screen_tabs(current, unseen)
-        room = self.size.width - 2 - text.cell_len - tabs.cell_len
+        tabs_text = screen_tabs(tabs, current, unseen)
+        room = self.size.width - 2 - text.cell_len - tabs_text.cell_len
         if current and room >= 2:  # the screens on the right, where there is room
             text.append(" " * room)
-            text.append_text(tabs)
+            text.append_text(tabs_text)
         self.update(text, layout=False)  # always one line: no relayout
 
     def _summary(self, snapshot: ClusterSnapshot | None, profile: str, colour: str) -> Text:
@@ -64,20 +127,11 @@ class ClusterHeader(Static):
         return text
 
 
-SCREENS = (
-    ("1", "nodes", "Nodes"),
-    ("2", "guests", "Guests"),
-    ("3", "utilisation", "Usage"),
-    ("4", "tasks", "Tasks"),
-    ("5", "changes", "Changes"),
-)
-
-
-def screen_tabs(current: str, unseen: int = 0) -> Text:
+def screen_tabs(tabs: Sequence[Tab], current: str, unseen: int = 0) -> Text:
     """`1 Nodes 2 Guests …` with the screen on view highlighted (the keys to switch), and
     the count of changes not looked at yet beside Changes."""
     text = Text(no_wrap=True)
-    for key, mode, label in SCREENS:
+    for key, mode, label in tabs:
         style = "bold reverse" if mode == current else ""
         text.append(f" {key}", style=style + " bold" if style else "bold")
         text.append(f" {label} ", style=style or "dim")
@@ -93,6 +147,57 @@ class StatusLine(Static):
     StatusLine { height: 1; background: $panel; padding: 0 1; }
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._session: Session | None = None
+        self._snapshot: ClusterSnapshot | None = None
+        self._status = Status()
+        self._paused = False
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "session", self._new_session)
+        self.watch(self.app, "snapshot", self._new_snapshot)
+        self.watch(self.app, "status", self._new_status)
+        self.watch(self.app, "paused", self._new_paused)
+        self.set_interval(1.0, self._tick)  # the data's age, the countdown to a retry
+
+    def _new_session(self, session: Session) -> None:
+        self._session = session
+        self.repaint()
+
+    def _new_snapshot(self, snapshot: ClusterSnapshot | None) -> None:
+        self._snapshot = snapshot
+        self.repaint()
+
+    def _new_status(self, status: Status) -> None:
+        self._status = status
+        self.repaint()
+
+    def _new_paused(self, paused: bool) -> None:
+        self._paused = paused
+        self.repaint()
+
+    def _tick(self) -> None:
+        if self.screen.is_current:  # also under a dialog, where the line shows through
+            self.repaint()
+
+    def repaint(self) -> None:
+        session, status = self._session, self._status
+        if session is None:
+            return
+        self.show(
+            profile=profile_label(session),
+            address=session.address,
+            fetched_at=self._snapshot.fetched_at if self._snapshot else None,
+            error=status.error,
+            paused=self._paused,
+            demo=session.demo,
+            insecure=session.insecure,
+            read_only=session.read_only,
+            message=status.message,
+            retry_in=status.retry_at - time.monotonic() if status.retry_at else None,
+        )
+
     def show(
         self,
         *,
@@ -106,9 +211,8 @@ class StatusLine(Static):
         read_only: bool,
         message: str = "",
         retry_in: float | None = None,
-        now: float | None = None,
     ) -> None:
-        now = time.time() if now is None else now
+        now = time.time()
         text = Text(no_wrap=True, overflow="ellipsis")
         if demo:
             text.append(" DEMO ", style="bold reverse magenta")

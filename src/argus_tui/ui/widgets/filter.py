@@ -1,4 +1,4 @@
-"""The `/` filter box of a table screen (the guests screen has its own, with more to it)."""
+"""The `/` filter box of a table screen; the screen's base class drives it."""
 
 from __future__ import annotations
 
@@ -12,5 +12,5 @@ class TableFilter(Input):
     TableFilter { display: none; }
     """
 
-    def __init__(self) -> None:
-        super().__init__(placeholder="filter: text, or /regex/ (Esc clears)")
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(placeholder="filter: text, or /regex/ (Esc clears)", id=id)

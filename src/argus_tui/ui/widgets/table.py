@@ -55,7 +55,8 @@ STYLES: dict[str, Style] = {
 
 
 class VirtualTable(ScrollView, can_focus=True):
-    """Rows are (key, cells); `set_rows` reconciles by key."""
+    """Rows are (key, cells); `set_keys` reconciles by key (`set_rows` is its shorthand
+    for small tables whose cells are ready-made)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "cursor(-1)", "Up", show=False),

@@ -1,0 +1,168 @@
+"""The refresh loop: the app's part that polls the cluster and holds what it brought.
+
+A one-shot timer is re-armed after each poll has finished, so polls never overlap (the
+pattern of dolphie); failures back off (services' `Backoff`) and keep the last good data
+on screen while the status line counts down to the retry. Each poll carries the session
+it polled: one of a session switched away from is dropped, and that session is closed
+once nothing of it is on its way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import replace
+
+from textual import work
+from textual.app import App
+from textual.message import Message
+from textual.reactive import Initialize, var
+from textual.timer import Timer
+
+from argus_tui.domain.models import ClusterSnapshot
+from argus_tui.errors import ArgusError
+from argus_tui.services.recorder import Recorded
+from argus_tui.services.session import RecentTasks, Session
+from argus_tui.ui.messages import ChangesSeen, Refreshed, RefreshFailed, RefreshRequested
+from argus_tui.ui.widgets.bars import Status
+
+
+def poll(session: Session, *, with_tasks: bool) -> Message:
+    """Blocking (a worker's body): one refresh of `session`, as the message for its result."""
+    try:
+        return Refreshed(session, session.refresh(with_tasks=with_tasks))
+    except ArgusError as exc:
+        return RefreshFailed(session, str(exc))
+    except Exception as exc:  # a bug or an unmapped failure: keep running, say what
+        return RefreshFailed(session, f"unexpected error: {type(exc).__name__}: {exc}")
+
+
+class RefreshingApp(App[int]):
+    """Polls `session` and holds the results as reactives the screens watch."""
+
+    def _given_session(self) -> Session:
+        return self._first_session
+
+    session: var[Session] = var(Initialize(_given_session))
+    snapshot: var[ClusterSnapshot | None] = var(None, always_update=True)
+    tasks: var[RecentTasks | None] = var(None, always_update=True)  # None: not in the last poll
+    status: var[Status] = var(Status())
+    paused: var[bool] = var(False)
+    unseen: var[int] = var(0)  # changes since the user last looked at them
+
+    def __init__(self, session: Session, *, interval: float) -> None:
+        self._first_session = session
+        super().__init__()
+        session.backoff.interval = interval
+        self.refreshes = 0  # polls shown so far
+        self._polling: Session | None = None  # the session whose poll is on its way
+        self._polled = asyncio.Event()  # set while no poll is on its way
+        self._timer: Timer | None = None  # the next poll
+        self._retired: list[Session] = []  # switched away from mid-poll: closed once it is in
+        self._seen_at: float | None = None  # when the user last looked at the changes
+
+    def refresh_now(self) -> None:
+        """Poll now, unless a poll of this session is on its way (polls never overlap)."""
+        if self._polling is self.session:
+            return
+        self._stop_timer()
+        self._polling = self.session
+        self._polled.clear()
+        self._poll(self.session, self.current_mode == "tasks")
+
+    async def refreshed(self) -> None:
+        """Wait until no poll is on its way: the last one is shown and in the history."""
+        await self._polled.wait()
+
+    def say(self, text: str) -> None:
+        """A short message in the status line (progress, results)."""
+        self.status = replace(self.status, message=text)
+
+    def switch_session(self, session: Session) -> None:
+        """Poll another cluster from now on: its data replaces the old session's."""
+        old = self.session
+        self._stop_timer()
+        session.backoff.interval = old.backoff.interval
+        if self._polling is old:
+            self._retired.append(old)
+        else:
+            old.close()
+        self._seen_at = None
+        self.unseen = 0
+        self.tasks = None
+        self.snapshot = None
+        self.status = Status(message=f"profile {session.profile}")
+        self.session = session
+        self.refresh_now()
+
+    @work(thread=True, group="refresh", exit_on_error=False)
+    def _poll(self, session: Session, with_tasks: bool) -> None:
+        self.post_message(poll(session, with_tasks=with_tasks))
+
+    def on_refreshed(self, message: Refreshed) -> None:
+        if self._stale(message.session):
+            return
+        refresh = message.refresh
+        self.refreshes += 1
+        self.session.backoff.success()
+        if refresh.recorded is not None:
+            self._recorded(refresh.recorded)
+        self.tasks = refresh.tasks  # before the snapshot: the tasks screen's alerts use both
+        self.snapshot = refresh.snapshot
+        self._after_poll(None)
+
+    def _recorded(self, recorded: Recorded) -> None:
+        for warning in (recorded.error, *recorded.warnings):
+            if warning:
+                self.notify(warning, title="History", severity="warning", timeout=10)
+        # A count made before the user's latest look at the changes is stale.
+        if recorded.unseen is not None and (recorded.seen or 0.0) >= (self._seen_at or 0.0):
+            self.unseen = recorded.unseen
+
+    def on_refresh_failed(self, message: RefreshFailed) -> None:
+        if self._stale(message.session):
+            return
+        if message.error != self.status.error:  # the status line cuts long errors
+            self.notify(message.error, title="Refresh failed", severity="error", timeout=8)
+        self.session.backoff.failure()
+        self._after_poll(message.error)
+
+    def _stale(self, session: Session) -> bool:
+        if not self.is_running:
+            return True
+        if session is self.session:
+            self._polling = None
+            return False
+        if session in self._retired:
+            self._retired.remove(session)
+            session.close()
+        return True
+
+    def _after_poll(self, error: str | None) -> None:
+        delay = None if self.paused else self.session.backoff.next_delay()
+        if delay is not None:
+            self._timer = self.set_timer(delay, self.refresh_now)
+        retry_at = time.monotonic() + delay if error is not None and delay is not None else None
+        self.status = Status(error, self.status.message, retry_at)
+        self._polled.set()
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+
+    def on_changes_seen(self, message: ChangesSeen) -> None:
+        self._seen_at = message.at
+        self.unseen = 0
+
+    def on_refresh_requested(self, _message: RefreshRequested) -> None:
+        self.refresh_now()
+
+    def action_refresh_now(self) -> None:
+        self.refresh_now()
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        if self.paused:
+            self._stop_timer()
+        else:
+            self.refresh_now()

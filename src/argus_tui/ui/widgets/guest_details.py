@@ -1,0 +1,147 @@
+"""The guests screen's details panel: the selected guest as the list has it at once, then
+its status/current and config, fetched in a worker.
+
+Fetched details are kept per guest, so coming back to a guest shows them without flicker
+while fresh ones are fetched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Static
+
+from argus_tui.domain.format import bytes_, percent, uptime
+from argus_tui.domain.models import Guest
+from argus_tui.domain.text import printable
+from argus_tui.errors import ArgusError
+from argus_tui.services.session import Session
+
+
+class DetailsReady(Message):
+    def __init__(
+        self, session: Session, vmid: int, details: dict[str, Any] | None, error: str | None
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.vmid = vmid
+        self.details = details
+        self.error = error
+
+
+class GuestDetails(VerticalScroll):
+    def __init__(self) -> None:
+        super().__init__(id="guest-details")
+        self._session: Session | None = None
+        self._guest: Guest | None = None  # the guest on show
+        self._fetching: int | None = None  # the guest whose details were asked for last
+        self._cache: dict[int, dict[str, Any]] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="guest-details-text")
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "session", self._new_session)
+
+    def _new_session(self, session: Session) -> None:
+        self._session = session
+        self._cache = {}
+        self._fetching = None
+
+    def show(self, guest: Guest | None, *, force: bool = False) -> None:
+        """Show `guest` (while the panel is open); `force` fetches its details again."""
+        self._guest = guest
+        text = self.query_one("#guest-details-text", Static)
+        if guest is None:
+            text.update("")
+            return
+        if not self.display:
+            return
+        cached = self._cache.get(guest.vmid)
+        text.update(details_text(guest, cached, None))
+        if (force or (cached is None and self._fetching != guest.vmid)) and self._session:
+            self._fetching = guest.vmid
+            self._fetch(self._session, guest)
+
+    @work(thread=True, exclusive=True, group="details", exit_on_error=False)
+    def _fetch(self, session: Session, guest: Guest) -> None:
+        try:
+            details = session.guest_details(guest)
+        except ArgusError as exc:
+            self.post_message(DetailsReady(session, guest.vmid, None, str(exc)))
+        else:
+            self.post_message(DetailsReady(session, guest.vmid, details, None))
+
+    def on_details_ready(self, message: DetailsReady) -> None:
+        message.stop()
+        if message.session is not self._session:
+            return  # details of the cluster before a profile switch
+        if message.details is not None:
+            self._cache[message.vmid] = message.details
+        guest = self._guest
+        if guest is not None and guest.vmid == message.vmid:
+            text = self.query_one("#guest-details-text", Static)
+            text.update(details_text(guest, message.details, message.error))
+
+
+def details_text(guest: Guest, details: dict[str, Any] | None, error: str | None) -> Text:
+    """The details panel: what the list says, then status/current and config when fetched."""
+    text = Text()
+    text.append(f"{printable(guest.label)}\n", style="bold")
+    text.append(
+        f"{'VM' if guest.type == 'qemu' else 'CT'} {guest.vmid} on {printable(guest.node)}\n"
+    )
+    rows = [
+        ("status", guest.status + (" (template)" if guest.template else "")),
+        ("cpu", f"{percent(guest.cpu)} of {f'{guest.maxcpu:g}' if guest.maxcpu else '?'} cores"),
+        ("memory", f"{bytes_(guest.mem)} / {bytes_(guest.maxmem)}"),
+        # PVE reports no disk usage for VMs (only for containers): say the size alone
+        (
+            "disk",
+            f"{bytes_(guest.disk)} / {bytes_(guest.maxdisk)}"
+            if guest.disk or guest.type != "qemu"
+            else f"{bytes_(guest.maxdisk)} allocated",
+        ),
+        ("uptime", uptime(guest.uptime)),
+        ("tags", ", ".join(guest.tags) or "-"),
+        ("pool", guest.pool or "-"),
+        ("HA", guest.hastate or "not managed"),
+        ("lock", guest.lock or "-"),
+    ]
+    for label, value in rows:
+        text.append(f"{label:>8} ", style="dim")
+        text.append(f"{printable(value)}\n")
+    if error:
+        text.append(f"\n{printable(error)}\n", style="yellow")
+        return text
+    if details is None:
+        text.append("\nloading details…\n", style="italic dim")
+        return text
+    current = details.get("current", {})
+    config = details.get("config", {})
+    text.append("\nstatus/current\n", style="bold")
+    for key in ("qmpstatus", "pid", "running-qemu", "running-machine", "agent"):
+        if key in current:
+            text.append(f"{key:>16} ", style="dim")
+            text.append(f"{printable(str(current[key]))}\n")
+    ha = current.get("ha")
+    if isinstance(ha, dict) and ha.get("managed"):
+        text.append(f"{'ha':>16} ", style="dim")
+        text.append(f"{printable(str(ha.get('state', '?')))}\n")
+    text.append("\nconfig\n", style="bold")
+    for key in sorted(config):
+        if key in ("digest",) or _secret_like(key):
+            continue
+        value = str(config[key])
+        text.append(f"{key:>16} ", style="dim")
+        text.append(f"{printable(value)[:60]}\n")
+    return text
+
+
+def _secret_like(key: str) -> bool:
+    return any(word in key.lower() for word in ("password", "cipassword", "sshkeys", "secret"))
