@@ -15,19 +15,18 @@ from typing import ClassVar
 from textual import work
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.reactive import var
+from textual.reactive import Initialize, var
 
-from argus_tui.domain.models import Guest, Node, Task
+from argus_tui.domain.models import Guest
 from argus_tui.domain.permissions import ACTIONS
 from argus_tui.errors import ArgusError
-from argus_tui.services.assistant import Assistant, SuggestedAction
+from argus_tui.services.assistant import Assistant
 from argus_tui.services.session import Session
 from argus_tui.ui import messages as m
 from argus_tui.ui.keymap import keymap_problems
 from argus_tui.ui.power_flow import Notice, done_notice, failed_notice, follow_action
 from argus_tui.ui.refresh import RefreshingApp
 from argus_tui.ui.registry import SCREENS, TABS
-from argus_tui.ui.screens.base import ArgusScreen
 from argus_tui.ui.screens.command import CommandLine
 from argus_tui.ui.screens.help import HelpScreen
 from argus_tui.ui.widgets.assistant import ChatUpdated
@@ -54,7 +53,11 @@ class ArgusApp(RefreshingApp):
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
+    def _new_chat(self) -> Assistant:
+        return Assistant(self.session)
+
     selected_guest: var[Guest | None] = var(None)  # on the guests screen; others show it
+    chat: var[Assistant] = var(Initialize(_new_chat))  # the conversation every pane shows
     confirm: var[frozenset[str]] = var(frozenset())  # power actions that ask first
 
     def __init__(
@@ -76,7 +79,6 @@ class ArgusApp(RefreshingApp):
         if keymap:
             self.startup_warnings += keymap_problems(keymap, self.binding_ids())
             self.set_keymap(keymap)
-        self.chat = Assistant(session)  # the assistant's conversation, shared by every screen
 
     def binding_ids(self) -> dict[str, dict[str, str]]:
         """{screen: {binding id: keys}} for the app and every main screen (for the keymap)."""
@@ -117,9 +119,9 @@ class ArgusApp(RefreshingApp):
     def on_show_node_guests(self, message: m.ShowNodeGuests) -> None:
         self._show("guests", m.FilterToNode(message.node))
 
-    def offer_power(self, offered: SuggestedAction) -> None:
+    def on_offer_suggested(self, message: m.OfferSuggested) -> None:
         """The assistant's suggestion, as the guests screen's usual checked, confirmed key."""
-        why = "Suggested by the assistant."
+        offered, why = message.offered, "Suggested by the assistant."
         self._show("guests", m.OfferPower(offered.vmid, offered.action, why))
 
     # -- power ------------------------------------------------------------------------------
@@ -190,11 +192,6 @@ class ArgusApp(RefreshingApp):
 
     def action_assistant(self) -> None:
         self.screen.post_message(m.ToggleAssistant())
-
-    def assistant_target(self) -> Guest | Node | Task | None:
-        """What the assistant pane asks about: the selection of the screen on view."""
-        screen = self.screen
-        return screen.assistant_target() if isinstance(screen, ArgusScreen) else None
 
     def on_chat_updated(self, _message: ChatUpdated) -> None:
         for warning in self.chat.take_warnings():

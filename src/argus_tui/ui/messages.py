@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from argus_tui.domain.models import Guest
+from argus_tui.services.assistant import SuggestedAction
 from argus_tui.services.power import Outcome
 from argus_tui.services.session import Refresh, Session
 
@@ -160,6 +161,13 @@ class OfferPower(Message, bubble=False):
     vmid: int
     action: str
     why: str
+
+
+@dataclass
+class OfferSuggested(Message):
+    """The pane asks the app to offer the action an answer suggested (never to run it)."""
+
+    offered: SuggestedAction
 
 
 @dataclass

@@ -11,7 +11,7 @@ confirmation.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import events, on, work
@@ -23,6 +23,7 @@ from textual.widgets import Input, Markdown, OptionList, Static
 from argus_tui.domain.models import ClusterSnapshot
 from argus_tui.domain.text import printable, without_controls
 from argus_tui.services.assistant import Assistant, Target, Turn, suggestions
+from argus_tui.ui.messages import OfferSuggested, Say, ToggleAssistant
 from argus_tui.ui.widgets.assistant import render, worker
 from argus_tui.ui.widgets.assistant.messages import (
     AnswerChunk,
@@ -31,9 +32,6 @@ from argus_tui.ui.widgets.assistant.messages import (
     AnswerStarted,
     ChatUpdated,
 )
-
-if TYPE_CHECKING:
-    from argus_tui.ui.app import ArgusApp
 
 
 class AssistantPane(Vertical):
@@ -66,38 +64,48 @@ class AssistantPane(Vertical):
         self._views: list[tuple[Static, Markdown, Static]] = []
         self._shown: list[tuple[int, str]] = []  # per view: its turn's id, the answer shown
         self._firsts: list[str] | None = None  # the suggested questions on show
+        self._chat: Assistant | None = None
+        self._latest: ClusterSnapshot | None = None
+        self._subject: Target | None = None  # the selection the screen last told the pane
 
-    # -- what the pane asks of the app (the one place that knows ArgusApp) ---------------------
+    # -- what the pane knows of the app: its conversation and snapshot, watched -------------
 
-    @property
-    def argus(self) -> ArgusApp:
-        from argus_tui.ui.app import ArgusApp
+    def on_mount(self) -> None:
+        self.watch(self.app, "chat", self._use_chat)
+        self.watch(self.app, "snapshot", self._use_snapshot)
 
-        assert isinstance(self.app, ArgusApp)
-        return self.app
+    def _use_chat(self, chat: Assistant) -> None:
+        self._chat = chat
+        if self.display:
+            self.sync(self._subject)
+
+    def _use_snapshot(self, snapshot: ClusterSnapshot | None) -> None:
+        self._latest = snapshot
 
     @property
     def chat(self) -> Assistant:
         """The app's conversation, shared by every screen's pane."""
-        return self.argus.chat
+        if self._chat is None:
+            raise RuntimeError("the assistant pane is not mounted")
+        return self._chat
 
     def _target(self) -> Target | None:
-        """What the screen on view has selected."""
-        return self.argus.assistant_target()
+        """What the screen on view has selected (it keeps the pane told)."""
+        return self._subject
 
     def _snapshot(self) -> ClusterSnapshot | None:
-        return self.argus.snapshot
+        return self._latest
 
     def _say(self, text: str) -> None:
-        self.argus.say(text)
+        self.post_message(Say(text))
 
     def _close(self) -> None:
-        self.argus.action_assistant()
+        self.screen.post_message(ToggleAssistant())
 
     def _offer(self) -> None:
         offered = self.chat.offered
         if offered is not None:
-            self.argus.offer_power(offered)
+            self.post_message(OfferSuggested(offered))
 
     # -- showing -------------------------------------------------------------------------------
 
@@ -122,6 +130,7 @@ class AssistantPane(Vertical):
 
     def sync(self, target: Target | None) -> None:
         """Bring the pane up to date with the conversation and the selection."""
+        self._subject = target
         chat = self.chat
         title = Text("Assistant", style="bold")
         if not chat.configured:
