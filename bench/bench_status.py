@@ -87,7 +87,11 @@ def measure(size: str, nodes: int, runs: int) -> dict[str, Any]:
         }
     finally:
         os.killpg(sim.pid, signal.SIGINT)
-        sim.wait(10)
+        try:
+            sim.wait(30)
+        except subprocess.TimeoutExpired:  # a busy machine: the figures are taken, stop it
+            os.killpg(sim.pid, signal.SIGKILL)
+            sim.wait()
 
 
 def main() -> None:
