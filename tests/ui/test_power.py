@@ -18,6 +18,7 @@ import pytest
 from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Static
+from textual.widgets._toast import Toast
 
 from argus_tui.sim.demo import demo_data
 from argus_tui.sim.permissions import PermissionEngine
@@ -446,6 +447,45 @@ async def test_failed_task_is_notified_and_journaled(
         await settle(pilot)
         rows = history.actions()
         assert [(r["vmid"], r["action"], r["result"]) for r in rows] == [(vmid, action, error)]
+
+
+async def test_proxmox_text_in_a_notification_is_shown_literally(
+    make_sim: Callable[..., Simulator],
+) -> None:
+    """A task error with `[/dev/x]` in it: the toast shows it as written, never as markup
+    (which would not show literally, or would stop the app)."""
+    data = demo_data()
+    error = "start failed: disk [/dev/x] missing [b]not bold[/b]"
+    next(g for g in data["guest"] if g["vmid"] == 105)["fail"] = {"start": error}
+    sim = make_sim(data)
+    app = fast(ArgusApp(session_for(sim)))
+    async with app.run_test(size=(200, 45), notifications=True) as pilot:
+        try:
+            await settle(pilot)
+            await select(pilot, 105)
+            before = set(sim.state.tasks)
+            await pilot.press("S")
+            await until(pilot, lambda: bool(new_tasks(sim, before)), "the task")
+            sim.advance(10)
+            await until(pilot, lambda: "Start ledger-batch: FAILED" in status_text(app), "FAILED")
+            await until(pilot, lambda: bool(app.screen.query(Toast)), "the notification")
+            await pilot.pause(0.1)
+            shown = [toast.render().plain for toast in app.screen.query(Toast)]
+            assert any(error in text for text in shown), shown
+            assert app.is_running
+        finally:
+            sim.advance(3600)
+            await settle(pilot)
+
+
+async def test_a_settings_warning_keeps_its_table_name(sim: Simulator) -> None:
+    warning = "config.toml [ui]: unknown setting 'intervall' ignored (known: interval)"
+    app = ArgusApp(session_for(sim), warnings=[warning, "[/x]: unknown setting"])
+    async with app.run_test(size=(200, 45), notifications=True) as pilot:
+        await until(pilot, lambda: len(app.screen.query(Toast)) == 2, "the notifications")
+        shown = [toast.render().plain for toast in app.screen.query(Toast)]
+        assert any(warning in text for text in shown) and any("[/x]" in t for t in shown)
+        await settle(pilot)
 
 
 async def test_bulk_plan_runs_only_what_is_valid(sim: Simulator) -> None:

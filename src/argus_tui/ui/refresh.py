@@ -16,6 +16,7 @@ from dataclasses import replace
 from textual import work
 from textual.app import App
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.reactive import Initialize, var
 from textual.timer import Timer
 
@@ -73,6 +74,20 @@ class RefreshingApp(App[int]):
     async def refreshed(self) -> None:
         """Wait until no poll is on its way: the last one is shown and in the history."""
         await self._polled.wait()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A notification, as plain text by default: what Argus notifies (PVE's errors,
+        setting names such as `[ui]`, task text) is data, and `[/x]` in it taken as
+        markup would not show literally or would stop the app."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def say(self, text: str) -> None:
         """A short message in the status line (progress, results)."""

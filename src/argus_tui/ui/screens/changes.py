@@ -229,7 +229,7 @@ class ChangesScreen(ArgusScreen):
         if not window:
             return
         if window not in CHANGE_WINDOWS:
-            self.notify(f"Windows: {', '.join(CHANGE_WINDOWS)}", severity="warning")
+            self.notify(f"Windows: {', '.join(CHANGE_WINDOWS)}", severity="warning", markup=False)
             return
         self.window = window
         if self.visit is Visit.OPEN:

@@ -57,7 +57,7 @@ class CommandLine(ModalScreen[Message | None]):
             return
         request = parse_command(event.value)
         if isinstance(request, str):
-            self.notify(request, severity="warning")
+            self.notify(request, severity="warning", markup=False)
             self.dismiss(None)
         else:
             self.dismiss(request)
