@@ -17,7 +17,7 @@ from argus_tui.store.sqlite import SqliteHistory
 from argus_tui.ui.app import ArgusApp
 from argus_tui.ui.widgets.bars import ClusterHeader
 from argus_tui.ui.widgets.table import VirtualTable
-from tests.ui.conftest import session_for
+from tests.ui.conftest import screen_text, session_for
 
 LATE_MS = 4000  # A's slow answer: longer than typing `:profile B` takes under the pilot
 
@@ -101,6 +101,10 @@ async def test_a_profile_switch_closes_the_old_session(
         await until(pilot, lambda: session_a.closed, "A closed")
         assert not (tmp_path / "a.db-wal").exists()  # its database connections are closed
         assert not session_b.closed and (tmp_path / "b.db-wal").exists()
+        # the guest under the cursor is the app's selection again, for the usage screen
+        await until(pilot, lambda: app.selected_guest is not None, "a selection in B")
+        await pilot.press("3")
+        await until(pilot, lambda: "none selected" not in screen_text(app), "B's guest on screen 3")
     assert session_b.history is not None
     session_b.history.close()
 

@@ -125,6 +125,7 @@ class GuestsScreen(ArgusScreen):
         self._guests: dict[int, Guest] = {}
         self._type: str | None = None
         self._details_timer: Timer | None = None
+        self._announced = False  # the app has been told the selection of this session
         self._last_offer: tuple[str, ...] | None = None
         self._cell_cache: dict[int, tuple[Cell, ...]] = {}
         self._hay_cache: dict[int, str] = {}
@@ -193,6 +194,14 @@ class GuestsScreen(ArgusScreen):
             else self._empty
         )
         table.set_keys([g.vmid for g in rows], self._cells)
+        if not self._announced and self.selected is not None:
+            # The cursor kept its row across a profile switch: no Highlighted comes, yet
+            # the app cleared its selection, and the usage screen shows the app's.
+            self._announced = True
+            self.post_message(GuestSelected(self.selected))
+
+    def session_changed(self) -> None:
+        self._announced = False
 
     def _cells(self, vmid: object) -> tuple[Cell, ...]:
         """Cells per guest, built on first draw and kept for the snapshot."""
@@ -401,6 +410,7 @@ class GuestsScreen(ArgusScreen):
 
     @on(VirtualTable.Highlighted, "#guests")
     def _highlighted(self) -> None:
+        self._announced = True
         self.post_message(GuestSelected(self.selected))
         self._update_keys()
         if self._details_timer is not None:
