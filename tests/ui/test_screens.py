@@ -380,4 +380,6 @@ def test_command_words_come_from_the_screen_registry() -> None:
     assert parse_command("profile") == "Usage: :profile NAME (see 'argus profiles')"
     assert isinstance(parse_command("q"), QuitRequested)
     assert isinstance(parse_command("r"), RefreshRequested)
-    assert str(parse_command("bogus")).startswith("Unknown command 'bogus'")
+    unknown = str(parse_command("bogus"))
+    assert unknown.startswith("Unknown command 'bogus'")
+    assert ":guests" in unknown and ":profile NAME" in unknown

@@ -31,7 +31,10 @@ def parse_command(text: str) -> Message | str:
         return OpenProfile(name) if name else "Usage: :profile NAME (see 'argus profiles')"
     if word in ("refresh", "r"):
         return RefreshRequested()
-    return f"Unknown command {word!r}; try :nodes, :vm, :ct, :tasks, :usage, :changes, :quit"
+    return (
+        f"Unknown command {word!r}; try :nodes, :guests, :vm, :ct, :tasks, :usage, :changes,"
+        " :profile NAME, :quit"
+    )
 
 
 class CommandLine(ModalScreen[Message | None]):
