@@ -66,8 +66,8 @@ def _banner(sim: Simulator, scenario: Scenario) -> str:
     return "\n".join(
         [
             f"Proxmox VE simulator ({scenario.cluster_name or scenario.nodes[0].name}, "
-            f"PVE {scenario.version}, {len(scenario.nodes)} nodes, {len(scenario.guests)}"
-            " guests)",
+            f"PVE {scenario.version}, {_count(len(scenario.nodes), 'node')},"
+            f" {_count(len(scenario.guests), 'guest')})",
             f"  URL:          {sim.url}/",
             f"  API:          {sim.api_url}",
             f"  Token id:     {sim.token_id}",
@@ -86,3 +86,7 @@ def _banner(sim: Simulator, scenario: Scenario) -> str:
             "Press Ctrl+C to stop.",
         ]
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -33,7 +33,8 @@ def subject(target: Target | None) -> Text:
     if isinstance(target, Node):
         return Text(f"node {printable(target.name)}")
     if isinstance(target, Task):
-        return Text(printable(f"task {target.type} {target.id} on {target.node}"))
+        what = f"task {target.type} {target.id}" if target.id else f"task {target.type}"
+        return Text(printable(f"{what} on {target.node}"))
     return Text("the cluster")
 
 
