@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +42,18 @@ def session_for(
 @pytest.fixture
 def make_session() -> Callable[..., Session]:
     return session_for
+
+
+async def until(
+    pilot: Pilot[int], condition: Callable[[], bool], what: str, within: float = 8
+) -> None:
+    """Pump the app until `condition` holds (workers poll with real sleeps)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"timed out after {within}s waiting for {what}")
 
 
 async def settle(pilot: Pilot[Any]) -> None:

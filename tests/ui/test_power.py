@@ -29,7 +29,7 @@ from argus_tui.ui.screens.guests import GuestsScreen
 from argus_tui.ui.screens.help import HelpScreen
 from argus_tui.ui.screens.power import BulkPlan, ConfirmAction, WhyNot
 from argus_tui.ui.widgets.bars import StatusLine
-from tests.ui.conftest import session_for, settle, watch_notifications
+from tests.ui.conftest import session_for, settle, until, watch_notifications
 
 # Footer label -> key, in the order of the bindings.
 POWER_KEYS = {
@@ -117,18 +117,6 @@ def secret_of(token_id: str) -> str:
 
 
 # -- helpers ------------------------------------------------------------------------------
-
-
-async def until(
-    pilot: Pilot[int], condition: Callable[[], bool], what: str, within: float = 8
-) -> None:
-    """Pump the app until `condition` holds (workers poll with real sleeps)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out after {within}s waiting for {what}")
 
 
 @contextlib.asynccontextmanager

@@ -6,8 +6,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.pilot import Pilot
-
 from argus_tui.services.recorder import Recorder
 from argus_tui.services.session import Session
 from argus_tui.sim.demo import demo_data
@@ -17,20 +15,9 @@ from argus_tui.store.sqlite import SqliteHistory
 from argus_tui.ui.app import ArgusApp
 from argus_tui.ui.widgets.bars import ClusterHeader
 from argus_tui.ui.widgets.table import VirtualTable
-from tests.ui.conftest import screen_text, session_for
+from tests.ui.conftest import screen_text, session_for, until
 
 LATE_MS = 4000  # A's slow answer: longer than typing `:profile B` takes under the pilot
-
-
-async def until(
-    pilot: Pilot[int], condition: Callable[[], bool], what: str, within: float = 8
-) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out after {within}s waiting for {what}")
 
 
 def header(app: ArgusApp) -> str:

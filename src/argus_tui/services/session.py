@@ -26,6 +26,11 @@ from argus_tui.store import HistoryStore
 TIMEFRAMES = ("hour", "day", "week")
 
 
+def history_profile(profile: str | None) -> str:
+    """The profile the history files a connection under (a profile-less one: default)."""
+    return profile or "default"
+
+
 @dataclass(frozen=True, slots=True)
 class Usage:
     """A graph's rows (None when there are none to show) and why they are partial."""
@@ -103,8 +108,7 @@ class Session:
 
     @property
     def history_profile(self) -> str:
-        """The profile the history files this session under (a profile-less one: default)."""
-        return self.profile or "default"
+        return history_profile(self.profile)
 
     @property
     def closed(self) -> bool:

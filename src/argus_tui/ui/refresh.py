@@ -101,7 +101,7 @@ class RefreshingApp(App[int]):
         if self._polling is old:
             self._retired.append(old)
         else:
-            old.close()
+            self._close_session(old)
         self._seen_at = None
         self.unseen = 0
         self.tasks = None
@@ -150,8 +150,13 @@ class RefreshingApp(App[int]):
             return False
         if session in self._retired:
             self._retired.remove(session)
-            session.close()
+            self._close_session(session)
         return True
+
+    @work(thread=True, group="close-session", exit_on_error=False)
+    def _close_session(self, session: Session) -> None:
+        """Worker: closing the history may checkpoint its database, never on the loop."""
+        session.close()
 
     def _after_poll(self, error: str | None) -> None:
         delay = None if self.paused else self.session.backoff.next_delay()

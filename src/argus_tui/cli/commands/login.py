@@ -9,7 +9,13 @@ from pathlib import Path
 from argus_tui.cli.context import CliContext
 from argus_tui.cli.output import fail
 from argus_tui.cli.prompts import can_ask, confirm, read_secret
-from argus_tui.config import Profile, parse_fingerprint, parse_host, validate_profile_name
+from argus_tui.config import (
+    DEFAULT_PROFILE,
+    Profile,
+    parse_fingerprint,
+    parse_host,
+    validate_profile_name,
+)
 from argus_tui.errors import EXIT_FAILED, EXIT_OK, ConfigError, SecretStoreError, TLSFailure
 from argus_tui.pve.client import PveClient
 from argus_tui.pve.mapping import privileges_from
@@ -20,7 +26,7 @@ from argus_tui.secrets import FALLBACK_ENV_VAR, token_account
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
     """Check the token against the server, keep the secret in the keyring, save the profile."""
-    name = validate_profile_name(args.profile or "default")
+    name = validate_profile_name(args.profile or DEFAULT_PROFILE)
     host, port = parse_host(args.host)
     if not args.token_id:
         raise ConfigError("--token-id is required", hint="e.g. --token-id 'argus@pve!tui'")

@@ -17,12 +17,11 @@ from argus_tui.errors import (
     PermissionDenied,
 )
 from argus_tui.services.power import explain
-from argus_tui.services.snapshot import collect
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
     session = ctx.session()
-    snapshot = collect(ctx.client())
+    snapshot = session.snapshot()
     guest = ctx.find_guest(snapshot, args.vmid)
     item = explain(guest, args.action, snapshot.privileges, read_only=ctx.resolved.read_only)
     if item.refusal is not None:

@@ -12,6 +12,7 @@ from argus_tui.domain.models import ClusterSnapshot
 from argus_tui.domain.permissions import allowed_actions
 from argus_tui.domain.text import printable
 from argus_tui.errors import EXIT_OK, StoreError
+from argus_tui.services.session import history_profile
 from argus_tui.services.snapshot import collect, snapshot_json
 
 
@@ -21,7 +22,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     store = None if args.no_history else ctx.history()
     if store is not None:
         try:
-            store.record_snapshot(snapshot, resolved.profile or "default")
+            store.record_snapshot(snapshot, history_profile(resolved.profile))
             for warning in store.take_warnings():
                 warn(warning)
             store.close()

@@ -1,7 +1,8 @@
 """The header (cluster at a glance) and the status line (profile, data age, badges).
 
 Both follow the app's state (its `session`, `snapshot`, `status`, `paused` and `unseen`
-reactives) by watching it, on whichever screen they sit.
+reactives) by watching it, on whichever screen they sit, and repaint only while that
+screen is on view: a screen coming back into view repaints its bars.
 """
 
 from __future__ import annotations
@@ -38,7 +39,44 @@ def profile_label(session: Session) -> str:
     return session.profile or ("demo" if session.demo else session.address)
 
 
-class ClusterHeader(Static):
+class AppBar(Static):
+    """A one-line bar that keeps the app's session and snapshot, as it watches them.
+
+    Every main screen has its own bars; those of screens out of view skip the repaint
+    (each refresh would otherwise redraw all of them) and catch up on `repaint` when
+    their screen resumes.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._session: Session | None = None
+        self._snapshot: ClusterSnapshot | None = None
+
+    def on_mount(self) -> None:
+        self.follow_app()
+
+    def follow_app(self) -> None:
+        """Start watching the app; a bar that shows more of its state extends this."""
+        self.watch(self.app, "session", self._new_session)
+        self.watch(self.app, "snapshot", self._new_snapshot)
+
+    def _new_session(self, session: Session) -> None:
+        self._session = session
+        self.changed()
+
+    def _new_snapshot(self, snapshot: ClusterSnapshot | None) -> None:
+        self._snapshot = snapshot
+        self.changed()
+
+    def changed(self) -> None:
+        if self.screen.is_current:  # also under a dialog, where the bar shows through
+            self.repaint()
+
+    def repaint(self) -> None:
+        """Show the state kept; called while the bar's screen is on view."""
+
+
+class ClusterHeader(AppBar):
     """Cluster name, quorum, nodes online/total, guests running/total, PVE version, and
     the screens' tabs with the one it sits on highlighted."""
 
@@ -50,26 +88,15 @@ class ClusterHeader(Static):
         super().__init__()
         self.mode = mode
         self.tabs = tuple(tabs)
-        self._session: Session | None = None
-        self._snapshot: ClusterSnapshot | None = None
         self._unseen = 0
 
-    def on_mount(self) -> None:
-        self.watch(self.app, "session", self._new_session)
-        self.watch(self.app, "snapshot", self._new_snapshot)
+    def follow_app(self) -> None:
+        super().follow_app()
         self.watch(self.app, "unseen", self._new_unseen)
-
-    def _new_session(self, session: Session) -> None:
-        self._session = session
-        self.repaint()
-
-    def _new_snapshot(self, snapshot: ClusterSnapshot | None) -> None:
-        self._snapshot = snapshot
-        self.repaint()
 
     def _new_unseen(self, unseen: int) -> None:
         self._unseen = unseen
-        self.repaint()
+        self.changed()
 
     def on_resize(self) -> None:
         self.repaint()
@@ -140,7 +167,7 @@ def screen_tabs(tabs: Sequence[Tab], current: str, unseen: int = 0) -> Text:
     return text
 
 
-class StatusLine(Static):
+class StatusLine(AppBar):
     """Profile, data age, refresh state; stale/offline badges when refreshes fail."""
 
     DEFAULT_CSS = """
@@ -149,37 +176,22 @@ class StatusLine(Static):
 
     def __init__(self) -> None:
         super().__init__()
-        self._session: Session | None = None
-        self._snapshot: ClusterSnapshot | None = None
         self._status = Status()
         self._paused = False
 
-    def on_mount(self) -> None:
-        self.watch(self.app, "session", self._new_session)
-        self.watch(self.app, "snapshot", self._new_snapshot)
+    def follow_app(self) -> None:
+        super().follow_app()
         self.watch(self.app, "status", self._new_status)
         self.watch(self.app, "paused", self._new_paused)
-        self.set_interval(1.0, self._tick)  # the data's age, the countdown to a retry
-
-    def _new_session(self, session: Session) -> None:
-        self._session = session
-        self.repaint()
-
-    def _new_snapshot(self, snapshot: ClusterSnapshot | None) -> None:
-        self._snapshot = snapshot
-        self.repaint()
+        self.set_interval(1.0, self.changed)  # the data's age, the countdown to a retry
 
     def _new_status(self, status: Status) -> None:
         self._status = status
-        self.repaint()
+        self.changed()
 
     def _new_paused(self, paused: bool) -> None:
         self._paused = paused
-        self.repaint()
-
-    def _tick(self) -> None:
-        if self.screen.is_current:  # also under a dialog, where the line shows through
-            self.repaint()
+        self.changed()
 
     def repaint(self) -> None:
         session, status = self._session, self._status
