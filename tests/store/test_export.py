@@ -99,7 +99,7 @@ def test_parse_since() -> None:
 
 
 def test_stats_and_prune(filled: HistoryStore) -> None:
-    stats = service.stats_json(filled)
+    stats = service.stats_json(filled.stats())
     p = stats["profiles"]["p"]
     assert p["entities"] == 4 and p["events"] == 2 and not p["large_cluster_policy"]
     assert p["resolutions"]["0"]["points"] == 7 and p["resolutions"]["300"]["points"] == 1

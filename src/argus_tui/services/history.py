@@ -136,8 +136,8 @@ def read_csv_export(text: str) -> dict[str, list[dict[str, str]]]:
     return out
 
 
-def stats_json(store: HistoryStore) -> dict[str, Any]:
-    """`argus history stats`: the store's statistics as a JSON-ready dict.
+def stats_json(stats: Stats) -> dict[str, Any]:
+    """`argus history stats`: a store's `stats()` as a JSON-ready dict.
 
     Keys: path, schema, file_bytes, wal_bytes, page_size, pages, free_pages,
     tables {name: {rows, bytes}}, profiles {name: {entities, last_sample, last_seen,
@@ -146,11 +146,6 @@ def stats_json(store: HistoryStore) -> dict[str, Any]:
     `render_stats` turns it into lines for a terminal. What only one backend reports
     (SQLite: wal_bytes, page_size, pages, free_pages) sits beside file_bytes.
     """
-    return stats_dict(store.stats())
-
-
-def stats_dict(stats: Stats) -> dict[str, Any]:
-    """`Stats` as the JSON document `argus history stats --json` prints (see stats_json)."""
     return {
         "path": stats.location,
         "schema": stats.schema,

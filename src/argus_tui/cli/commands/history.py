@@ -22,7 +22,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
             since = history.parse_since(args.since)
             sys.stdout.write(history.export_rows(store, profile, since, args.format))
         elif args.history_command == "stats":
-            data = history.stats_json(store)
+            data = history.stats_json(store.stats())
             if args.json:
                 print_json(data)
             else:
