@@ -33,6 +33,7 @@ REFETCH = 30.0  # seconds between rrddata fetches of one node or guest in one ti
 clock = time.monotonic  # replaced in tests
 Rows = list[dict[str, float]]
 Key = tuple[str, Entity]  # (timeframe, node or guest)
+Totals = dict[Entity, dict[str, float]]  # capacities from the snapshot, per node or guest
 
 
 def usage_hidden(node: Node) -> bool:
@@ -322,22 +323,23 @@ class UtilisationScreen(ArgusScreen):
         for keys, fetch in ((nodes, self._fetch_nodes), (guests, self._fetch_guest)):
             if keys:
                 self._requested.update(dict.fromkeys(keys, now))
-                self._pending[fetch(session, self.timeframe, [e for _, e in keys])] = keys
+                wanted = {e: self._totals(e) for _, e in keys}  # read here, not in the worker
+                self._pending[fetch(session, self.timeframe, wanted)] = keys
 
     @work(thread=True, exclusive=True, group="usage-nodes", exit_on_error=False)
-    def _fetch_nodes(self, session: Session, timeframe: str, entities: list[Entity]) -> None:
-        self._load(session, timeframe, entities)
+    def _fetch_nodes(self, session: Session, timeframe: str, wanted: Totals) -> None:
+        self._load(session, timeframe, wanted)
 
     @work(thread=True, exclusive=True, group="usage-guest", exit_on_error=False)
-    def _fetch_guest(self, session: Session, timeframe: str, entities: list[Entity]) -> None:
-        self._load(session, timeframe, entities)
+    def _fetch_guest(self, session: Session, timeframe: str, wanted: Totals) -> None:
+        self._load(session, timeframe, wanted)
 
-    def _load(self, session: Session, timeframe: str, entities: list[Entity]) -> None:
+    def _load(self, session: Session, timeframe: str, wanted: Totals) -> None:
         """Worker thread: blocking calls, then one message to the event loop."""
         rows: dict[Entity, Rows] = {}
         errors: dict[Entity, str] = {}
-        for entity in entities:
-            usage = session.usage(entity, timeframe, self._totals(entity))
+        for entity, totals in wanted.items():
+            usage = session.usage(entity, timeframe, totals)
             if usage.rows is not None:
                 rows[entity] = usage.rows
             if usage.error:
