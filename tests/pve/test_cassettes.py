@@ -116,7 +116,8 @@ def test_errors(server: Simulator | None) -> None:
         with pytest.raises(PermissionDenied) as err:
             viewer.power("pve-a", "qemu", 101, "stop")
         assert (err.value.path, err.value.privilege) == ("/vms/101", "VM.PowerMgmt")
-        nodes, guests, _ = resources_from(viewer.resources())
+        found = resources_from(viewer.resources())
+        nodes, guests = found.nodes, found.guests
         assert len(guests) == 25 and nodes
         assert privileges_from(viewer.permissions("/vms/101")).at("/vms/101") >= {"VM.Audit"}
         with pytest.raises(AuthFailed):

@@ -55,7 +55,8 @@ def test_tolerant_scalars() -> None:
 @pytest.mark.parametrize("path", real_files("cluster-resources"), ids=lambda p: p.name)
 def test_cluster_resources_map(path: Path) -> None:
     items = json.loads(path.read_text())["data"]
-    nodes, guests, problems = resources_from(items)
+    found = resources_from(items)
+    nodes, guests, problems = found.nodes, found.guests, found.problems
     assert problems == []
     assert len(guests) == sum(1 for i in items if i["type"] in ("qemu", "lxc"))
     assert len(nodes) == sum(1 for i in items if i["type"] == "node")
@@ -70,7 +71,7 @@ def test_cluster_resources_map(path: Path) -> None:
 
 def test_template_and_tags_variants() -> None:
     items = real("cluster-resources.go-proxmox-pve7x.json")
-    _, guests, _ = resources_from(items)
+    guests = resources_from(items).guests
     assert any(g.template for g in guests)
     assert any(g.tags for g in guests)
 
@@ -113,7 +114,7 @@ def test_qemu_status_current(name: str) -> None:
 
 
 def test_offline_node_and_guest_without_stats() -> None:
-    nodes, guests, problems = resources_from(
+    found = resources_from(
         [
             {"id": "node/pve-c", "type": "node", "node": "pve-c", "status": "offline"},
             {
@@ -126,13 +127,14 @@ def test_offline_node_and_guest_without_stats() -> None:
             },
         ]
     )
+    nodes, guests, problems = found.nodes, found.guests, found.problems
     assert problems == []
     assert nodes[0].cpu is None and nodes[0].maxmem is None and not nodes[0].online
     assert guests[0].name is None and guests[0].label == "VM 105" and guests[0].mem is None
 
 
 def test_malformed_entries_are_skipped_and_reported() -> None:
-    nodes, guests, problems = resources_from(
+    found = resources_from(
         [
             {"type": "qemu", "vmid": "abc", "node": "n"},
             "not an object",
@@ -141,6 +143,7 @@ def test_malformed_entries_are_skipped_and_reported() -> None:
             {"type": "qemu", "vmid": 101, "node": "n", "status": "running", "extra": [1]},
         ]
     )
+    nodes, guests, problems = found.nodes, found.guests, found.problems
     assert [g.vmid for g in guests] == [101]
     assert len(problems) == 3 and nodes == []
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from argus_tui.domain.storage import Storage
+
 GuestType = Literal["qemu", "lxc"]
 EntityKind = Literal["node", "qemu", "lxc"]
 
@@ -183,3 +185,4 @@ class ClusterSnapshot:
     privileges: Privileges
     warnings: tuple[str, ...] = ()
     fetched_at: float = 0.0
+    storages: tuple[Storage, ...] = ()  # one per (node, storage), from the same call

@@ -29,6 +29,8 @@ from argus_tui.errors import (
     PermissionDenied,
     TLSFailure,
 )
+from argus_tui.pve.operations import OperationsApi
+from argus_tui.pve.paths import entity_path
 from argus_tui.pve.settings import ConnectionSettings, normalise_fingerprint
 
 _PERM_RE = re.compile(r"Permission check failed \(([^,]+), ([^)]+)\)")
@@ -55,7 +57,7 @@ class Response:
     total: int | None
 
 
-class PveClient:
+class PveClient(OperationsApi):
     """Synchronous; call it from worker threads, never from the UI event loop."""
 
     def __init__(self, settings: ConnectionSettings) -> None:
@@ -289,15 +291,15 @@ class PveClient:
 
     def guest_status(self, guest: Entity) -> dict[str, Any]:
         """`status/current` of a guest (VM.Audit)."""
-        return _object(self.get(f"{_path(guest)}/status/current"), "guest status")
+        return _object(self.get(f"{entity_path(guest)}/status/current"), "guest status")
 
     def guest_config(self, guest: Entity) -> dict[str, Any]:
         """The guest's current configuration (VM.Audit)."""
-        return _object(self.get(f"{_path(guest)}/config"), "guest config")
+        return _object(self.get(f"{entity_path(guest)}/config"), "guest config")
 
     def rrddata(self, entity: Entity, timeframe: str, cf: str = "AVERAGE") -> list[Any]:
         """rrddata rows of a node or a guest for `hour`, `day`, `week`, ..."""
-        data = self.get(f"{_path(entity)}/rrddata", timeframe=timeframe, cf=cf)
+        data = self.get(f"{entity_path(entity)}/rrddata", timeframe=timeframe, cf=cf)
         return _list(data, "rrddata")
 
     def cluster_log(self, limit: int = 100) -> list[Any]:
@@ -313,14 +315,6 @@ class PveClient:
         resp = self.request("GET", f"/nodes/{quote(node)}/syslog", start=start, limit=limit)
         rows = resp.data if isinstance(resp.data, list) else []
         return [str(r.get("t", "")) for r in rows if isinstance(r, Mapping)], resp.total
-
-
-def _path(entity: Entity) -> str:
-    """The API path of a node or a guest: the only place such paths are built."""
-    node = f"/nodes/{quote(entity.node)}"
-    if entity.kind == "node":
-        return node
-    return f"{node}/{entity.kind}/{entity.vmid}"
 
 
 def _object(data: Any, what: str) -> dict[str, Any]:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from argus_tui.domain.models import ClusterInfo, Guest, Node, Privileges, Task
+from argus_tui.domain.storage import Storage
 from argus_tui.domain.upid import UPID, UPIDError
 
 _TAG_SPLIT = re.compile(r"[;, ]+")
@@ -142,12 +144,47 @@ def guest_from(item: Mapping[str, Any], node: str | None = None) -> Guest:
     )
 
 
-def resources_from(
-    items: Iterable[Any],
-) -> tuple[list[Node], list[Guest], list[str]]:
-    """Split /cluster/resources into nodes and guests; problems come back as warnings."""
+def storage_from(item: Mapping[str, Any]) -> Storage:
+    """A `type=storage` entry of /cluster/resources (or a node's storage list entry)."""
+    sid = as_str(item.get("storage"))
+    node = as_str(item.get("node"))
+    if not sid or not node:
+        raw_id = as_str(item.get("id")) or ""
+        parts = raw_id.split("/")
+        if len(parts) == 3 and parts[0] == "storage":
+            node, sid = node or parts[1], sid or parts[2]
+    if not sid or not node:
+        raise MappingError(f"storage entry without a name or node: {item.get('id')!r}")
+    content = as_str(item.get("content")) or ""
+    return Storage(
+        storage=sid,
+        node=node,
+        type=as_str(item.get("plugintype")) or as_str(item.get("type")),
+        content=tuple(c for c in content.replace(" ", "").split(",") if c),
+        shared=as_bool(item.get("shared")),
+        used=as_int(item.get("disk", item.get("used"))),
+        total=as_int(item.get("maxdisk", item.get("total"))),
+        status=as_str(item.get("status"))
+        or ("available" if as_bool(item.get("active", 0)) else None),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """/cluster/resources split by type; `problems` become the snapshot's warnings."""
+
+    nodes: list[Node]
+    guests: list[Guest]
+    storages: list[Storage]
+    problems: list[str]
+
+
+def resources_from(items: Iterable[Any]) -> Resources:
+    """Split /cluster/resources into nodes, guests and storages; problems come back as
+    warnings."""
     nodes: list[Node] = []
     guests: list[Guest] = []
+    storages: list[Storage] = []
     problems: list[str] = []
     for item in items:
         if not isinstance(item, Mapping):
@@ -159,9 +196,11 @@ def resources_from(
                 nodes.append(node_from(item))
             elif kind in ("qemu", "lxc"):
                 guests.append(guest_from(item))
+            elif kind == "storage":
+                storages.append(storage_from(item))
         except MappingError as exc:
             problems.append(f"ignored a malformed resource entry: {exc}")
-    return nodes, guests, problems
+    return Resources(nodes, guests, storages, problems)
 
 
 def cluster_from(status: Iterable[Any] | None, version: Mapping[str, Any] | None) -> ClusterInfo:

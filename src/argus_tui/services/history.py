@@ -43,6 +43,7 @@ ACTION_COLUMNS = (
     "guest",
     "node",
     "action",
+    "target",
     "upid",
     "result",
     "duration",

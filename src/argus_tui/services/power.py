@@ -7,19 +7,18 @@ of Argus's is still running on it. After a 403 the caller should reload permissi
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
-from argus_tui.domain.models import Guest, Privileges, exit_ok
+from argus_tui.domain.models import Guest, Privileges
 from argus_tui.domain.permissions import ACTIONS, POWER_PRIVILEGE, valid_actions
 from argus_tui.domain.upid import UPID
 from argus_tui.errors import ArgusError, OperationFailed, PermissionDenied
-from argus_tui.pve.client import PveClient
-from argus_tui.pve.mapping import as_str, privileges_from
-from argus_tui.store import ActionRecord, HistoryStore
+from argus_tui.pve.mapping import privileges_from
+from argus_tui.services.runner import Outcome, TaskRunner
+
+__all__ = ["Outcome", "PlanItem", "PowerService", "Refusal", "explain", "plan", "refusal"]
 
 
 class Refusal(Enum):
@@ -98,48 +97,21 @@ def plan(
     return [explain(g, action, privileges, read_only=read_only) for g in guests]
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    guest: Guest
-    action: str
-    upid: str
-    ok: bool
-    status: str  # PVE's exit status ("OK" or the error text)
-    duration: float
-    note: str = ""  # e.g. what HA did
-
-
 class PowerService:
-    """Blocking; use from worker threads. Tracks Argus's own running tasks per guest."""
+    """Blocking; use from worker threads. Tasks are sent and followed by the session's
+    TaskRunner, which knows every guest that has a task of Argus's running."""
 
-    def __init__(
-        self,
-        client: PveClient,
-        *,
-        profile: str = "",
-        read_only: bool = False,
-        history: HistoryStore | None = None,
-        poll: float = 1.0,
-        timeout: float = 900.0,
-    ) -> None:
-        self.client = client
-        self.profile = profile
+    def __init__(self, runner: TaskRunner, *, read_only: bool = False) -> None:
+        self.runner = runner
+        self.client = runner.client
         self.read_only = read_only
-        self.history = history
-        self.poll = poll
-        self.timeout = timeout
-        self._busy: dict[int, str] = {}
-        self._lock = threading.Lock()
-        self._closing = threading.Event()
-        self.journal_errors: list[str] = []
 
     def close(self) -> None:
         """Stop following tasks (the tasks themselves run on in Proxmox)."""
-        self._closing.set()
+        self.runner.close()
 
     def busy(self, vmid: int) -> bool:
-        with self._lock:
-            return vmid in self._busy
+        return self.runner.busy(vmid)
 
     def check(self, guest: Guest, action: str) -> None:
         """The server-side truth, just before sending: privilege, state, nothing running."""
@@ -159,26 +131,16 @@ class PowerService:
             )
         if why is not None:
             raise OperationFailed(f"cannot {action} {guest.label}: it is {_state(guest)}")
-        if self.busy(guest.vmid):
-            raise OperationFailed(
-                f"{guest.label} already has a task of Argus's running; wait for it to finish"
-            )
+        self.runner.check_idle([guest])
 
     def start(self, guest: Guest, action: str) -> str:
         """Check and POST; returns the UPID. The guest is busy until `follow` ends."""
         self.check(guest, action)
-        with self._lock:
-            if guest.vmid in self._busy:
-                raise OperationFailed(f"{guest.label} already has a task of Argus's running")
-            self._busy[guest.vmid] = "pending"
-        try:
-            upid = self.client.power(guest.node, guest.type, guest.vmid, action)
-        except BaseException:
-            with self._lock:
-                self._busy.pop(guest.vmid, None)
-            raise
-        with self._lock:
-            self._busy[guest.vmid] = upid
+        client = self.client
+        upid = self.runner.send(
+            [guest], lambda: client.power(guest.node, guest.type, guest.vmid, action)
+        )
+        assert upid is not None  # power actions always answer a UPID (or fail)
         return upid
 
     def follow(
@@ -191,68 +153,22 @@ class PowerService:
         sleep: Callable[[float], None] | None = None,
     ) -> Outcome:
         """Poll the task to its end; journal the result; free the guest."""
-
-        def wait(seconds: float) -> None:
-            if sleep is not None:
-                sleep(seconds)
-            else:
-                self._closing.wait(seconds)
-
-        started = time.monotonic()
-        status: dict[str, object] = {}
-        try:
-            while True:
-                status = self.client.task_status(guest.node, upid)
-                if status.get("status") == "stopped":
-                    break
-                if on_progress is not None:
-                    on_progress(str(status.get("type") or UPID.parse(upid).type))
-                if time.monotonic() - started > self.timeout:
-                    raise OperationFailed(f"task {upid} still running after {self.timeout:g} s")
-                if self._closing.is_set():
-                    raise OperationFailed(f"stopped following task {upid}; it runs on in Proxmox")
-                wait(self.poll)
-        finally:
-            with self._lock:
-                self._busy.pop(guest.vmid, None)
-        exit_status = as_str(status.get("exitstatus")) or "unexpected status"
-        ok = exit_ok(exit_status)
         task_type = UPID.parse(upid).type
-        note = ""
-        if ok and task_type in ("hastart", "hastop"):
-            verb = "start" if task_type == "hastart" else "stop"
-            note = f"the HA manager was asked to {verb} it; HA does the rest"
-        outcome = Outcome(guest, action, upid, ok, exit_status, time.monotonic() - started, note)
-        self._journal(outcome)
-        return outcome
+
+        def note(status: str, ok: bool) -> str:
+            if ok and task_type in ("hastart", "hastop"):
+                verb = "start" if task_type == "hastart" else "stop"
+                return f"the HA manager was asked to {verb} it; HA does the rest"
+            return ""
+
+        return self.runner.follow(
+            [guest], action, upid, on_progress=on_progress, sleep=sleep, note=note
+        )
 
     def journal_sent(self, guest: Guest, action: str, upid: str) -> None:
         """Journal an action whose task is not followed (`argus power` without --wait)."""
-        self._journal(Outcome(guest, action, upid, True, "sent; task not followed", 0.0))
+        self.runner.journal_sent([guest], action, upid)
 
     def take_journal_errors(self) -> list[str]:
         """Journal failures since the last call, to be shown once (the action itself ran)."""
-        with self._lock:
-            errors, self.journal_errors = self.journal_errors, []
-        return errors
-
-    def _journal(self, outcome: Outcome) -> None:
-        if self.history is None:
-            return
-        try:
-            self.history.record_action(
-                ActionRecord(
-                    ts=time.time(),
-                    profile=self.profile,
-                    token_id=self.client.settings.token_id,
-                    vmid=outcome.guest.vmid,
-                    guest=outcome.guest.label,
-                    node=outcome.guest.node,
-                    action=outcome.action,
-                    upid=outcome.upid,
-                    result=outcome.status,
-                    duration=round(outcome.duration, 3),
-                )
-            )
-        except ArgusError as exc:
-            self.journal_errors.append(str(exc))
+        return self.runner.take_journal_errors()

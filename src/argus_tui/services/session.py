@@ -12,15 +12,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from argus_tui.domain.models import ClusterSnapshot, Entity, Guest, Task
+from argus_tui.domain.storage import Storage
 from argus_tui.errors import ArgusError
 from argus_tui.llm.settings import LlmSettings
 from argus_tui.pve.client import PveClient
 from argus_tui.pve.mapping import MappingError, as_float, task_from
 from argus_tui.services import snapshot as snapshot_service
+from argus_tui.services import storage as storage_service
 from argus_tui.services import tasks as task_service
+from argus_tui.services.backups import BackupService
+from argus_tui.services.guest_snapshots import SnapshotService
 from argus_tui.services.history import ChangesView, load_changes, usage_rows
 from argus_tui.services.power import PowerService
 from argus_tui.services.recorder import Recorded, Recorder
+from argus_tui.services.runner import TaskRunner
+from argus_tui.services.storage import Content
 from argus_tui.store import HistoryStore
 
 TIMEFRAMES = ("hour", "day", "week")
@@ -91,17 +97,18 @@ class Session:
     llm: LlmSettings | None = None  # the assistant's model; None while it is not configured
     llm_problem: str = ""  # why the assistant's settings could not be used, if they could not
     backoff: Backoff = field(default_factory=Backoff)
+    runner: TaskRunner = field(init=False)
     power: PowerService = field(init=False)
+    snapshots: SnapshotService = field(init=False)
+    backups: BackupService = field(init=False)
     recorder: Recorder | None = field(init=False)
     _closed: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
-        self.power = PowerService(
-            self.client,
-            profile=self.history_profile,
-            read_only=self.read_only,
-            history=self.history,
-        )
+        self.runner = TaskRunner(self.client, profile=self.history_profile, history=self.history)
+        self.power = PowerService(self.runner, read_only=self.read_only)
+        self.snapshots = SnapshotService(self.runner, read_only=self.read_only)
+        self.backups = BackupService(self.runner, read_only=self.read_only)
         self.recorder = (
             Recorder(self.history, self.history_profile) if self.history is not None else None
         )
@@ -163,6 +170,12 @@ class Session:
             "current": self.client.guest_status(entity),
             "config": self.client.guest_config(entity),
         }
+
+    def storage_content(
+        self, storage: Storage, *, kind: str | None = None, vmid: int | None = None
+    ) -> Content:
+        """One storage's volumes (on demand: the refresh never lists content)."""
+        return storage_service.content(self.client, storage, kind=kind, vmid=vmid)
 
     def node_status(self, node: str) -> dict[str, Any]:
         return self.client.node_status(node)

@@ -33,8 +33,9 @@ def collect(client: PveClient) -> ClusterSnapshot:
         privileges = privileges_from(client.permissions())
     except MappingError as exc:
         raise ApiError(f"/access/permissions: {exc}") from None
-    nodes, guests, problems = resources_from(resources)
-    warnings.extend(problems)
+    found = resources_from(resources)
+    nodes, guests = found.nodes, found.guests
+    warnings.extend(found.problems)
     warnings.extend(_visibility_warnings(privileges, nodes))
     return ClusterSnapshot(
         cluster=cluster_from(status, version),
@@ -43,6 +44,7 @@ def collect(client: PveClient) -> ClusterSnapshot:
         privileges=privileges,
         warnings=tuple(warnings),
         fetched_at=time.time(),
+        storages=tuple(sorted(found.storages, key=lambda s: (s.node, s.storage))),
     )
 
 

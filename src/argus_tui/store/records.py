@@ -25,7 +25,12 @@ Export = dict[str, list[dict[str, Any]]]
 
 @dataclass(frozen=True, slots=True)
 class ActionRecord:
-    """One power action as journaled: who, on what, the task it started and its result."""
+    """One action as journaled: who, on what, the task it started and its result.
+
+    `action` is a power action or an operation (snapshot, rollback, snapshot-delete,
+    backup, backup-delete); `target` what it was about beyond the guest (the snapshot
+    name, the backup volume, the storage a backup went to).
+    """
 
     ts: float
     profile: str
@@ -37,6 +42,7 @@ class ActionRecord:
     upid: str
     result: str
     duration: float
+    target: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -164,7 +164,7 @@ def export(conn: sqlite3.Connection, profile: str, since: float, until: float | 
         ),
         "actions": dicts(
             conn.execute(
-                "SELECT ts, token_id, vmid, guest, node, action, upid, result, duration"
+                "SELECT ts, token_id, vmid, guest, node, action, target, upid, result, duration"
                 " FROM actions WHERE profile = ? AND ts >= ? AND ts < ? ORDER BY ts, id",
                 window,
             )

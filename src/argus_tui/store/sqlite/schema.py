@@ -13,11 +13,14 @@ What is kept (schema 3, see docs/PERFORMANCE.md "History" for sizes):
 - `entities`: (profile, kind, key) -> small integer id used by samples and rollups.
 - `events`: derived changes (started, stopped, created, gone, migrated, node offline...),
   so the changes view never scans samples. `last_state` holds what they are derived from.
-- `tasks` (upserted by UPID), `actions` (the power-action journal), `profile_state`
-  (last sample, last seen, state version, cluster size), `meta` (last prune).
+- `tasks` (upserted by UPID), `actions` (the journal of power actions and operations),
+  `profile_state` (last sample, last seen, state version, cluster size), `meta` (last
+  prune).
 - `exchanges` (schema 3): one row per question to the assistant: when, profile, model,
   subject, the (redacted) question, context and answer sizes, outcome and error. Never
   the context or the answer text, never a secret.
+- `actions.target` (schema 4): what an operation was about beyond the guest (a snapshot
+  name, a backup volume, the storage a backup went to); empty for power actions.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from argus_tui.errors import StoreError
 from ..records import GUEST_FIELDS
 from .errors import HINT
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _migrate_1(db: sqlite_utils.Database) -> None:
@@ -115,8 +118,17 @@ def _migrate_3(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX exchanges_profile_ts ON exchanges (profile, ts)")
 
 
+def _migrate_4(db: sqlite_utils.Database) -> None:
+    db.execute("ALTER TABLE actions ADD COLUMN target TEXT NOT NULL DEFAULT ''")
+
+
 #: MIGRATIONS[n] takes a file from schema n to n + 1.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_migrate_1, _migrate_2, _migrate_3]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _migrate_1,
+    _migrate_2,
+    _migrate_3,
+    _migrate_4,
+]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
 
