@@ -5,6 +5,7 @@ qemu and lxc share handlers; the guest type comes from the path the route serves
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from argus_tui.sim.api.router import NODE, VMID, Request, Result, RouteTable, perm
@@ -179,16 +180,21 @@ def _qmp_details(vmid: int, entry: dict[str, Any], now: int) -> dict[str, Any]:
     }
 
 
-@routes.get(f"{QEMU}/config", CONFIG, check=VM_AUDIT, proxy=True)
-@routes.get(f"{LXC}/config", CONFIG, check=VM_AUDIT, proxy=True)
-def guest_config(req: Request) -> Result:
-    guest = find_guest(req)
-    seed = req.state.seed
+def config_digest(state: ClusterState, guest: Guest) -> str:
+    """The SHA-1 of the guest's config file: it changes whenever the file is written."""
+    text = f"{state.seed}/{guest.key}/{guest.config_gen}"
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def config_of(state: ClusterState, guest: Guest) -> dict[str, Any]:
+    """The guest's current config as qemu-server / pve-container write it (no digest)."""
+    seed = state.seed
     mac = ":".join(f"{int(unit(seed, str(guest.vmid), f'mac{i}') * 256):02X}" for i in range(3))
-    digest = f"{int(unit(seed, guest.key, 'digest') * 2**64):016x}" * 2 + "00000000"
-    cfg: dict[str, Any] = {"digest": digest[:40], "cores": guest.cores}
+    cfg: dict[str, Any] = {"cores": guest.cores}
     mem_mb = guest.memory // 1024**2
     disk_gb = max(1, guest.disk // 1024**3)
+    storage = state.storages[guest.disk_storage]
+    volid, _ = storage.disk_volume(guest.vmid, guest.type, guest.template)
     if guest.type == "qemu":
         cfg.update(
             name=guest.name,
@@ -198,7 +204,7 @@ def guest_config(req: Request) -> Result:
             numa=0,
             ostype="l26",
             scsihw="virtio-scsi-single",
-            scsi0=f"local-lvm:vm-{guest.vmid}-disk-0,iothread=1,size={disk_gb}G",
+            scsi0=f"{volid},iothread=1,size={disk_gb}G",
             net0=f"virtio=BC:24:11:{mac},bridge=vmbr0,firewall=1",
             boot="order=scsi0;net0",
             agent="1",
@@ -214,7 +220,7 @@ def guest_config(req: Request) -> Result:
             swap=512,
             ostype="debian",
             arch="amd64",
-            rootfs=f"local-lvm:vm-{guest.vmid}-disk-0,size={disk_gb}G",
+            rootfs=f"{volid},size={disk_gb}G",
             net0=f"name=eth0,bridge=vmbr0,hwaddr=BC:24:11:{mac},ip=dhcp,type=veth",
             unprivileged=1,
             features="nesting=1",
@@ -222,10 +228,20 @@ def guest_config(req: Request) -> Result:
         )
     if guest.tags:
         cfg["tags"] = ";".join(guest.tags)
-    if guest.lock:
-        cfg["lock"] = guest.lock
     if guest.template:
         cfg["template"] = 1
+    if guest.parent:
+        cfg["parent"] = guest.parent
+    return cfg
+
+
+@routes.get(f"{QEMU}/config", CONFIG, check=VM_AUDIT, proxy=True)
+@routes.get(f"{LXC}/config", CONFIG, check=VM_AUDIT, proxy=True)
+def guest_config(req: Request) -> Result:
+    guest = find_guest(req)
+    cfg = {"digest": config_digest(req.state, guest), **config_of(req.state, guest)}
+    if guest.lock:
+        cfg["lock"] = guest.lock
     return Result(cfg)
 
 
