@@ -10,7 +10,7 @@ from typing import Any
 
 from argus_tui.sim.api.router import NODE, VMID, Request, Result, RouteTable, perm
 from argus_tui.sim.metrics import unit
-from argus_tui.sim.model import Guest
+from argus_tui.sim.model import Guest, Snapshot
 from argus_tui.sim.state import ClusterState, SimError
 
 routes = RouteTable()
@@ -18,7 +18,7 @@ QEMU = "/nodes/{node}/qemu/{vmid}"
 LXC = "/nodes/{node}/lxc/{vmid}"
 GUEST = f"{NODE} {VMID}"
 VM_AUDIT = perm("/vms/{vmid}", "VM.Audit")
-CONFIG = f"{GUEST} current:bool?=0 snapshot:str?"
+CONFIG = f"{GUEST} current:bool?=0 snapshot:str?<=40@pve-configid"
 
 
 def guest_type(req: Request) -> str:
@@ -235,10 +235,39 @@ def config_of(state: ClusterState, guest: Guest) -> dict[str, Any]:
     return cfg
 
 
+def snapshot_config_of(state: ClusterState, guest: Guest, snap: Snapshot) -> dict[str, Any]:
+    """A snapshot's section of the config: the guest's settings plus the snapshot's keys."""
+    cfg = config_of(state, guest)
+    cfg.pop("parent", None)
+    cfg["snaptime"] = snap.snaptime
+    if snap.description:
+        cfg["description"] = snap.description
+    if snap.parent:
+        cfg["parent"] = snap.parent
+    if snap.snapstate:
+        cfg["snapstate"] = snap.snapstate
+    if snap.vmstate:
+        cfg["vmstate"] = f"{guest.disk_storage}:vm-{guest.vmid}-state-{snap.name}"
+        cfg["runningmachine"] = "pc-i440fx-9.2+pve1"
+        cfg["runningcpu"] = "x86-64-v2-AES,+kvm_pv_eoi,+kvm_pv_unhalt"
+    return cfg
+
+
+def find_snapshot(guest: Guest, name: str) -> Snapshot:
+    snap = guest.snapshots.get(name)
+    if snap is None:
+        raise SimError(500, f"snapshot '{name}' does not exist")
+    return snap
+
+
 @routes.get(f"{QEMU}/config", CONFIG, check=VM_AUDIT, proxy=True)
 @routes.get(f"{LXC}/config", CONFIG, check=VM_AUDIT, proxy=True)
 def guest_config(req: Request) -> Result:
+    """The config file, or with `snapshot` that snapshot's section of it."""
     guest = find_guest(req)
+    if "snapshot" in req.params:
+        snap = find_snapshot(guest, req.params["snapshot"])
+        return Result(snapshot_config_of(req.state, guest, snap))
     cfg = {"digest": config_digest(req.state, guest), **config_of(req.state, guest)}
     if guest.lock:
         cfg["lock"] = guest.lock

@@ -15,12 +15,12 @@ from argus_tui.sim.api.guests import (
     QEMU,
     VM_AUDIT,
     config_digest,
-    config_of,
     find_guest,
+    find_snapshot,
+    snapshot_config_of,
 )
 from argus_tui.sim.api.router import Request, Result, RouteTable, perm
 from argus_tui.sim.model import Guest, Snapshot
-from argus_tui.sim.state import SimError
 
 routes = RouteTable()
 NAME = "snapname:str<=40@pve-configid"
@@ -112,31 +112,14 @@ def snapshot_rollback(req: Request) -> Result:
 
 def _existing(req: Request) -> tuple[Guest, Snapshot]:
     guest = find_guest(req)
-    snap = guest.snapshots.get(req.params["snapname"])
-    if snap is None:
-        raise SimError(500, f"snapshot '{req.params['snapname']}' does not exist")
-    return guest, snap
+    return guest, find_snapshot(guest, req.params["snapname"])
 
 
 @routes.get(f"{QEMU}/snapshot/{{snapname}}/config", ONE, check=READ_CONFIG, proxy=True)
 @routes.get(f"{LXC}/snapshot/{{snapname}}/config", ONE, check=READ_CONFIG, proxy=True)
 def snapshot_config(req: Request) -> Result:
-    """The snapshot's section of the config: the guest's settings plus its own keys."""
     guest, snap = _existing(req)
-    cfg = config_of(req.state, guest)
-    cfg.pop("parent", None)
-    cfg["snaptime"] = snap.snaptime
-    if snap.description:
-        cfg["description"] = snap.description
-    if snap.parent:
-        cfg["parent"] = snap.parent
-    if snap.snapstate:
-        cfg["snapstate"] = snap.snapstate
-    if snap.vmstate:
-        cfg["vmstate"] = f"{guest.disk_storage}:vm-{guest.vmid}-state-{snap.name}"
-        cfg["runningmachine"] = "pc-i440fx-9.2+pve1"
-        cfg["runningcpu"] = "x86-64-v2-AES,+kvm_pv_eoi,+kvm_pv_unhalt"
-    return Result(cfg)
+    return Result(snapshot_config_of(req.state, guest, snap))
 
 
 @routes.put(
