@@ -324,7 +324,8 @@ def test_killing_a_job_puts_the_guest_back(sim: Simulator, pve: Any) -> None:
         (
             {"vmid": "106", "mode": "fast"},
             {
-                "mode": "value 'fast' does not have a value in the enumeration 'snapshot, suspend, stop'"
+                "mode": "value 'fast' does not have a value in the enumeration"
+                " 'snapshot, suspend, stop'"
             },
         ),
     ],

@@ -155,7 +155,7 @@ def test_content_items_as_pve_lists_them(pve: Any) -> None:
 def test_content_visibility_per_privilege(
     make_sim: MakeSim, acls: list[tuple[str, str]], expected: dict[str, Any]
 ) -> None:
-    sim, pve = _as(make_sim, acls)
+    _, pve = _as(make_sim, acls)
     seen = {**_kinds(pve, "pve-a", "nas-backup"), **_kinds(pve, "pve-a", "local-lvm")}
     for kind, wanted in expected.items():
         owners = seen.get(kind, set())
@@ -168,7 +168,7 @@ def test_content_visibility_per_privilege(
 
 
 def test_no_storage_privilege_no_listing(make_sim: MakeSim) -> None:
-    sim, pve = _as(make_sim, [("/vms", "PVEVMAdmin")])
+    _, pve = _as(make_sim, [("/vms", "PVEVMAdmin")])
     assert pve.storage.get() == []
     with pytest.raises(ResourceException) as err:
         pve.nodes("pve-a").storage("nas-backup").content.get()
