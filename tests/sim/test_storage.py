@@ -87,8 +87,13 @@ def test_a_restricted_storage_exists_only_on_its_nodes(make_sim: MakeSim) -> Non
     data["storage"].append(
         {"id": "fast", "type": "zfspool", "content": ["images"], "nodes": ["pve-c"]}
     )
+    data["storage"].append(
+        {"id": "ceph", "type": "cephfs", "content": ["iso"], "nodes": ["pve-a", "pve-b"]}
+    )
     sim = make_sim(data)
     pve = client_for(sim)
+    ceph = {r["node"] for r in pve.cluster.resources.get(type="storage") if r["storage"] == "ceph"}
+    assert ceph == {"pve-a", "pve-b"}  # shared, but mounted on two nodes only
     assert pve.storage("fast").get()["nodes"] == "pve-c"
     assert "fast" in {s["storage"] for s in pve.nodes("pve-c").storage.get()}
     assert "fast" not in {s["storage"] for s in pve.nodes("pve-a").storage.get()}
