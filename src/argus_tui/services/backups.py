@@ -7,17 +7,27 @@ Datastore.AllocateSpace on the target storage, VM.Backup on every guest.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from argus_tui.domain.models import ClusterSnapshot, Guest, GuestType
-from argus_tui.domain.operations import ALLOCATE_SPACE, OPERATIONS, backup_storages, state_denial
+from argus_tui.domain.operations import (
+    ALLOCATE_SPACE,
+    BACKUP_MODES,
+    OPERATIONS,
+    backup_storages,
+    state_denial,
+)
 from argus_tui.domain.storage import Storage, Volume
-from argus_tui.errors import ConfigError, OperationFailed, PermissionDenied
+from argus_tui.errors import ArgusError, ConfigError, OperationFailed, PermissionDenied
 from argus_tui.services.checks import held, require
 from argus_tui.services.runner import Outcome, TaskRunner
 
-MODES = ("snapshot", "suspend", "stop")
+MODES = BACKUP_MODES
+
+#: vzdump's line for a guest that failed; the task itself only says "job errors".
+_GUEST_FAILED = re.compile(r"ERROR: Backup of VM (\d+) failed - (.*)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +127,16 @@ class BackupService:
             log_progress=True,
         )
 
+    def errors(self, run: BackupRun) -> dict[int, str]:
+        """Why each guest of a finished run failed, from its log (empty if unreadable)."""
+        if run.upid is None:
+            return {}
+        try:
+            lines, _ = self.client.task_log(run.node, run.upid, 0, 5000)
+        except ArgusError:
+            return {}
+        return guest_errors(lines)
+
     def journal_sent(self, run: BackupRun) -> None:
         if run.upid is not None:
             self.runner.journal_sent(list(run.guests), "backup", run.upid, run.storage)
@@ -161,6 +181,16 @@ class BackupService:
         return self.runner.follow(
             [owner], "backup-delete", upid, target=volume.volid, node=node, sleep=sleep
         )
+
+
+def guest_errors(lines: Iterable[str]) -> dict[int, str]:
+    """VMID -> PVE's reason, for each `ERROR: Backup of VM N failed - reason` line."""
+    out: dict[int, str] = {}
+    for line in lines:
+        match = _GUEST_FAILED.search(line)
+        if match:
+            out[int(match.group(1))] = match.group(2).strip()
+    return out
 
 
 def owner_of(volume: Volume, guests: Iterable[Guest], node: str) -> Guest:
