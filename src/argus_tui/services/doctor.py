@@ -86,7 +86,8 @@ class FeatureResult:
     privilege: str
     path: str
     grant: str | None = None
-    held_on: list[str] = field(default_factory=list)  # paths below `path` that hold it
+    held_on: list[str] = field(default_factory=list)  # not ok: paths below that hold it
+    except_on: list[str] = field(default_factory=list)  # ok: paths below that do not
 
 
 @dataclass(slots=True)
@@ -164,10 +165,17 @@ def run(client: PveClient) -> Report:
             wanted = (feature.privilege, *feature.also)
             ok = any(p in held for p in wanted)
             grant = None if ok else _grant(path, settings.token_id, feature.role)
-            below = [] if ok else _held_below(everything, path, wanted)
+            held_on, except_on = _below(everything, path, wanted)
             report.features.append(
                 FeatureResult(
-                    feature.key, feature.title, ok, " or ".join(wanted), path, grant, below
+                    feature.key,
+                    feature.title,
+                    ok,
+                    " or ".join(wanted),
+                    path,
+                    grant,
+                    [] if ok else held_on,
+                    except_on if ok else [],
                 )
             )
         report.features += _backup_storages(client, settings.token_id)
@@ -192,15 +200,21 @@ def _grant(path: str, token_id: str, role: str) -> str:
     return f"pveum acl modify {path} --tokens '{token_id}' --roles {role}"
 
 
-def _held_below(everything: Privileges, path: str, wanted: tuple[str, ...]) -> list[str]:
-    """Paths below `path` (say /vms/101) where the token holds one of `wanted`: a grant on
-    one guest is not a grant on /vms, but it is not nothing either."""
+def _below(
+    everything: Privileges, path: str, wanted: tuple[str, ...]
+) -> tuple[list[str], list[str]]:
+    """Paths below `path` (say /vms/101) with an ACL of their own that holds one of `wanted`,
+    and those that do not. A grant on one guest is not a grant on /vms, but not nothing
+    either; and an ACL on /vms/101 replaces, for that guest, what /vms grants."""
+    if path in ("", "/"):
+        return [], []
     prefix = path.rstrip("/") + "/"
-    return sorted(
-        p
-        for p, privs in everything.paths.items()
-        if p.startswith(prefix) and any(w in privs for w in wanted)
-    )
+    held: list[str] = []
+    lacking: list[str] = []
+    for sub, privs in sorted(everything.paths.items()):
+        if sub.startswith(prefix):
+            (held if any(w in privs for w in wanted) else lacking).append(sub)
+    return held, lacking
 
 
 def _backup_storages(client: PveClient, token_id: str) -> list[FeatureResult]:

@@ -40,6 +40,8 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
                 )
                 if feature.held_on:
                     line += f" (held on {', '.join(feature.held_on)} only)"
+            elif feature.except_on:
+                line += f" (except on {', '.join(feature.except_on)})"
             print(printable(line))
     for advice in report.advice:
         print(f"Note: {advice}")

@@ -33,10 +33,10 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
             warn(problem)
         if as_json:
             print_json([volume_json(v) for v in found.volumes])
-        else:
+        elif found.volumes:
             print_content(snapshot, found.volumes)
-            if not found.volumes:
-                print(f"(nothing on {printable(storage.storage)} that this token may see)")
+        else:
+            print(f"(nothing on {printable(storage.storage)} that this token may see)")
         if args.content in (None, "backup"):
             _hidden_backups(snapshot, storage)
         return EXIT_OK
