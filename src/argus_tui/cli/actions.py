@@ -22,6 +22,12 @@ def guest_label(guest: Guest, *, node: bool = True) -> str:
     return f"{text} on {printable(guest.node)}" if node else text
 
 
+def refuse_if_read_only(read_only: bool, doing: str) -> None:
+    """A read-only profile may do nothing: a permission refusal (exit 4), as for power."""
+    if read_only:
+        raise PermissionDenied(f"cannot {doing}: the profile is read-only")
+
+
 def refuse(denial: Denial, doing: str) -> None:
     """Raise the exit code of a denial: 4 for a privilege, 1 for the guest's state."""
     message = f"cannot {doing}: {denial.text}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from argus_tui.cli.actions import guest_label, journal_warnings, refuse
+from argus_tui.cli.actions import guest_label, journal_warnings, refuse, refuse_if_read_only
 from argus_tui.cli.context import CliContext
 from argus_tui.cli.output import fail, warn
 from argus_tui.domain.format import bytes_
@@ -44,8 +44,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     guests: list[Guest] = []
     for vmid in dict.fromkeys(args.vmids):
         guests.append(ctx.find_guest(snapshot, vmid))
-    if ctx.resolved.read_only:
-        raise PermissionDenied("cannot back up: the profile is read-only")
+    refuse_if_read_only(ctx.resolved.read_only, "back up")
     op = OPERATIONS["backup"]
     for guest in guests:
         denial = privilege_denial(op, guest, snapshot.privileges)

@@ -13,7 +13,13 @@ import argparse
 import time
 from typing import Any
 
-from argus_tui.cli.actions import ask, guest_label, journal_warnings, refuse
+from argus_tui.cli.actions import (
+    ask,
+    guest_label,
+    journal_warnings,
+    refuse,
+    refuse_if_read_only,
+)
 from argus_tui.cli.context import CliContext
 from argus_tui.cli.output import fail, print_json, warn
 from argus_tui.domain.models import ClusterSnapshot, Guest
@@ -201,7 +207,8 @@ def _check(
     ctx: CliContext, snapshot: ClusterSnapshot, guest: Guest, action: str, doing: str
 ) -> None:
     """The TUI's rule, from the refresh's privileges and the guest's state."""
-    denial = why_not(action, guest, snapshot.privileges, read_only=ctx.resolved.read_only)
+    refuse_if_read_only(ctx.resolved.read_only, doing)
+    denial = why_not(action, guest, snapshot.privileges)
     if denial is not None:
         refuse(denial, doing)
 
