@@ -36,7 +36,7 @@ from argus_tui.pve.client import PveClient
 from argus_tui.pve.mapping import MappingError, resources_from, storage_from, task_from
 from argus_tui.pve.ops_mapping import snapshot_tree_from, volumes_from
 from argus_tui.pve.settings import ConnectionSettings, TlsConfig
-from argus_tui.services.backups import guest_errors
+from argus_tui.services.backups import guest_results
 from argus_tui.services.runner import TaskRunner
 from argus_tui.services.storage import content
 from argus_tui.sim import certs
@@ -275,13 +275,13 @@ def test_vzdump_task_status(replay: Replay) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "count", "last", "errors"),
+    ("name", "count", "last", "results"),
     [
         (
             "vzdump-task-log-lxc-partial.community-proxmox-backup.json",
             7,
             "TASK OK",
-            {},
+            {100: None},
         ),
         (
             "vzdump-task-log-lxc-failed.acdoussan-blog.json",
@@ -293,14 +293,14 @@ def test_vzdump_task_status(replay: Replay) -> None:
             "vzdump-task-log-qemu-stop.skyao-learning-pve.json",
             None,
             "TASK OK",
-            {},
+            {102: None},
         ),
         (
             "vzdump-log-qemu-snapshot-stdout.bareos.json",
             24,
             "ERROR: could not notify via target `mail-to-root`: could not notify via endpoint(s):"
             " mail-to-root: no recipients provided for the mail, cannot send it.",
-            {},  # a notification error is not a failed guest
+            {112: None},  # a notification error is not a failed guest
         ),
         (
             "task-log-qmigrate-failed.telmate-terraform-provider-proxmox-issue-303.json",
@@ -317,8 +317,14 @@ def test_vzdump_task_status(replay: Replay) -> None:
     ],
 )
 def test_task_logs(
-    replay: Replay, name: str, count: int | None, last: str | None, errors: dict[int, str]
+    replay: Replay,
+    name: str,
+    count: int | None,
+    last: str | None,
+    results: dict[int, str | None],
 ) -> None:
+    """Lines and total as the client reads them; for vzdump, which guest finished and
+    which failed with what reason (the task itself says only "job errors")."""
     expected = [entry["t"] for entry in body(name)["data"]]
     lines, total = replay.serve(name).task_log("node1", "UPID:node1:0:0:0:vzdump::root@pam:")
     assert lines == expected and total == len(expected)
@@ -326,10 +332,15 @@ def test_task_logs(
         assert len(lines) == count
     if last is not None:
         assert lines[-1] == last
-    found = guest_errors(lines)
-    assert set(found) == set(errors)
-    for vmid, start in errors.items():
-        assert found[vmid].startswith(start) and found[vmid].endswith("failed: exit code 2")
+    found = guest_results(lines)
+    assert set(found) == set(results)
+    for vmid, start in results.items():
+        if start is None:
+            assert found[vmid] is None
+        else:
+            reason = found[vmid]
+            assert reason is not None and reason.startswith(start)
+            assert reason.endswith("failed: exit code 2")
 
 
 # -- robustness -------------------------------------------------------------------------

@@ -26,8 +26,10 @@ from argus_tui.services.runner import Outcome, TaskRunner
 
 MODES = BACKUP_MODES
 
-#: vzdump's line for a guest that failed; the task itself only says "job errors".
+#: vzdump's lines for a guest that failed or finished; a job with a failed guest ends
+#: with only "job errors", so the log says which guest failed, and why.
 _GUEST_FAILED = re.compile(r"ERROR: Backup of VM (\d+) failed - (.*)$")
+_GUEST_FINISHED = re.compile(r"INFO: Finished Backup of VM (\d+) ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,10 @@ class BackupService:
             raise OperationFailed(
                 f"the server started no backup on {run.node}: the guests are not on that node"
             )
+
+        def results() -> dict[int, str]:
+            return {vmid: error or "OK" for vmid, error in self.results(run).items()}
+
         return self.runner.follow(
             list(run.guests),
             "backup",
@@ -125,17 +131,19 @@ class BackupService:
             on_progress=on_progress,
             sleep=sleep,
             log_progress=True,
+            results=results,
         )
 
-    def errors(self, run: BackupRun) -> dict[int, str]:
-        """Why each guest of a finished run failed, from its log (empty if unreadable)."""
+    def results(self, run: BackupRun) -> dict[int, str | None]:
+        """How each guest of a finished run went, from its log (see `guest_results`;
+        empty when the log cannot be read)."""
         if run.upid is None:
             return {}
         try:
-            lines, _ = self.client.task_log(run.node, run.upid, 0, 5000)
+            lines, _ = self.client.task_log(run.node, run.upid, 0, 50000)
         except ArgusError:
             return {}
-        return guest_errors(lines)
+        return guest_results(lines)
 
     def journal_sent(self, run: BackupRun) -> None:
         if run.upid is not None:
@@ -183,13 +191,19 @@ class BackupService:
         )
 
 
-def guest_errors(lines: Iterable[str]) -> dict[int, str]:
-    """VMID -> PVE's reason, for each `ERROR: Backup of VM N failed - reason` line."""
-    out: dict[int, str] = {}
+def guest_results(lines: Iterable[str]) -> dict[int, str | None]:
+    """VMID -> None for each guest the log says finished, or PVE's reason for each
+    `ERROR: Backup of VM N failed - reason`. A guest the log does not name is not known to
+    have finished (the job may have stopped before it)."""
+    out: dict[int, str | None] = {}
     for line in lines:
-        match = _GUEST_FAILED.search(line)
-        if match:
-            out[int(match.group(1))] = match.group(2).strip()
+        failed = _GUEST_FAILED.search(line)
+        if failed:
+            out[int(failed.group(1))] = failed.group(2).strip()
+            continue
+        finished = _GUEST_FINISHED.search(line)
+        if finished:
+            out.setdefault(int(finished.group(1)), None)
     return out
 
 

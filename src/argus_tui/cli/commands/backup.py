@@ -15,7 +15,7 @@ from argus_tui.cli.actions import guest_label, journal_warnings, refuse, refuse_
 from argus_tui.cli.context import CliContext
 from argus_tui.cli.output import fail, warn
 from argus_tui.domain.format import bytes_
-from argus_tui.domain.models import ClusterSnapshot, Guest
+from argus_tui.domain.models import ClusterSnapshot, Guest, exit_ok
 from argus_tui.domain.operations import (
     ALLOCATE_SPACE,
     OPERATIONS,
@@ -131,22 +131,26 @@ def _check_storage(snapshot: ClusterSnapshot, guests: Sequence[Guest], wanted: s
 def _follow(
     session: Session, snapshot: ClusterSnapshot, run_: BackupRun, before: set[str] | None
 ) -> bool:
-    """Follow one node's vzdump; say per guest how it went, and the volume it made."""
+    """Follow one node's vzdump; say per guest how it went, and the volume it made.
+
+    A job with a failed guest ends "job errors"; its log says which guest failed and why,
+    and which finished (those made their backup)."""
     outcome = session.backups.follow(run_)
-    errors = {} if outcome.ok else session.backups.errors(run_)
-    made = _new_volumes(session, snapshot, run_, before) if outcome.ok else {}
+    made = _new_volumes(session, snapshot, run_, before)
     target = printable(run_.storage)
+    all_ok = True
     for guest in run_.guests:
         label = guest_label(guest, node=False)
-        if outcome.ok:
+        error = outcome.result_of(guest.vmid)
+        if exit_ok(error):
             print(f"Backup {label} to {target}: OK")
             volume = made.get(guest.vmid)
             if volume is not None:
                 print(f"  {printable(volume.volid)} ({bytes_(volume.size)})")
         else:
-            reason = errors.get(guest.vmid) or outcome.status
-            fail(f"backup of {label} to {target} failed: {printable(reason)}", EXIT_FAILED)
-    return outcome.ok
+            all_ok = False
+            fail(f"backup of {label} to {target} failed: {printable(error)}", EXIT_FAILED)
+    return all_ok
 
 
 def _backups(
