@@ -8,13 +8,15 @@ journal nothing; every action that runs is read back from the journal with sqlit
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.cli.helpers import one_clear_line
-from tests.cli.ops_helpers import env_for, journal, row_of, run, run_advancing
+from tests.cli.ops_helpers import ARGUS, env_for, journal, row_of, run, run_advancing
 from tests.conftest import FROZEN_EPOCH
 from tests.ops_scenario import DAY, TOKENS, ops_scenario, secret_of
 
@@ -395,3 +397,58 @@ def test_a_running_backup_locks_the_guest(sim: Simulator, tmp_path: Path) -> Non
         (101, "backup", "backup-nfs", "sent; task not followed")
     ]
     assert journal(tmp_path)[0]["upid"] == upid
+
+
+# -- the question at a terminal, and the journal's export ---------------------------------
+
+
+def ask_at_a_terminal(
+    args: list[str], env: dict[str, str], cwd: Path, answer: str
+) -> subprocess.CompletedProcess[str]:
+    """Run with a terminal on stdin, answering the question with `answer`."""
+    main, other = os.openpty()
+    try:
+        proc = subprocess.Popen(
+            [*ARGUS, *args], env=env, cwd=cwd, stdin=other, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        os.write(main, answer.encode() + b"\n")
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        os.close(main)
+        os.close(other)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def test_rollback_asks_naming_guest_and_snapshot(sim: Simulator, tmp_path: Path) -> None:
+    env = env_for(sim, tmp_path)
+    before = set(sim.state.tasks)
+    no = ask_at_a_terminal(["snapshot", "rollback", "101", "pre-upgrade"], env, tmp_path, "n")
+    assert no.returncode == 1 and no.stderr == "argus: cancelled\n"
+    assert no.stdout.startswith("Roll back web01 (101) on pve-a to snapshot pre-upgrade of ")
+    assert no.stdout.rstrip().endswith(
+        "? Its state since then is lost; it is stopped first; it resumes with the saved RAM. [y/N]"
+    )
+    assert set(sim.state.tasks) == before and journal(tmp_path) == []
+    yes = ask_at_a_terminal(["snapshot", "delete", "101", "base"], env, tmp_path, "y")
+    assert yes.returncode == 0, yes.stderr
+    question, upid = yes.stdout.split("] ", 1)
+    assert question == (
+        "Delete snapshot base of web01 (101) on pve-a? (pre-upgrade will descend from its"
+        " parent instead) [y/N"
+    )
+    assert ":qmdelsnapshot:101:" in upid
+
+
+def test_history_export_has_the_target(sim: Simulator, tmp_path: Path) -> None:
+    env = env_for(sim, tmp_path)
+    assert run(["snapshot", "create", "101", "nightly-x"], env, tmp_path).returncode == 0
+    exported = run(["history", "export", "--format", "json"], env, tmp_path)
+    [action] = json.loads(exported.stdout)["actions"]
+    assert (action["action"], action["target"], action["vmid"]) == ("snapshot", "nightly-x", 101)
+    csv_text = run(["history", "export"], env, tmp_path).stdout
+    header, *rows = csv_text.splitlines()
+    assert "target" in header.split(",")
+    [row] = [dict(zip(header.split(","), r.split(","), strict=True)) for r in rows
+             if r.startswith("action,")]  # fmt: skip
+    assert (row["action"], row["target"]) == ("snapshot", "nightly-x")
