@@ -55,7 +55,8 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         denial = state_denial(op, guest)
         if denial is not None:
             refuse(denial, f"back up {guest_label(guest, node=False)}")
-    before = {node: _backups(session, snapshot, storage, node) for node in _nodes(guests)}
+    # what the storage held before, to name the volume each backup makes (with --wait)
+    before = {n: _backups(session, snapshot, storage, n) for n in _nodes(guests) if args.wait}
     runs = session.backups.start(guests, storage, mode=args.mode, notes=args.notes or "")
     for run_ in runs:
         if run_.upid is not None:
