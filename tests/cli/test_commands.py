@@ -59,11 +59,15 @@ def test_status_json_schema(sim: Simulator, tmp_path: Path) -> None:
     assert all(set(g) == guest_keys for g in data["guests"]) and len(data["guests"]) == 25
     by_id = {g["vmid"]: g for g in data["guests"]}
     assert by_id[102]["tags"] == ["db", "prod"] and by_id[102]["pool"] == "finance"
-    assert by_id[101]["allowed_actions"] == ["shutdown", "stop", "reboot", "reset", "suspend"]
-    assert by_id[200]["allowed_actions"] == ["shutdown", "stop", "reboot", "suspend"]
-    assert by_id[110]["allowed_actions"] == ["start"]
-    assert by_id[109]["allowed_actions"] == ["stop", "resume"]
-    assert by_id[9000]["allowed_actions"] == [] and by_id[9000]["template"] is True
+    # the power actions valid in the state, then snapshot and backup
+    ops = ["snapshot", "backup"]
+    assert by_id[101]["allowed_actions"] == ["shutdown", "stop", "reboot", "reset", "suspend", *ops]
+    assert by_id[200]["allowed_actions"] == ["shutdown", "stop", "reboot", "suspend", *ops]
+    assert by_id[110]["allowed_actions"] == ["start", *ops]
+    assert by_id[109]["allowed_actions"] == ["stop", "resume", *ops]
+    # a template is backed up, never snapshotted or powered; a locked guest takes nothing
+    assert by_id[9000]["allowed_actions"] == ["backup"] and by_id[9000]["template"] is True
+    assert by_id[104]["allowed_actions"] == []
     assert by_id[104]["lock"] == "backup" and by_id[100]["hastate"] == "started"
     assert isinstance(by_id[102]["cpu"], float) and 0 <= by_id[102]["cpu"] <= 1
     assert by_id[110]["uptime"] == 0 and data["warnings"] == []

@@ -19,6 +19,7 @@ import pytest
 from tests.cli.helpers import one_clear_line
 from tests.ui.test_power import acl_scenario, secret_of
 
+from argus_tui.domain.permissions import ACTION_ORDER
 from argus_tui.sim.server import Simulator
 
 ARGUS = [sys.executable, "-m", "argus_tui"]
@@ -97,8 +98,13 @@ def journal(tmp_path: Path) -> list[dict[str, Any]]:
 
 
 def allowed(result: subprocess.CompletedProcess[str]) -> dict[int, list[str]]:
+    """The power actions of each guest's `allowed_actions` (the snapshot and backup
+    operations that follow them are tested in test_operations_status.py)."""
     assert result.returncode == 0, result.stderr
-    return {g["vmid"]: g["allowed_actions"] for g in json.loads(result.stdout)["guests"]}
+    return {
+        g["vmid"]: [a for a in g["allowed_actions"] if a in ACTION_ORDER]
+        for g in json.loads(result.stdout)["guests"]
+    }
 
 
 # -- allowed_actions by ACL -----------------------------------------------------------------

@@ -31,6 +31,9 @@ MODULES: dict[str | None, str] = {
     "tasks": "tasks",
     "task-log": "tasks",
     "power": "power",
+    "snapshot": "snapshot",
+    "backup": "backup",
+    "storage": "storage",
     "history": "history",
     "ask": "ask",
 }

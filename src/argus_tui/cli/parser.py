@@ -13,7 +13,9 @@ from typing import TypeAlias
 
 from argus_tui import __version__
 from argus_tui.config import COLOURS
+from argus_tui.domain.operations import BACKUP_MODES
 from argus_tui.domain.permissions import ACTION_ORDER
+from argus_tui.domain.storage import CONTENT_TYPES
 from argus_tui.domain.upid import UPID, UPIDError
 from argus_tui.errors import EXIT_USAGE, ConfigError
 
@@ -42,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     _sim(commands)
     _profiles(commands)
     _cluster(commands)
+    _operations(commands)
     _history(commands)
     _task_log(commands)
     _assistant(commands)
@@ -155,6 +158,89 @@ def _cluster(commands: Commands) -> None:
     power.add_argument("vmid", type=int, metavar="VMID")
     power.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     power.add_argument("--wait", action="store_true", help="follow the task to its end")
+
+
+def _operations(commands: Commands) -> None:
+    """Snapshots, backups and storages: each checked like `power` before it is sent."""
+    snapshot = commands.add_parser(
+        "snapshot",
+        help="list, take, roll back or delete a guest's snapshots",
+        description="A guest's snapshots, with the same permission and state checks as the"
+        " TUI. Rollback and delete ask for confirmation unless --yes.",
+    )
+    snapshot_cmds = snapshot.add_subparsers(
+        dest="snapshot_command", metavar="SUBCOMMAND", parser_class=_Parser, required=True
+    )
+    listing = snapshot_cmds.add_parser("list", help="the snapshot tree (VM.Audit)")
+    _connection_flags(listing)
+    listing.add_argument("vmid", type=int, metavar="VMID")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    create = snapshot_cmds.add_parser("create", help="take a snapshot (VM.Snapshot)")
+    _connection_flags(create)
+    create.add_argument("vmid", type=int, metavar="VMID")
+    create.add_argument("name", metavar="NAME", help="a letter, then letters, digits, - or _")
+    create.add_argument("--description", metavar="TEXT", default="", help="what it is for")
+    create.add_argument("--vmstate", action="store_true", help="save the RAM too (running VMs)")
+    create.add_argument("--wait", action="store_true", help="follow the task to its end")
+    rollback = snapshot_cmds.add_parser(
+        "rollback", help="roll back to a snapshot (VM.Snapshot or VM.Snapshot.Rollback)"
+    )
+    _connection_flags(rollback)
+    rollback.add_argument("vmid", type=int, metavar="VMID")
+    rollback.add_argument("name", metavar="NAME")
+    rollback.add_argument(
+        "--start", action="store_true", help="start the guest afterwards (VM.PowerMgmt)"
+    )
+    rollback.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    rollback.add_argument("--wait", action="store_true", help="follow the task to its end")
+    delete = snapshot_cmds.add_parser("delete", help="delete a snapshot (VM.Snapshot)")
+    _connection_flags(delete)
+    delete.add_argument("vmid", type=int, metavar="VMID")
+    delete.add_argument("name", metavar="NAME")
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    delete.add_argument("--wait", action="store_true", help="follow the task to its end")
+
+    backup = commands.add_parser(
+        "backup",
+        help="back up guests now (vzdump)",
+        description="Back up guests now, one vzdump task per node. Needs VM.Backup on each"
+        " guest and Datastore.AllocateSpace on the storage; without --storage the one"
+        " backup storage the token may write to is used.",
+    )
+    _connection_flags(backup)
+    backup.add_argument("vmids", type=int, nargs="+", metavar="VMID")
+    backup.add_argument("--storage", metavar="ID", help="backup storage to write to")
+    backup.add_argument(
+        "--mode", choices=BACKUP_MODES, default="snapshot", help="default: snapshot"
+    )
+    backup.add_argument("--notes", metavar="TEXT", help="notes stored with the backup")
+    backup.add_argument("--wait", action="store_true", help="follow the tasks to their end")
+
+    storage = commands.add_parser(
+        "storage",
+        help="storages with their usage; 'storage content ID' lists one",
+        description="Every storage per node with type, content, usage and state (from one"
+        " /cluster/resources call); 'argus storage content ID' lists what one holds.",
+    )
+    _connection_flags(storage)
+    storage.add_argument("--json", action="store_true", help="machine-readable output")
+    storage_cmds = storage.add_subparsers(
+        dest="storage_command", metavar="SUBCOMMAND", parser_class=_Parser
+    )
+    content = storage_cmds.add_parser(
+        "content",
+        help="what a storage holds (backups need VM.Backup on their guest to be listed)",
+    )
+    _connection_flags(content)
+    content.add_argument("storage", metavar="STORAGE")
+    content.add_argument("--content", choices=CONTENT_TYPES, help="only this kind of volume")
+    content.add_argument("--vmid", type=int, metavar="N", help="only this guest's volumes")
+    content.add_argument(
+        "--node", metavar="NAME", help="the node to list a local storage on (default: first)"
+    )
+    content.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
 
 
 def _history(commands: Commands) -> None:

@@ -14,6 +14,8 @@ from argus_tui.domain.models import Guest, Privileges
 from argus_tui.domain.storage import Storage
 
 ALLOCATE_SPACE = "Datastore.AllocateSpace"
+#: vzdump's modes: a live snapshot, a suspend for the copy, or a stop for it.
+BACKUP_MODES = ("snapshot", "suspend", "stop")
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,10 +144,11 @@ def guest_from(item: Mapping[str, Any], node: str | None = None) -> Guest:
     )
 
 
-def storage_from(item: Mapping[str, Any]) -> Storage:
-    """A `type=storage` entry of /cluster/resources (or a node's storage list entry)."""
+def storage_from(item: Mapping[str, Any], node: str | None = None) -> Storage:
+    """A `type=storage` entry of /cluster/resources; or, with the `node` it was asked of,
+    an entry of `/nodes/{node}/storage` or of `/storage`, which name no node themselves."""
     sid = as_str(item.get("storage"))
-    node = as_str(item.get("node"))
+    node = as_str(item.get("node")) or node
     if not sid or not node:
         raw_id = as_str(item.get("id")) or ""
         parts = raw_id.split("/")

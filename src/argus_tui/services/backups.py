@@ -7,17 +7,29 @@ Datastore.AllocateSpace on the target storage, VM.Backup on every guest.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from argus_tui.domain.models import ClusterSnapshot, Guest, GuestType
-from argus_tui.domain.operations import ALLOCATE_SPACE, OPERATIONS, backup_storages, state_denial
+from argus_tui.domain.operations import (
+    ALLOCATE_SPACE,
+    BACKUP_MODES,
+    OPERATIONS,
+    backup_storages,
+    state_denial,
+)
 from argus_tui.domain.storage import Storage, Volume
-from argus_tui.errors import ConfigError, OperationFailed, PermissionDenied
+from argus_tui.errors import ArgusError, ConfigError, OperationFailed, PermissionDenied
 from argus_tui.services.checks import held, require
 from argus_tui.services.runner import Outcome, TaskRunner
 
-MODES = ("snapshot", "suspend", "stop")
+MODES = BACKUP_MODES
+
+#: vzdump's lines for a guest that failed or finished; a job with a failed guest ends
+#: with only "job errors", so the log says which guest failed, and why.
+_GUEST_FAILED = re.compile(r"ERROR: Backup of VM (\d+) failed - (.*)$")
+_GUEST_FINISHED = re.compile(r"INFO: Finished Backup of VM (\d+) ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +119,10 @@ class BackupService:
             raise OperationFailed(
                 f"the server started no backup on {run.node}: the guests are not on that node"
             )
+
+        def results() -> dict[int, str]:
+            return {vmid: error or "OK" for vmid, error in self.results(run).items()}
+
         return self.runner.follow(
             list(run.guests),
             "backup",
@@ -115,7 +131,19 @@ class BackupService:
             on_progress=on_progress,
             sleep=sleep,
             log_progress=True,
+            results=results,
         )
+
+    def results(self, run: BackupRun) -> dict[int, str | None]:
+        """How each guest of a finished run went, from its log (see `guest_results`;
+        empty when the log cannot be read)."""
+        if run.upid is None:
+            return {}
+        try:
+            lines, _ = self.client.task_log(run.node, run.upid, 0, 50000)
+        except ArgusError:
+            return {}
+        return guest_results(lines)
 
     def journal_sent(self, run: BackupRun) -> None:
         if run.upid is not None:
@@ -161,6 +189,22 @@ class BackupService:
         return self.runner.follow(
             [owner], "backup-delete", upid, target=volume.volid, node=node, sleep=sleep
         )
+
+
+def guest_results(lines: Iterable[str]) -> dict[int, str | None]:
+    """VMID -> None for each guest the log says finished, or PVE's reason for each
+    `ERROR: Backup of VM N failed - reason`. A guest the log does not name is not known to
+    have finished (the job may have stopped before it)."""
+    out: dict[int, str | None] = {}
+    for line in lines:
+        failed = _GUEST_FAILED.search(line)
+        if failed:
+            out[int(failed.group(1))] = failed.group(2).strip()
+            continue
+        finished = _GUEST_FINISHED.search(line)
+        if finished:
+            out.setdefault(int(finished.group(1)), None)
+    return out
 
 
 def owner_of(volume: Volume, guests: Iterable[Guest], node: str) -> Guest:

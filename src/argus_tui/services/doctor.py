@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from argus_tui.domain.models import Privileges
+from argus_tui.domain.operations import ALLOCATE_SPACE
 from argus_tui.errors import ArgusError, ConnectionFailed
 from argus_tui.pve.client import PveClient
-from argus_tui.pve.mapping import as_str, privileges_from
+from argus_tui.pve.mapping import MappingError, as_str, privileges_from, storage_from
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +23,8 @@ class Feature:
     title: str
     privilege: str
     path: str  # may contain {node}
-    role: str  # the built-in role that grants it
+    role: str  # the role that grants it (built in, or one of `recommended_roles`)
+    also: tuple[str, ...] = ()  # privileges that serve as well
 
 
 FEATURES = (
@@ -32,10 +35,27 @@ FEATURES = (
     Feature("power", "Power control", "VM.PowerMgmt", "/vms", "PVEVMUser"),
     Feature("task_logs", "Other users' tasks and logs", "Sys.Audit", "/nodes/{node}", "PVEAuditor"),
     Feature("syslog", "Node syslog and journal", "Sys.Syslog", "/nodes/{node}", "PVESysAdmin"),
+    Feature("snapshot", "Snapshots: take and delete", "VM.Snapshot", "/vms", "ArgusOperator"),
+    Feature(
+        "rollback",
+        "Snapshots: roll back",
+        "VM.Snapshot.Rollback",
+        "/vms",
+        "ArgusOperator",
+        also=("VM.Snapshot",),
+    ),
+    Feature("backup", "Backups of guests", "VM.Backup", "/vms", "ArgusOperator"),
 )
 
+#: Backups also need this on the storage they are written to (one line per storage).
+STORAGE_ROLE = "PVEDatastoreUser"
+
 AUDITOR_PRIVS = "Sys.Audit Sys.Syslog VM.Audit Datastore.Audit Pool.Audit"
-OPERATOR_PRIVS = AUDITOR_PRIVS + " VM.PowerMgmt"
+OPERATOR_PRIVS = (
+    AUDITOR_PRIVS
+    + " VM.PowerMgmt VM.Snapshot VM.Snapshot.Rollback VM.Backup Datastore.AllocateSpace"
+)
+SNAPSHOT_PRIVS = "VM.Audit VM.Snapshot VM.Snapshot.Rollback"
 
 
 def recommended_roles(token_id: str) -> list[str]:
@@ -43,8 +63,11 @@ def recommended_roles(token_id: str) -> list[str]:
     return [
         f'pveum role add ArgusAuditor --privs "{AUDITOR_PRIVS}"',
         f'pveum role add ArgusOperator --privs "{OPERATOR_PRIVS}"',
+        f'pveum role add SnapshotOnly --privs "{SNAPSHOT_PRIVS}"',
         f"pveum acl modify / --tokens {quoted} --roles ArgusAuditor    # read-only",
-        f"pveum acl modify / --tokens {quoted} --roles ArgusOperator   # with power control",
+        f"pveum acl modify / --tokens {quoted} --roles ArgusOperator   # power, snapshots, backups",
+        f"pveum acl modify /vms/VMID --tokens {quoted} --roles SnapshotOnly   # snapshots of"
+        " one guest",
     ]
 
 
@@ -63,6 +86,8 @@ class FeatureResult:
     privilege: str
     path: str
     grant: str | None = None
+    held_on: list[str] = field(default_factory=list)  # not ok: paths below that hold it
+    except_on: list[str] = field(default_factory=list)  # ok: paths below that do not
 
 
 @dataclass(slots=True)
@@ -137,15 +162,23 @@ def run(client: PveClient) -> Report:
         for feature in FEATURES:
             path = feature.path.format(node=node).rstrip("/")
             held = privileges_from(client.permissions(path)).at(path)
-            ok = feature.privilege in held
-            grant = None
-            if not ok:
-                grant = (
-                    f"pveum acl modify {path} --tokens '{settings.token_id}' --roles {feature.role}"
-                )
+            wanted = (feature.privilege, *feature.also)
+            ok = any(p in held for p in wanted)
+            grant = None if ok else _grant(path, settings.token_id, feature.role)
+            held_on, except_on = _below(everything, path, wanted)
             report.features.append(
-                FeatureResult(feature.key, feature.title, ok, feature.privilege, path, grant)
+                FeatureResult(
+                    feature.key,
+                    feature.title,
+                    ok,
+                    " or ".join(wanted),
+                    path,
+                    grant,
+                    [] if ok else held_on,
+                    except_on if ok else [],
+                )
             )
+        report.features += _backup_storages(client, settings.token_id)
     except ArgusError as exc:
         report.checks.append(Check("permissions", False, str(exc)))
         report.error = exc
@@ -161,6 +194,61 @@ def run(client: PveClient) -> Report:
             f" {user}'s privileges."
         )
     return report
+
+
+def _grant(path: str, token_id: str, role: str) -> str:
+    return f"pveum acl modify {path} --tokens '{token_id}' --roles {role}"
+
+
+def _below(
+    everything: Privileges, path: str, wanted: tuple[str, ...]
+) -> tuple[list[str], list[str]]:
+    """Paths below `path` (say /vms/101) with an ACL of their own that holds one of `wanted`,
+    and those that do not. A grant on one guest is not a grant on /vms, but not nothing
+    either; and an ACL on /vms/101 replaces, for that guest, what /vms grants."""
+    if path in ("", "/"):
+        return [], []
+    prefix = path.rstrip("/") + "/"
+    held: list[str] = []
+    lacking: list[str] = []
+    for sub, privs in sorted(everything.paths.items()):
+        if sub.startswith(prefix):
+            (held if any(w in privs for w in wanted) else lacking).append(sub)
+    return held, lacking
+
+
+def _backup_storages(client: PveClient, token_id: str) -> list[FeatureResult]:
+    """One line per storage that takes backups: may the token write backups there?"""
+    ids: set[str] = set()
+    for entry in client.resources("storage"):
+        if not isinstance(entry, dict):
+            continue
+        try:
+            storage = storage_from(entry)
+        except MappingError:
+            continue
+        if storage.holds("backup"):
+            ids.add(storage.storage)
+    if not ids:
+        return [
+            FeatureResult(
+                "backup_storage",
+                "Backups: no storage that takes backups is visible",
+                False,
+                ALLOCATE_SPACE,
+                "/storage",
+                _grant("/storage", token_id, STORAGE_ROLE),
+            )
+        ]
+    out = []
+    for sid in sorted(ids):
+        path = f"/storage/{sid}"
+        held = privileges_from(client.permissions(path)).at(path)
+        ok = ALLOCATE_SPACE in held or "Datastore.Allocate" in held
+        grant = None if ok else _grant(path, token_id, STORAGE_ROLE)
+        title = f"Backups: write to {sid}"
+        out.append(FeatureResult("backup_storage", title, ok, ALLOCATE_SPACE, path, grant))
+    return out
 
 
 def _a_node(client: PveClient) -> str:

@@ -31,10 +31,17 @@ class Outcome:
     note: str = ""  # e.g. what HA did
     target: str = ""  # the snapshot, volume or storage the action was about
     others: tuple[Guest, ...] = field(default=())  # further guests of the same task (vzdump)
+    #: (vmid, status) of guests whose own result differs from the task's: a vzdump of
+    #: several guests ends "job errors" when one fails, while the others were backed up.
+    results: tuple[tuple[int, str], ...] = field(default=())
 
     @property
     def guests(self) -> tuple[Guest, ...]:
         return (self.guest, *self.others)
+
+    def result_of(self, vmid: int) -> str:
+        """The guest's own exit status ("OK" or the error), the task's when not known."""
+        return dict(self.results).get(vmid, self.status)
 
 
 Progress = Callable[[str], None]
@@ -167,10 +174,12 @@ class TaskRunner:
         sleep: Callable[[float], None] | None = None,
         log_progress: bool = False,
         note: Callable[[str, bool], str] | None = None,
+        results: Callable[[], dict[int, str]] | None = None,
     ) -> Outcome:
         """Follow the task of `guests` to its end, journal one row per guest, free them.
 
-        The task runs on `node` (by default the first guest's)."""
+        The task runs on `node` (by default the first guest's). `results`, asked when the
+        task failed, gives each guest's own status where it differs (a vzdump's log)."""
         try:
             exit_status, duration = self.wait(
                 node or guests[0].node,
@@ -182,6 +191,7 @@ class TaskRunner:
         finally:
             self._release(guests)
         ok = exit_ok(exit_status)
+        own = results() if results is not None and not ok else {}
         outcome = Outcome(
             guests[0],
             action,
@@ -192,6 +202,7 @@ class TaskRunner:
             note(exit_status, ok) if note is not None else "",
             target,
             tuple(guests[1:]),
+            tuple((g.vmid, own[g.vmid]) for g in guests if g.vmid in own),
         )
         self.journal(outcome)
         return outcome
@@ -226,7 +237,7 @@ class TaskRunner:
                         node=guest.node,
                         action=outcome.action,
                         upid=outcome.upid,
-                        result=outcome.status,
+                        result=outcome.result_of(guest.vmid),
                         duration=round(outcome.duration, 3),
                         target=outcome.target,
                     )

@@ -8,10 +8,13 @@ token may do. Never one call per guest.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from argus_tui.domain.models import ClusterSnapshot, Guest, Node, Privileges
+from argus_tui.domain.operations import allowed_operations
 from argus_tui.domain.permissions import allowed_actions
+from argus_tui.domain.storage import Storage
 from argus_tui.errors import ApiError, PermissionDenied
 from argus_tui.pve.client import PveClient
 from argus_tui.pve.mapping import MappingError, cluster_from, privileges_from, resources_from
@@ -67,7 +70,20 @@ def _visibility_warnings(privileges: Privileges, nodes: list[Node]) -> list[str]
     return out
 
 
-def guest_json(guest: Guest, privileges: Privileges) -> dict[str, Any]:
+def guest_actions(guest: Guest, privileges: Privileges, storages: Iterable[Storage]) -> list[str]:
+    """What `allowed_actions` lists: the power actions valid in the guest's state and
+    permitted, then `snapshot` and `backup` where valid and permitted (a backup needs a
+    storage on the guest's node that takes backups and that the token may write to).
+
+    A snapshot's storage check needs the guest's config, which a refresh does not read:
+    a guest whose disk is on a storage that cannot snapshot still lists `snapshot` here,
+    and `argus snapshot create` says why it would fail before sending."""
+    return [*allowed_actions(guest, privileges), *allowed_operations(guest, privileges, storages)]
+
+
+def guest_json(
+    guest: Guest, privileges: Privileges, storages: Iterable[Storage] = ()
+) -> dict[str, Any]:
     return {
         "vmid": guest.vmid,
         "name": guest.name,
@@ -83,7 +99,7 @@ def guest_json(guest: Guest, privileges: Privileges) -> dict[str, Any]:
         "mem": guest.mem,
         "maxmem": guest.maxmem,
         "uptime": guest.uptime,
-        "allowed_actions": list(allowed_actions(guest, privileges)),
+        "allowed_actions": guest_actions(guest, privileges, storages),
     }
 
 
@@ -91,7 +107,7 @@ def snapshot_json(snapshot: ClusterSnapshot, *, read_only: bool = False) -> dict
     """`argus status --json`, exactly the schema in the README (scripts rely on it)."""
     guests = []
     for guest in snapshot.guests:
-        entry = guest_json(guest, snapshot.privileges)
+        entry = guest_json(guest, snapshot.privileges, snapshot.storages)
         if read_only:
             entry["allowed_actions"] = []
         guests.append(entry)

@@ -7,6 +7,7 @@ import sys
 
 from argus_tui.cli.context import CliContext
 from argus_tui.cli.output import print_json
+from argus_tui.domain.text import printable
 from argus_tui.errors import ArgusError
 from argus_tui.services import doctor
 
@@ -37,7 +38,11 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
                 line += (
                     f": needs {feature.privilege} on {feature.path}; grant with: {feature.grant}"
                 )
-            print(line)
+                if feature.held_on:
+                    line += f" (held on {', '.join(feature.held_on)} only)"
+            elif feature.except_on:
+                line += f" (except on {', '.join(feature.except_on)})"
+            print(printable(line))
     for advice in report.advice:
         print(f"Note: {advice}")
     print(f"Assistant: {assistant}")

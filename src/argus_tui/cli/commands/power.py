@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from argus_tui.cli.actions import journal_warnings
 from argus_tui.cli.context import CliContext
-from argus_tui.cli.output import fail, warn
+from argus_tui.cli.output import fail
 from argus_tui.cli.prompts import can_ask, confirm
 from argus_tui.domain.permissions import ACTIONS
 from argus_tui.domain.text import printable
@@ -39,17 +40,12 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     print(upid)
     if not args.wait:
         session.power.journal_sent(guest, args.action, upid)
-        _journal_warnings(session.power.take_journal_errors())
+        journal_warnings(session.power.take_journal_errors())
         return EXIT_OK
     outcome = session.power.follow(guest, args.action, upid)
-    _journal_warnings(session.power.take_journal_errors())
+    journal_warnings(session.power.take_journal_errors())
     if outcome.ok:
         note = f" ({outcome.note})" if outcome.note else ""
         print(f"{action.label} {label}: OK{note}")
         return EXIT_OK
     return fail(f"{args.action} {label} failed: {printable(outcome.status)}", EXIT_FAILED)
-
-
-def _journal_warnings(errors: list[str]) -> None:
-    for error in errors:
-        warn(f"the action was not journaled: {error}")

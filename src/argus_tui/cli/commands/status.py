@@ -9,11 +9,10 @@ from argus_tui.cli.context import CliContext
 from argus_tui.cli.output import print_json, warn
 from argus_tui.domain.format import bytes_, percent
 from argus_tui.domain.models import ClusterSnapshot
-from argus_tui.domain.permissions import allowed_actions
 from argus_tui.domain.text import printable
 from argus_tui.errors import EXIT_OK, StoreError
 from argus_tui.services.session import history_profile
-from argus_tui.services.snapshot import collect, snapshot_json
+from argus_tui.services.snapshot import collect, guest_actions, snapshot_json
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
@@ -57,7 +56,8 @@ def _print_table(snapshot: ClusterSnapshot, *, read_only: bool) -> None:
     print("{:>6} {:<24} {:<4} {:<12} {:<9} {:>5} {:>16}  ACTIONS".format(*header))
     for guest in snapshot.guests:
         mem = f"{bytes_(guest.mem)}/{bytes_(guest.maxmem)}"
-        actions = "" if read_only else ",".join(allowed_actions(guest, snapshot.privileges))
+        allowed = guest_actions(guest, snapshot.privileges, snapshot.storages)
+        actions = "" if read_only else ",".join(allowed)
         name = printable(guest.label) + (" (template)" if guest.template else "")
         print(
             f"{guest.vmid:>6} {name:<24} {guest.type:<4} {printable(guest.node):<12}"
