@@ -43,14 +43,20 @@ def _schema_file() -> dict[str, Any]:
 
 
 def schema_endpoints() -> dict[tuple[str, str], dict[str, Any]]:
-    """Every documented endpoint (`endpoints` and `extras`) by (method, path)."""
+    """Every documented endpoint (`endpoints`, `extras`, `operations`) by (method, path)."""
     data = _schema_file()
-    return {(e["method"], e["path"]): e for e in [*data["endpoints"], *data["extras"]]}
+    everything = [*data["endpoints"], *data["extras"], *data.get("operations", [])]
+    return {(e["method"], e["path"]): e for e in everything}
 
 
 def load_response(name: str) -> Any:
     """A captured response body (envelope included) from the shared `responses/` folder."""
     return json.loads(require_shared("responses", name).read_text("utf-8"))
+
+
+def load_ops_response(name: str) -> Any:
+    """An operations example (snapshots, backups, storage) from `ops-responses/`."""
+    return json.loads(require_shared("ops-responses", name).read_text("utf-8"))
 
 
 def _kind_ok(value: Any, type_: str) -> bool:

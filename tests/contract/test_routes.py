@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -70,6 +71,9 @@ def _param_mismatches(route: Route, documented: dict[str, Any]) -> list[str]:
         if mine.enum != doc_enum:
             # Order matters too: PVE's 400 text lists the enumeration in schema order.
             problems.append(f"{label}: enum {mine.enum}, schema {doc_enum}")
+        doc_length = None if doc.get("maxLength") is None else int(doc["maxLength"])
+        if mine.max_length != doc_length:
+            problems.append(f"{label}: maxLength {mine.max_length}, schema {doc_length}")
         for bound in ("minimum", "maximum"):
             have = getattr(mine, bound)
             want = None if doc.get(bound) is None else float(doc[bound])
@@ -86,7 +90,9 @@ def test_every_route_is_documented_with_the_same_parameters() -> None:
     for route in ROUTES:
         documented = endpoints.get((route.method, route.template))
         if documented is None:
-            problems.append(f"{_route_id(route)}: not in schema-subset.json (endpoints/extras)")
+            problems.append(
+                f"{_route_id(route)}: not in schema-subset.json (endpoints/extras/operations)"
+            )
             continue
         problems += _param_mismatches(route, documented["parameters"])
     assert not problems, "route/schema mismatches:\n" + "\n".join(problems)
@@ -103,6 +109,9 @@ class Cluster:
     guests: list[dict[str, Any]]  # cluster/resources entries of type qemu/lxc
     tasks: list[dict[str, Any]]  # node task lists, all sources
     pools: list[str]
+    snapshots: dict[str, list[str]]  # "qemu/102" -> its snapshot names
+    storages: dict[str, list[str]]  # node -> the storages it has
+    volumes: dict[tuple[str, str], list[str]]  # (node, storage) -> a few volids of each kind
 
 
 def _read_cluster(wire: Wire) -> Cluster:
@@ -110,7 +119,20 @@ def _read_cluster(wire: Wire) -> Cluster:
     guests = wire.get("/cluster/resources", type="vm")
     tasks = [t for n in nodes for t in wire.get(f"/nodes/{n}/tasks", source="all", limit=0)]
     pools = [p["poolid"] for p in wire.get("/pools")]
-    return Cluster(nodes, guests, tasks, pools)
+    snapshots = {}
+    for guest in guests:
+        listed = wire.get(f"/nodes/{guest['node']}/{guest['id']}/snapshot")
+        snapshots[guest["id"]] = [s["name"] for s in listed if s["name"] != "current"]
+    storages = {n: [s["storage"] for s in wire.get(f"/nodes/{n}/storage")] for n in nodes}
+    volumes: dict[tuple[str, str], list[str]] = {}
+    for node, names in storages.items():
+        for sid in names:
+            items = wire.get(f"/nodes/{node}/storage/{sid}/content")
+            by_kind: dict[str, list[str]] = {}
+            for item in items:
+                by_kind.setdefault(item["content"], []).append(item["volid"])
+            volumes[(node, sid)] = [v for kind in by_kind.values() for v in kind[:2]]
+    return Cluster(nodes, guests, tasks, pools, snapshots, storages, volumes)
 
 
 def _representative_guests(cluster: Cluster, gtype: str) -> list[dict[str, Any]]:
@@ -146,6 +168,22 @@ def _path_cases(route: Route, cluster: Cluster) -> Iterator[str]:
     elif names == {"poolid"}:
         for pool in cluster.pools:
             yield template.format(poolid=pool)
+    elif names == {"node", "vmid", "snapname"}:
+        gtype = "qemu" if "/qemu/" in template else "lxc"
+        for guest in cluster.guests:
+            for name in cluster.snapshots[guest["id"]][:2] if guest["type"] == gtype else []:
+                yield template.format(node=guest["node"], vmid=guest["vmid"], snapname=name)
+    elif names == {"node", "storage"}:
+        for node, sids in cluster.storages.items():
+            for sid in sids:
+                yield template.format(node=node, storage=sid)
+    elif names == {"storage"}:
+        for sid in sorted({s for sids in cluster.storages.values() for s in sids}):
+            yield template.format(storage=sid)
+    elif names == {"node", "storage", "volume"}:
+        for (node, sid), volids in cluster.volumes.items():
+            for volid in volids:
+                yield template.format(node=node, storage=sid, volume=quote(volid, safe=""))
     else:
         raise AssertionError(f"{_route_id(route)}: no realistic values for {sorted(names)}")
 
@@ -167,6 +205,14 @@ EXTRA_PARAMS: dict[str, list[dict[str, Any]]] = {
     "/access/permissions": [{"path": "/vms"}, {"path": "/vms/100"}, {"userid": DEMO_TOKEN_ID}],
     "/cluster/log": [{"max": 3}],
     "/cluster/nextid": [{"vmid": 4242}],
+    "/storage": [{"type": "nfs"}],
+    "/nodes/{node}/storage/{storage}/content": [
+        {"content": "backup"},
+        {"content": "images"},
+        {"vmid": 102},
+        {"content": "backup", "vmid": 201},
+    ],
+    "/nodes/{node}/vzdump/defaults": [{"storage": "nas-backup"}],
 }
 
 

@@ -6,6 +6,8 @@ the answer over HTTPS shows the state, not the handler, is the source of truth.
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 from tests.conftest import FROZEN_EPOCH, client_for
@@ -14,6 +16,7 @@ from argus_tui.sim.demo import demo_scenario
 from argus_tui.sim.model import Snapshot
 from argus_tui.sim.server import Simulator
 from argus_tui.sim.state import ClusterState, SimClock
+from argus_tui.sim.storage import Volume
 
 
 def _state() -> ClusterState:
@@ -96,17 +99,17 @@ def _snapshots(sim: Simulator, node: str, gtype: str, vmid: int) -> list[dict[st
     return answer
 
 
-def test_snapshot_list_shows_the_guests_snapshots(sim: Simulator) -> None:
-    guest = next(g for g in sim.state.guests.values() if g.type == "qemu" and not g.snapshots)
-    assert _snapshots(sim, guest.node, "qemu", guest.vmid) == [
-        {"name": "current", "description": "You are here!", "running": int(guest.running)}
-    ]
-    guest.snapshots += [
-        Snapshot("base", "", 1_700_000_000),
-        Snapshot("tuned", "after tuning", 1_700_000_100, vmstate=True, parent="base"),
-    ]
-    guest.parent = "tuned"
-    assert _snapshots(sim, guest.node, "qemu", guest.vmid) == [
+def test_snapshot_list_comes_from_the_guest_with_current_last(sim: Simulator) -> None:
+    state = sim.state
+    guest = next(g for g in state.guests.values() if g.type == "qemu" and not g.snapshots)
+    (before,) = _snapshots(sim, guest.node, "qemu", guest.vmid)
+    assert re.fullmatch(r"[0-9a-f]{40}", before.pop("digest"))
+    assert before == {"name": "current", "description": "You are here!", "running": 1}
+    state.put_snapshot(guest, Snapshot("base", "", 1_700_000_000))
+    state.put_snapshot(guest, Snapshot("tuned", "after tuning", 1_700_000_100, True, "base"))
+    state.set_parent(guest, "tuned")
+    *snaps, current = _snapshots(sim, guest.node, "qemu", guest.vmid)
+    assert sorted(snaps, key=lambda s: s["name"]) == [
         {"name": "base", "description": "", "snaptime": 1_700_000_000, "vmstate": 0},
         {
             "name": "tuned",
@@ -115,29 +118,68 @@ def test_snapshot_list_shows_the_guests_snapshots(sim: Simulator) -> None:
             "vmstate": 1,
             "parent": "base",
         },
-        {
-            "name": "current",
-            "description": "You are here!",
-            "running": int(guest.running),
-            "parent": "tuned",
-        },
     ]
+    assert current["parent"] == "tuned" and current["name"] == "current"
+    assert current["digest"] != before.get("digest")  # the config file was written
 
 
-def test_storage_answers_come_from_the_storage_objects(sim: Simulator) -> None:
-    storage = sim.state.storages[("pve-a", "local")]
-    storage.used = storage.total // 4
+def test_storage_usage_comes_from_its_volumes(sim: Simulator) -> None:
+    state = sim.state
+    local = state.storages["local"]
+    before = local.on("pve-a").used
+    backup = Volume(
+        "local:backup/vzdump-qemu-101-2026_09_21-02_00_00.vma.zst",
+        "backup",
+        "vma.zst",
+        10 * 1024**3,
+        1_789_956_000,
+        101,
+        "qemu",
+    )
+    state.add_volume(local, "pve-a", backup)
     pve = client_for(sim)
     (entry,) = pve.nodes("pve-a").storage.get(storage="local")
-    assert (entry["total"], entry["used"], entry["used_fraction"]) == (
-        storage.total,
-        storage.total // 4,
-        0.25,
+    assert (entry["total"], entry["used"]) == (local.on("pve-a").total, before + 10 * 1024**3)
+    resources = {r["id"]: r for r in pve.cluster.resources.get(type="storage")}
+    assert resources["storage/pve-a/local"]["disk"] == before + 10 * 1024**3
+    assert resources["storage/pve-b/local"]["disk"] == local.on("pve-b").used  # its own set
+    assert resources["storage/pve-a/local"]["content"] == "iso,vztmpl,backup"
+    state.remove_volume(local, "pve-a", backup.volid)
+    assert pve.nodes("pve-a").storage.get(storage="local")[0]["used"] == before
+
+
+def test_steps_run_in_time_order_with_task_ends() -> None:
+    state = _state()
+    seen: list[str] = []
+    task = state.start_task(
+        "pve-a",
+        "qmstart",
+        "100",
+        "root@pam",
+        lines=[],
+        duration=2,
+        on_end=lambda: seen.append("end"),
     )
-    resources = pve.cluster.resources.get(type="storage")
-    (listed,) = [r for r in resources if r["id"] == "storage/pve-a/local"]
-    assert (listed["disk"], listed["maxdisk"], listed["content"]) == (
-        storage.total // 4,
-        storage.total,
-        "iso,vztmpl,backup",
-    )
+    start = task.upid.starttime
+    state.schedule(start + 3, lambda at: seen.append(f"late@{at - start:g}"))
+    state.schedule(start + 1, lambda at: seen.append(f"early@{at - start:g}"))
+    state.clock.advance(10)
+    state.tick()
+    assert seen == ["early@1", "end", "late@3"]
+
+
+def test_a_node_lock_is_handed_to_the_next_waiter() -> None:
+    state = _state()
+    first = state.start_task("pve-a", "vzdump", "", "root@pam", lines=[], duration=math.inf)
+    second = state.start_task("pve-a", "vzdump", "", "root@pam", lines=[], duration=math.inf)
+    granted: list[float] = []
+    assert state.flock("vzdump@pve-a", first, granted.append)
+    assert not state.flock("vzdump@pve-a", second, granted.append)
+    state.funlock("vzdump@pve-a", first, FROZEN_EPOCH + 7)
+    state.tick()
+    assert granted == []  # handed over at the release time, not before
+    state.clock.advance(7)
+    state.tick()
+    assert granted == [FROZEN_EPOCH + 7]
+    state.stop_task(second)  # a killed holder releases it too
+    assert state.flock("vzdump@pve-a", first, granted.append)

@@ -36,9 +36,32 @@ _WORDS = (
 _ENVS = ("prod", "staging", "dev", "test")
 
 
+# The demo's nightly backup job: every guest, every night for a week, on the NFS.
+NIGHTLY_STORAGE = "nas-backup"
+NIGHTS = 7
+# (vmid, night) of the backups someone marked protected, with their notes.
+PROTECTED = {(102, 7): "before the PostgreSQL 17 upgrade - keep", (201, 3): "nginx 1.26 - keep"}
+
+
 def demo_data() -> dict[str, Any]:
+    """demo.toml plus a week of nightly backups of every guest (see `nightly_backups`)."""
     text = resources.files("argus_tui.sim").joinpath("scenarios/demo.toml").read_text("utf-8")
-    return tomllib.loads(text)
+    data = tomllib.loads(text)
+    nightly_backups(data["guest"])
+    return data
+
+
+def nightly_backups(guests: list[dict[str, Any]]) -> None:
+    """One backup per guest per night, in vmid order a few minutes apart, as a job runs."""
+    for seq, guest in enumerate(sorted(guests, key=lambda g: g["vmid"])):
+        backups = guest.setdefault("backups", [])
+        for night in range(1, NIGHTS + 1):
+            ago = 86400 * (night - 1) + 4 * 3600 + 1800 - 180 * seq
+            entry: dict[str, Any] = {"storage": NIGHTLY_STORAGE, "ago": ago, "notes": guest["name"]}
+            notes = PROTECTED.get((guest["vmid"], night))
+            if notes:
+                entry.update(protected=True, notes=notes)
+            backups.append(entry)
 
 
 def demo_scenario(seed: int | None = None) -> Scenario:
@@ -49,23 +72,35 @@ def demo_scenario(seed: int | None = None) -> Scenario:
     return scenario_from_dict(data)
 
 
+_GENERATE_KEYS = ("nodes", "guests", "backups", "snapshots")
+
+
 def parse_generate(spec: str) -> dict[str, int]:
-    """`nodes=50,guests=10000` -> {"nodes": 50, "guests": 10000}."""
+    """`nodes=50,guests=10000[,backups=K][,snapshots=S]` -> {"nodes": 50, ...}."""
+    usage = "--generate expects nodes=N,guests=M[,backups=K][,snapshots=S]"
     out: dict[str, int] = {}
     for part in filter(None, spec.split(",")):
-        match = re.fullmatch(r"\s*(nodes|guests)\s*=\s*(\d+)\s*", part)
+        match = re.fullmatch(r"\s*(nodes|guests|backups|snapshots)\s*=\s*(\d+)\s*", part)
         if not match:
-            raise ScenarioError(f"--generate expects nodes=N,guests=M, got {spec!r}")
+            raise ScenarioError(f"{usage}, got {spec!r}")
         out[match.group(1)] = int(match.group(2))
     if not out:
-        raise ScenarioError(f"--generate expects nodes=N,guests=M, got {spec!r}")
+        raise ScenarioError(f"{usage}, got {spec!r}")
     return out
 
 
-def generated_scenario(nodes: int = 3, guests: int = 25, seed: int = 0) -> Scenario:
-    """A large synthetic cluster with the demo's users and token, for benchmarks."""
+def generated_scenario(
+    nodes: int = 3, guests: int = 25, seed: int = 0, backups: int = 0, snapshots: int = 0
+) -> Scenario:
+    """A large synthetic cluster with the demo's users and token, for benchmarks.
+
+    `backups` spreads that many backups over the guests (on the shared `nas-backup`, a
+    night apart per guest); `snapshots` gives the first guest a chain of that many.
+    """
     if nodes < 1 or guests < 0:
         raise ScenarioError("--generate needs at least one node")
+    if (backups or snapshots) and not guests:
+        raise ScenarioError("--generate: backups and snapshots need guests")
     data: dict[str, Any] = {
         "cluster": {"name": f"gen-{nodes}n", "version": "9.1.2", "seed": seed},
         "node": [
@@ -102,6 +137,14 @@ def generated_scenario(nodes: int = 3, guests: int = 25, seed: int = 0) -> Scena
         if r > 0.9:
             item["pool"] = "tenant-a" if r > 0.95 else "tenant-b"
         items.append(item)
+    for i in range(backups):
+        guest = items[i % guests]
+        ago = 86400 * (i // guests) + 3600 + 60 * (i % guests) % 3600
+        guest.setdefault("backups", []).append({"storage": "nas-backup", "ago": ago})
+    if snapshots:
+        items[0]["snapshots"] = [
+            {"name": f"snap-{n:05d}", "ago": 60 * (snapshots - n)} for n in range(snapshots)
+        ]
     data["guest"] = items
     demo = demo_data()
     data["user"] = demo["user"]

@@ -1,8 +1,8 @@
-"""What a simulated cluster is made of: nodes, guests, snapshots, storage, tasks, jobs.
+"""What a simulated cluster is made of: nodes, guests, snapshots, tasks, jobs.
 
-Plain mutable records. `state.ClusterState` owns them and changes them under its lock;
-the API handlers only read them (and change them through `ClusterState` methods), so a
-new endpoint that writes, such as taking a snapshot or a backup, adds a method there.
+Plain mutable records (storage and its volumes are in `storage.py`). `state.ClusterState`
+owns them and changes them under its lock; the API handlers only read them and change
+them through `ClusterState` methods, so a new endpoint that writes adds a method there.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ class Snapshot:
     snaptime: int
     vmstate: bool = False  # qemu only: the RAM was saved with it
     parent: str | None = None  # the snapshot this one was taken on top of
+    snapstate: str | None = None  # "prepare" while being taken, "delete" while removed
 
 
 @dataclass(slots=True)
@@ -57,8 +58,10 @@ class Guest:
     hastate: str | None = None
     # (epoch, running?) transitions, oldest first, for rrddata of the past.
     history: list[tuple[float, bool]] = field(default_factory=list)
-    snapshots: list[Snapshot] = field(default_factory=list)  # oldest first
+    disk_storage: str = "local-lvm"  # the storage of its disks
+    snapshots: dict[str, Snapshot] = field(default_factory=dict)  # by name, oldest first
     parent: str | None = None  # the snapshot the current state descends from (config `parent`)
+    config_gen: int = 0  # bumped on every write of its config file; feeds the digest
 
     @property
     def key(self) -> str:
@@ -75,27 +78,6 @@ class Guest:
                 break
             state = running
         return state
-
-
-@dataclass(slots=True)
-class Storage:
-    """One storage as one node sees it: its storage.cfg entry plus that node's usage."""
-
-    id: str
-    node: str
-    plugin: str  # storage.cfg type: dir, lvmthin, nfs, ...
-    content: str  # comma-separated content types, as storage.cfg writes them
-    shared: bool
-    total: int
-    used: int
-
-    @property
-    def key(self) -> str:
-        return f"storage/{self.node}/{self.id}"
-
-    def holds(self, wanted: set[str]) -> bool:
-        """Whether the storage accepts any of these content types."""
-        return bool(wanted & set(self.content.split(",")))
 
 
 @dataclass(slots=True)
@@ -126,6 +108,7 @@ class Task:
     duration: float
     error: str  # "" for success
     on_end: Callable[[], None] | None = None
+    on_abort: Callable[[float], None] | None = None  # undoes its work when it is stopped
     finished: bool = False
     endtime: int | None = None
     exitstatus: str | None = None

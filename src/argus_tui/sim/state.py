@@ -1,10 +1,12 @@
 """The simulated cluster: its nodes, guests, storage and tasks, and a controllable clock.
 
-`ClusterState` builds the objects of `model.py` from a scenario and owns them. They
-change only under its lock (API calls and `tick` hold it); tasks come and go only through
-`start_task`, `finish_task` and `stop_task`. Time only moves through the clock, and tasks
-finish lazily when state is next read (`tick`), so tests that advance the clock see tasks
-complete without any background thread.
+`ClusterState` builds the objects of `model.py` and `storage.py` from a scenario and owns
+them. They change only under its lock (API calls and `tick` hold it) and only through its
+methods: tasks come and go through `start_task`, `finish_task`, `end_task` and
+`stop_task`, guests and volumes through the writers below. Time only moves through the
+clock; tasks finish and scheduled steps run lazily when state is next read (`tick`), in
+the order of their planned times, so tests that advance the clock see tasks complete
+without any background thread.
 """
 
 from __future__ import annotations
@@ -13,23 +15,18 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from argus_tui.domain.upid import UPID
+from argus_tui.sim.build import OFFLINE_SINCE, build_guest, build_storages
 from argus_tui.sim.metrics import Usage, unit
-from argus_tui.sim.model import BackupJob, Guest, Node, Snapshot, Storage, Task
+from argus_tui.sim.model import BackupJob, Guest, Node, Snapshot, Task
 from argus_tui.sim.permissions import PermissionEngine
-from argus_tui.sim.scenario import ROOT_TOKEN_ID, GuestSpec, Scenario, TaskSpec, TokenSpec
+from argus_tui.sim.scenario import ROOT_TOKEN_ID, Scenario, TaskSpec, TokenSpec
+from argus_tui.sim.storage import Storage, Volume
 
 # pmxcfs status data older than this shows as "unknown", its usage fields dropped.
 STALE_AFTER = 300
-OFFLINE_SINCE = 900  # offline nodes in a scenario went away this long before start
-# storage.cfg of every simulated node: (id, type, content, shared, capacity in bytes);
-# capacity 0 means three times the node's root disk.
-STORAGE_CFG: tuple[tuple[str, str, str, bool, int], ...] = (
-    ("local", "dir", "iso,vztmpl,backup", False, 100 * 1024**3),
-    ("local-lvm", "lvmthin", "images,rootdir", False, 0),
-    ("nas-backup", "nfs", "backup,iso", True, 8 * 1024**4),
-)
 
 
 class SimClock:
@@ -66,6 +63,14 @@ class SimError(Exception):
         self.errors = errors
 
 
+@dataclass(slots=True)
+class _Timer:
+    when: float
+    seq: int
+    action: Callable[[float], None]
+    task: Task | None
+
+
 class ClusterState:
     """A running simulated cluster built from a Scenario."""
 
@@ -91,15 +96,20 @@ class ClusterState:
                 boot=now - 86400 * (3 + 60 * unit(self.seed, spec.name, "boot")),
                 offline_since=None if online else now - OFFLINE_SINCE,
             )
-        self.guests: dict[int, Guest] = {g.vmid: self._guest(g, now) for g in scenario.guests}
+        built = [
+            (g, build_guest(g, self.seed, now, self.nodes[g.node].online)) for g in scenario.guests
+        ]
+        self.guests: dict[int, Guest] = {guest.vmid: guest for _, guest in built}
         self.usage = Usage(self.seed, now, self.guests)
-        # Keyed (node, storage id), node by node in storage.cfg order, as PVE lists them.
-        self.storages: dict[tuple[str, str], Storage] = {
-            (node.name, sid): self._storage(node, sid, plugin, content, shared, size)
-            for node in self.nodes.values()
-            for sid, plugin, content, shared, size in STORAGE_CFG
-        }
-        self.backup_jobs = [BackupJob("backup-nightly", "02:30", "nas-backup")]
+        # In storage.cfg order, as PVE lists them.
+        self.storages: dict[str, Storage] = build_storages(
+            scenario.storages, self.nodes, built, self.seed, now
+        )
+        job_storage = next(
+            (s.id for s in self.storages.values() if s.shared and "backup" in s.content),
+            next((s.id for s in self.storages.values() if "backup" in s.content), "local"),
+        )
+        self.backup_jobs = [BackupJob("backup-nightly", "02:30", job_storage)]
         self.tokens: dict[str, TokenSpec] = {t.id: t for t in scenario.tokens}
         if not self.tokens:
             root = TokenSpec(id=ROOT_TOKEN_ID, secret=str(uuid.uuid4()), privsep=False)
@@ -115,59 +125,12 @@ class ClusterState:
         self.tasks: dict[str, Task] = {}
         self.task_order: list[str] = []
         self.cluster_log: list[dict[str, object]] = []
+        self._running: dict[str, Task] = {}
+        self._timers: list[_Timer] = []
+        self._timer_seq = 0
+        self._flocks: dict[str, list[tuple[Task, Callable[[float], None]]]] = {}
         for task_spec in scenario.tasks:
             self._seed_task(task_spec, now - task_spec.ago)
-
-    # -- building from the scenario -----------------------------------------------------------
-
-    def _guest(self, g: GuestSpec, now: float) -> Guest:
-        running = g.status in ("running", "paused") and not g.template
-        node_up = self.nodes[g.node].online
-        started = now - 3600 * (1 + 900 * unit(self.seed, str(g.vmid), "up")) if running else None
-        history = [(now - 86400 * 400, running)]
-        if running and started is not None:
-            history = [(now - 86400 * 400, False), (started, True)]
-        if not node_up:
-            history.append((now - OFFLINE_SINCE, False))
-        guest = Guest(
-            vmid=g.vmid,
-            type=g.type,
-            name=g.name,
-            node=g.node,
-            status=("paused" if g.status == "paused" else g.status)
-            if not g.template
-            else "stopped",
-            cores=g.cores,
-            memory=g.memory,
-            disk=g.disk,
-            tags=list(g.tags),
-            pool=g.pool,
-            template=g.template,
-            lock=g.lock,
-            ha=g.ha,
-            fail=dict(g.fail),
-            started=started,
-            hastate=("started" if running else "stopped") if g.ha else None,
-            history=history,
-        )
-        # About half the guests were snapshotted before an OS upgrade a week ago.
-        if unit(self.seed, guest.key, "snap") > 0.5:
-            snap = Snapshot(
-                name="before-upgrade",
-                description="before the OS upgrade",
-                snaptime=int(now - 86400 * 7),
-                vmstate=False,
-            )
-            guest.snapshots.append(snap)
-            guest.parent = snap.name
-        return guest
-
-    def _storage(
-        self, node: Node, sid: str, plugin: str, content: str, shared: bool, size: int
-    ) -> Storage:
-        total = size or node.disk * 3
-        used = int(total * (0.15 + 0.6 * unit(self.seed, f"{node.name}/{sid}", "used")))
-        return Storage(sid, node.name, plugin, content, shared, total, used)
 
     def _seed_task(self, spec: TaskSpec, start: float) -> None:
         lines = [(0.0, line) for line in spec.log] or [(0.0, default_log_line(spec.type, spec.id))]
@@ -198,9 +161,16 @@ class ClusterState:
     def node_stale(self, node: Node, now: float) -> bool:
         return node.offline_since is not None and now - node.offline_since > STALE_AFTER
 
-    def node_storages(self, node: str | None = None) -> list[Storage]:
-        """Every node's storages, or one node's, in the order PVE lists them."""
-        return [s for s in self.storages.values() if node is None or s.node == node]
+    def node_storages(self, node: str | None = None) -> list[tuple[Node, Storage]]:
+        """(node, storage) for every storage each node has, node by node in storage.cfg
+        order, as PVE lists them; or only `node`'s."""
+        return [
+            (n, s)
+            for n in self.nodes.values()
+            if node is None or n.name == node
+            for s in self.storages.values()
+            if s.available_on(n.name)
+        ]
 
     # -- tasks --------------------------------------------------------------------------------
 
@@ -215,25 +185,30 @@ class ClusterState:
         duration: float,
         error: str = "",
         on_end: Callable[[], None] | None = None,
+        on_abort: Callable[[float], None] | None = None,
         start: float | None = None,
     ) -> Task:
         """Fork a worker: a new running task (started now unless `start` says otherwise).
 
         It ends by itself `duration` simulated seconds later (see `tick`), with `error` as
-        its exit status ("" = OK), and then calls `on_end`.
+        its exit status ("" = OK), and then calls `on_end`. A task whose end is not known
+        yet (`duration=math.inf`) is ended by one of its scheduled steps with `end_task`.
+        `on_abort` undoes its work when `stop_task` kills it.
         """
         begun = self.now() if start is None else start
         upid = self._new_upid(node, type_, id_, user, begun)
         task = Task(upid=upid, node=node, lines=lines, duration=duration, error=error)
         task.on_end = on_end
+        task.on_abort = on_abort
         self.tasks[task.key] = task
         self.task_order.append(task.key)
+        self._running[task.key] = task
         self.cluster_log.append(
             {
                 "time": upid.starttime,
                 "node": node,
                 "user": upid.user,
-                "tag": "pvedaemon" if upid.type.startswith(("qm", "vz")) else "pve-ha-crm",
+                "tag": "pve-ha-crm" if upid.type.startswith("ha") else "pvedaemon",
                 "pid": upid.pid,
                 "pri": 6,
                 "msg": f"<{upid.user}> starting task {upid}",
@@ -244,6 +219,7 @@ class ClusterState:
     def finish_task(self, task: Task) -> None:
         """End a task now: exit status, the cluster log's end line, then its `on_end`."""
         task.finished = True
+        self._running.pop(task.key, None)
         task.endtime = int(task.upid.starttime + task.duration)
         task.exitstatus = task.error or "OK"
         pri = 3 if task.error else 6
@@ -262,26 +238,67 @@ class ClusterState:
         if task.on_end is not None:
             task.on_end()
 
-    def stop_task(self, task: Task) -> None:
-        """Kill a running task, as `DELETE .../tasks/UPID` does: it ends at once, undone."""
+    def end_task(self, task: Task, at: float, error: str = "") -> None:
+        """End a task at the simulated time `at` (a step of a task of unknown length)."""
         if task.finished:
             return
+        task.duration = max(0.0, at - task.upid.starttime)
+        task.error = error
+        self.finish_task(task)
+
+    def stop_task(self, task: Task) -> None:
+        """Kill a running task, as `DELETE .../tasks/UPID` does: it ends at once.
+
+        Its log keeps what it wrote so far, its planned steps are dropped and `on_abort`
+        puts back what it had changed (locks, a stopped guest).
+        """
+        if task.finished:
+            return
+        now = self.now()
+        elapsed = max(0.0, now - task.upid.starttime)
+        self._timers = [t for t in self._timers if t.task is not task]
+        task.lines = [(offset, text) for offset, text in task.lines if offset <= elapsed]
+        for name in [n for n, queue in self._flocks.items() if any(t is task for t, _ in queue)]:
+            self.funlock(name, task, now)
+        if task.on_abort is not None:
+            task.on_abort(now)
         task.error = "interrupted by signal"
-        task.duration = max(0.0, self.now() - task.upid.starttime)
+        task.duration = elapsed
         task.on_end = None
         self.finish_task(task)
 
+    def schedule(
+        self, when: float, action: Callable[[float], None], task: Task | None = None
+    ) -> None:
+        """Run `action(when)` once the clock reaches `when`; dropped if `task` is stopped."""
+        self._timer_seq += 1
+        self._timers.append(_Timer(when, self._timer_seq, action, task))
+
     def tick(self) -> None:
-        """Finish every task whose simulated end time has come."""
+        """Run every step and finish every task whose simulated time has come, in order."""
         now = self.now()
         with self.lock:
-            due = [
-                t
-                for t in self.tasks.values()
-                if not t.finished and t.upid.starttime + t.duration <= now
-            ]
-            for task in sorted(due, key=lambda t: t.upid.starttime + t.duration):
-                self.finish_task(task)
+            while True:
+                timer = min(
+                    (t for t in self._timers if t.when <= now),
+                    key=lambda t: (t.when, t.seq),
+                    default=None,
+                )
+                task = min(
+                    (t for t in self._running.values() if t.upid.starttime + t.duration <= now),
+                    key=lambda t: t.upid.starttime + t.duration,
+                    default=None,
+                )
+                if timer is None and task is None:
+                    return
+                if task is None or (
+                    timer is not None and timer.when <= task.upid.starttime + task.duration
+                ):
+                    assert timer is not None
+                    self._timers.remove(timer)
+                    timer.action(timer.when)
+                else:
+                    self.finish_task(task)
 
     def _next_pid(self) -> int:
         self._pid += 1 + int(unit(self.seed, str(self._pid), "pid") * 40)
@@ -293,7 +310,26 @@ class ClusterState:
         pstart = int((start - booted) * 100) & 0xFFFFFFFF
         return UPID(node, pid, pstart, int(start), type_, id_, user)
 
-    # -- power ------------------------------------------------------------------------------
+    # -- node-wide locks (vzdump's global lock) --------------------------------------------
+
+    def flock(self, name: str, task: Task, granted: Callable[[float], None]) -> bool:
+        """Take the lock `name` for `task`, or queue it: True when it holds the lock now.
+
+        A queued task gets `granted(at)` when the holder releases it.
+        """
+        queue = self._flocks.setdefault(name, [])
+        queue.append((task, granted))
+        return len(queue) == 1
+
+    def funlock(self, name: str, task: Task, at: float) -> None:
+        """Release (or stop waiting for) `name`; the next waiter gets it at `at`."""
+        queue = self._flocks.get(name, [])
+        held = bool(queue) and queue[0][0] is task
+        queue[:] = [(t, g) for t, g in queue if t is not task]
+        if held and queue:
+            self.schedule(at, queue[0][1], queue[0][0])
+
+    # -- guests -------------------------------------------------------------------------------
 
     def set_running(self, guest: Guest, running: bool, *, paused: bool = False) -> None:
         now = self.now()
@@ -307,6 +343,63 @@ class ClusterState:
             guest.started = None
         if was != guest.running:
             guest.history.append((now, guest.running))
+
+    def set_lock(self, guest: Guest, lock: str) -> None:
+        """Write `lock` ("" to remove it) into the guest's config."""
+        guest.lock = lock
+        guest.config_gen += 1
+
+    def put_snapshot(self, guest: Guest, snap: Snapshot) -> None:
+        """Add a snapshot section to the guest's config (or replace the one of that name)."""
+        guest.snapshots[snap.name] = snap
+        guest.config_gen += 1
+
+    def update_snapshot(
+        self,
+        guest: Guest,
+        name: str,
+        *,
+        snapstate: str | None = None,
+        description: str | None = None,
+    ) -> None:
+        """Set a snapshot's `snapstate` (None = finished) and/or its description."""
+        snap = guest.snapshots[name]
+        snap.snapstate = snapstate
+        if description is not None:
+            snap.description = description
+        guest.config_gen += 1
+
+    def drop_snapshot(self, guest: Guest, name: str) -> None:
+        """Remove a snapshot; its children (and the current state) move to its parent."""
+        snap = guest.snapshots.pop(name)
+        for other in guest.snapshots.values():
+            if other.parent == name:
+                other.parent = snap.parent
+        if guest.parent == name:
+            guest.parent = snap.parent
+        guest.config_gen += 1
+
+    def set_parent(self, guest: Guest, name: str | None) -> None:
+        """The snapshot the current state descends from (after a snapshot or rollback)."""
+        guest.parent = name
+        guest.config_gen += 1
+
+    # -- storage ------------------------------------------------------------------------------
+
+    def add_volume(self, storage: Storage, node: str, volume: Volume) -> None:
+        storage.on(node).volumes.append(volume)
+
+    def remove_volume(self, storage: Storage, node: str, volid: str) -> None:
+        volumes = storage.on(node).volumes
+        volumes[:] = [v for v in volumes if v.volid != volid]
+
+    def update_volume(
+        self, volume: Volume, *, notes: str | None = None, protected: bool | None = None
+    ) -> None:
+        if notes is not None:
+            volume.notes = notes
+        if protected is not None:
+            volume.protected = protected
 
 
 def default_log_line(type_: str, id_: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from argus_tui.sim.api import (
     access,
     cluster,
+    content,
     guests,
     ha,
     logs,
@@ -20,6 +21,7 @@ from argus_tui.sim.api import (
     snapshots,
     storage,
     tasks,
+    vzdump,
 )
 from argus_tui.sim.api.router import Request, Result, Route, RouteTable
 from argus_tui.sim.state import ClusterState
@@ -37,6 +39,8 @@ ROUTES = RouteTable.merge(
     rrd.routes,
     power.routes,
     storage.routes,
+    content.routes,
+    vzdump.routes,
     access.routes,
     pools.routes,
 )

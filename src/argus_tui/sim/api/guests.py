@@ -5,11 +5,12 @@ qemu and lxc share handlers; the guest type comes from the path the route serves
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from argus_tui.sim.api.router import NODE, VMID, Request, Result, RouteTable, perm
 from argus_tui.sim.metrics import unit
-from argus_tui.sim.model import Guest
+from argus_tui.sim.model import Guest, Snapshot
 from argus_tui.sim.state import ClusterState, SimError
 
 routes = RouteTable()
@@ -17,7 +18,7 @@ QEMU = "/nodes/{node}/qemu/{vmid}"
 LXC = "/nodes/{node}/lxc/{vmid}"
 GUEST = f"{NODE} {VMID}"
 VM_AUDIT = perm("/vms/{vmid}", "VM.Audit")
-CONFIG = f"{GUEST} current:bool?=0 snapshot:str?"
+CONFIG = f"{GUEST} current:bool?=0 snapshot:str?<=40@pve-configid"
 
 
 def guest_type(req: Request) -> str:
@@ -179,16 +180,21 @@ def _qmp_details(vmid: int, entry: dict[str, Any], now: int) -> dict[str, Any]:
     }
 
 
-@routes.get(f"{QEMU}/config", CONFIG, check=VM_AUDIT, proxy=True)
-@routes.get(f"{LXC}/config", CONFIG, check=VM_AUDIT, proxy=True)
-def guest_config(req: Request) -> Result:
-    guest = find_guest(req)
-    seed = req.state.seed
+def config_digest(state: ClusterState, guest: Guest) -> str:
+    """The SHA-1 of the guest's config file: it changes whenever the file is written."""
+    text = f"{state.seed}/{guest.key}/{guest.config_gen}"
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def config_of(state: ClusterState, guest: Guest) -> dict[str, Any]:
+    """The guest's current config as qemu-server / pve-container write it (no digest)."""
+    seed = state.seed
     mac = ":".join(f"{int(unit(seed, str(guest.vmid), f'mac{i}') * 256):02X}" for i in range(3))
-    digest = f"{int(unit(seed, guest.key, 'digest') * 2**64):016x}" * 2 + "00000000"
-    cfg: dict[str, Any] = {"digest": digest[:40], "cores": guest.cores}
+    cfg: dict[str, Any] = {"cores": guest.cores}
     mem_mb = guest.memory // 1024**2
     disk_gb = max(1, guest.disk // 1024**3)
+    storage = state.storages[guest.disk_storage]
+    volid, _ = storage.disk_volume(guest.vmid, guest.type, guest.template)
     if guest.type == "qemu":
         cfg.update(
             name=guest.name,
@@ -198,7 +204,7 @@ def guest_config(req: Request) -> Result:
             numa=0,
             ostype="l26",
             scsihw="virtio-scsi-single",
-            scsi0=f"local-lvm:vm-{guest.vmid}-disk-0,iothread=1,size={disk_gb}G",
+            scsi0=f"{volid},iothread=1,size={disk_gb}G",
             net0=f"virtio=BC:24:11:{mac},bridge=vmbr0,firewall=1",
             boot="order=scsi0;net0",
             agent="1",
@@ -214,7 +220,7 @@ def guest_config(req: Request) -> Result:
             swap=512,
             ostype="debian",
             arch="amd64",
-            rootfs=f"local-lvm:vm-{guest.vmid}-disk-0,size={disk_gb}G",
+            rootfs=f"{volid},size={disk_gb}G",
             net0=f"name=eth0,bridge=vmbr0,hwaddr=BC:24:11:{mac},ip=dhcp,type=veth",
             unprivileged=1,
             features="nesting=1",
@@ -222,10 +228,49 @@ def guest_config(req: Request) -> Result:
         )
     if guest.tags:
         cfg["tags"] = ";".join(guest.tags)
-    if guest.lock:
-        cfg["lock"] = guest.lock
     if guest.template:
         cfg["template"] = 1
+    if guest.parent:
+        cfg["parent"] = guest.parent
+    return cfg
+
+
+def snapshot_config_of(state: ClusterState, guest: Guest, snap: Snapshot) -> dict[str, Any]:
+    """A snapshot's section of the config: the guest's settings plus the snapshot's keys."""
+    cfg = config_of(state, guest)
+    cfg.pop("parent", None)
+    cfg["snaptime"] = snap.snaptime
+    if snap.description:
+        cfg["description"] = snap.description
+    if snap.parent:
+        cfg["parent"] = snap.parent
+    if snap.snapstate:
+        cfg["snapstate"] = snap.snapstate
+    if snap.vmstate:
+        cfg["vmstate"] = f"{guest.disk_storage}:vm-{guest.vmid}-state-{snap.name}"
+        cfg["runningmachine"] = "pc-i440fx-9.2+pve1"
+        cfg["runningcpu"] = "x86-64-v2-AES,+kvm_pv_eoi,+kvm_pv_unhalt"
+    return cfg
+
+
+def find_snapshot(guest: Guest, name: str) -> Snapshot:
+    snap = guest.snapshots.get(name)
+    if snap is None:
+        raise SimError(500, f"snapshot '{name}' does not exist")
+    return snap
+
+
+@routes.get(f"{QEMU}/config", CONFIG, check=VM_AUDIT, proxy=True)
+@routes.get(f"{LXC}/config", CONFIG, check=VM_AUDIT, proxy=True)
+def guest_config(req: Request) -> Result:
+    """The config file, or with `snapshot` that snapshot's section of it."""
+    guest = find_guest(req)
+    if "snapshot" in req.params:
+        snap = find_snapshot(guest, req.params["snapshot"])
+        return Result(snapshot_config_of(req.state, guest, snap))
+    cfg = {"digest": config_digest(req.state, guest), **config_of(req.state, guest)}
+    if guest.lock:
+        cfg["lock"] = guest.lock
     return Result(cfg)
 
 

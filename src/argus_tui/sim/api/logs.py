@@ -64,7 +64,7 @@ def syslog_lines(state: ClusterState, node: str) -> list[str]:
 
 @routes.get(
     "/nodes/{node}/syslog",
-    f"{NODE} limit:int?>=0 service:str? since:str? start:int?>=0 until:str?",
+    f"{NODE} limit:int?>=0 service:str?<=128 since:str? start:int?>=0 until:str?",
     check=SYS_SYSLOG,
     proxy=True,
 )

@@ -21,7 +21,7 @@ def _submit(req: Request, action: str) -> Result:
 @routes.post(
     f"{QEMU}/status/start",
     f"{GUEST} force-cpu:str? machine:str? migratedfrom:str? migration_network:str?"
-    " migration_type:str?(secure|insecure) nets-host-mtu:str? skiplock:bool? stateuri:str?"
+    " migration_type:str?(secure|insecure) nets-host-mtu:str? skiplock:bool? stateuri:str?<=128"
     " targetstorage:str? timeout:int?>=0 with-conntrack-state:bool?=0",
     check=POWER_MGMT,
     proxy=True,

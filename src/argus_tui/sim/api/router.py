@@ -89,7 +89,13 @@ class Route:
     regex: re.Pattern[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.template)
+        # A volume id holds a '/' (`local:backup/vzdump-...`), sent encoded or not: the
+        # `{volume}` of the content routes takes the rest of the path.
+        pattern = re.sub(
+            r"\{(\w+)\}",
+            lambda m: f"(?P<{m[1]}>{'.+' if m[1] == 'volume' else '[^/]+'})",
+            self.template,
+        )
         self.regex = re.compile(f"^{pattern}$")
 
 
