@@ -39,11 +39,11 @@ from argus_tui.ui.widgets.stamps import stamp
 from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
 
 COLUMNS = (
-    Column("name", "VOLUME", 0, min_width=24, priority=10, max_width=56),
+    Column("name", "VOLUME", 0, min_width=44, priority=10, max_width=60),
     Column("storage", "STORAGE", 12, priority=6),
     Column("content", "CONTENT", 7, priority=5),
     Column("guest", "GUEST", 18, priority=9),
-    Column("time", "TIME", 26, priority=8),
+    Column("time", "TIME", 28, priority=8),
     Column("size", "SIZE", 8, "right", priority=8),
     Column("notes", "NOTES", 0, min_width=10, priority=7, max_width=40),
     Column("protected", "PROTECTED", 9, priority=7),
@@ -95,9 +95,18 @@ def guest_label(vmid: int | None, guests: dict[int, Guest]) -> str:
     return f"{vmid} {guest.label}" if guest is not None else str(vmid)
 
 
+def shown_name(volume: Volume) -> str:
+    """The volume without its storage, and a backup without the `backup/` folder all
+    backups share."""
+    name = volume.name
+    if volume.content == "backup" and name.startswith("backup/"):
+        return name.removeprefix("backup/")
+    return name
+
+
 def volume_cells(volume: Volume, guests: dict[int, Guest], now: float) -> tuple[Cell, ...]:
     return (
-        (volume.name, "accent" if volume.content == "backup" else ""),
+        (shown_name(volume), "accent" if volume.content == "backup" else ""),
         (volume.storage, "dim"),
         (volume.content, "dim"),
         (guest_label(volume.vmid, guests), ""),
@@ -133,6 +142,8 @@ class ContentScreen(ArgusScreen):
     def __init__(
         self,
         storages: Sequence[Storage],
+        session: Session,
+        snapshot: ClusterSnapshot | None = None,
         *,
         vmid: int | None = None,
         title: str = "",
@@ -140,6 +151,8 @@ class ContentScreen(ArgusScreen):
         tabs: Sequence[Tab] = (),
     ) -> None:
         super().__init__(mode, tabs)
+        self.session = session  # the app's, whose storages these are
+        self.snapshot = snapshot
         self.storages = list(storages)
         self.vmid = vmid
         self.title_text = title
@@ -249,7 +262,8 @@ class ContentScreen(ArgusScreen):
             what = "backup" if self.vmid is not None else "volume"
             text.append(f"  ·  {count} {what}{'s' if count != 1 else ''}", style="bold")
         if len(self.storages) > 1:
-            text.append("  on " + ", ".join(s.storage for s in self.storages), style="dim")
+            where = (s.storage if s.shared else f"{s.storage} ({s.node})" for s in self.storages)
+            text.append("  on " + ", ".join(where), style="dim")
         text.append("  /: filter · X: delete backup · Esc: back", style="dim")
         if self._problems:
             text.append(f"\n{printable(self._problems[0])}", style="yellow")

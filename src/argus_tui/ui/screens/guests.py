@@ -344,9 +344,10 @@ class GuestsScreen(ArgusScreen):
 
     def action_snapshots(self) -> None:
         guest = self.selected
-        if guest is None or not self._offers("snapshots"):
+        if guest is None or self.session is None or not self._offers("snapshots"):
             return
-        self.app.push_screen(SnapshotsScreen(guest, self.mode, self.tabs))
+        screen = SnapshotsScreen(guest, self.session, self.snapshot, mode=self.mode, tabs=self.tabs)
+        self.app.push_screen(screen)
 
     def action_backup(self) -> None:
         snapshot, session = self.snapshot, self.session

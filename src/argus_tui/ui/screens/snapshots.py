@@ -43,7 +43,7 @@ from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
 
 COLUMNS = (
     Column("name", "SNAPSHOT", 0, min_width=20, priority=10, max_width=48),
-    Column("time", "TAKEN", 26, priority=8),
+    Column("time", "TAKEN", 28, priority=8),
     Column("ram", "RAM", 4, priority=6),
     Column("description", "DESCRIPTION", 0, min_width=16, priority=7, max_width=60),
     Column("state", "STATE", 10, priority=9),
@@ -124,8 +124,18 @@ class SnapshotsScreen(ArgusScreen):
         Binding("escape", "back", "Back", id="snapshots.back"),
     ]
 
-    def __init__(self, guest: Guest, mode: str = "", tabs: Sequence[Tab] = ()) -> None:
+    def __init__(
+        self,
+        guest: Guest,
+        session: Session,
+        snapshot: ClusterSnapshot | None = None,
+        *,
+        mode: str = "",
+        tabs: Sequence[Tab] = (),
+    ) -> None:
         super().__init__(mode, tabs)
+        self.session = session  # the app's, whose guest this is
+        self.snapshot = snapshot
         self.guest = guest
         self.view: SnapshotView | None = None
         self.error: str | None = None

@@ -7,7 +7,7 @@ them costs no request of its own; Enter opens a storage's content, which is read
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -83,6 +83,7 @@ class StorageScreen(ArgusScreen):
         self._notice = ""
 
     def compose_body(self) -> ComposeResult:
+        yield Static("", id="storage-title")
         yield TableFilter(id="storage-filter")
         yield Static("", id="storage-notice")
         yield VirtualTable(COLUMNS, empty_text="Loading storages…", id="storages")
@@ -109,6 +110,11 @@ class StorageScreen(ArgusScreen):
             box.update(Text(notice, style="yellow"))
             box.display = bool(notice)
         self._render_rows()
+        nodes = len({s.node for s in snapshot.storages})
+        title = Text("Storage", style="bold")
+        title.append(f"  ·  {len(snapshot.storages)} on {nodes} node{'s' if nodes != 1 else ''}")
+        title.append("  Enter: content · /: filter", style="dim")
+        self.query_one("#storage-title", Static).update(title)
 
     def render_filtered(self) -> None:
         self._render_rows()
@@ -138,20 +144,28 @@ class StorageScreen(ArgusScreen):
         self.action_open()
 
     def action_open(self) -> None:
-        storage = self.selected
-        if storage is None:
+        storage, session = self.selected, self.session
+        if storage is None or session is None:
             return
         title = f"{storage.storage} on {storage.node}"
-        self.app.push_screen(ContentScreen([storage], title=title, mode=self.mode, tabs=self.tabs))
+        self._open(ContentScreen([storage], session, self.snapshot, title=title, **self._place))
 
     def on_show_guest_backups(self, message: ShowGuestBackups) -> None:
         """`B` on the guests screen: the guest's backups over every backup storage."""
-        guest = message.guest
-        storages = backup_storages_for(list(self._storages.values()), guest)
-        if not storages:
+        guest, snapshot, session = message.guest, self.snapshot, self.session
+        storages = backup_storages_for(snapshot.storages if snapshot else (), guest)
+        if not storages or session is None:
             self.say("no storage visible to this token takes backups")
             return
         title = f"backups of {printable(guest.label)} ({guest.vmid})"
-        self.app.push_screen(
-            ContentScreen(storages, vmid=guest.vmid, title=title, mode=self.mode, tabs=self.tabs)
+        self._open(
+            ContentScreen(storages, session, snapshot, vmid=guest.vmid, title=title, **self._place)
         )
+
+    @property
+    def _place(self) -> dict[str, Any]:
+        """The content screen sits in this screen's mode: the header shows Storage."""
+        return {"mode": self.mode, "tabs": self.tabs}
+
+    def _open(self, screen: ContentScreen) -> None:
+        self.app.push_screen(screen)
