@@ -37,8 +37,14 @@ NONE: frozenset[str] = frozenset()
 
 # who -> guests-screen keys by vmid
 GUEST_CASES: dict[str, dict[int, frozenset[str]]] = {
-    "root": {101: ALL_GUEST, 102: ALL_GUEST, 103: ALL_GUEST, 104: ALL_GUEST, 105: VIEWS,
-             9000: ALL_GUEST},  # fmt: skip
+    "root": {
+        101: ALL_GUEST,
+        102: ALL_GUEST,
+        103: ALL_GUEST,
+        104: ALL_GUEST,
+        105: VIEWS,
+        9000: ALL_GUEST,
+    },  # fmt: skip
     "operator": {101: ALL_GUEST, 104: ALL_GUEST, 105: VIEWS},
     "auditor": {101: VIEWS, 102: VIEWS, 103: VIEWS, 9000: VIEWS},
     # /vms/101 has its own ACL (SnapshotOnly), which replaces BackupOnly from /vms
@@ -47,8 +53,14 @@ GUEST_CASES: dict[str, dict[int, frozenset[str]]] = {
 }
 # who -> snapshots-view keys by vmid (the cursor starts on the snapshot NOW comes from)
 SNAP_CASES: dict[str, dict[int, frozenset[str]]] = {
-    "root": {101: ALL_SNAP, 102: NONE, 103: ALL_SNAP, 104: frozenset({"New snapshot"}),
-             105: NONE, 9000: NONE},  # fmt: skip
+    "root": {
+        101: ALL_SNAP,
+        102: NONE,
+        103: ALL_SNAP,
+        104: frozenset({"New snapshot"}),
+        105: NONE,
+        9000: NONE,
+    },  # fmt: skip
     "auditor": {101: NONE, 103: NONE},
     "limited": {101: ALL_SNAP, 103: NONE, 102: NONE},
     "nobackup": {101: NONE},

@@ -130,6 +130,7 @@ class TaskRunner:
 
         started = time.monotonic()
         seen = 0
+        newest = ""  # the last log line so far: a poll without new lines keeps saying it
         while True:
             status = self.client.task_status(node, upid)
             if status.get("status") == "stopped":
@@ -138,7 +139,8 @@ class TaskRunner:
                 text = str(status.get("type") or UPID.parse(upid).type) + " running…"
                 if log_progress:
                     lines, seen = self._log_tail(node, upid, seen)
-                    text = lines[-1] if lines else text
+                    newest = lines[-1] if lines else newest
+                    text = newest or text
                 on_progress(text)
             if time.monotonic() - started > self.timeout:
                 raise OperationFailed(f"task {upid} still running after {self.timeout:g} s")
