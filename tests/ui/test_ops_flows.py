@@ -21,7 +21,6 @@ from argus_tui.ui.screens.content import ContentScreen
 from argus_tui.ui.screens.power import ConfirmAction
 from argus_tui.ui.screens.snapshot_forms import ConfirmRollback, NewSnapshotForm
 from argus_tui.ui.screens.snapshots import (
-    SnapshotsScreen,
     snapshot_rows,
     tree_prefixes,
 )

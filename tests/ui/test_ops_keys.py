@@ -44,7 +44,7 @@ GUEST_CASES: dict[str, dict[int, frozenset[str]]] = {
         104: ALL_GUEST,
         105: VIEWS,
         9000: ALL_GUEST,
-    },  # fmt: skip
+    },
     "operator": {101: ALL_GUEST, 104: ALL_GUEST, 105: VIEWS},
     "auditor": {101: VIEWS, 102: VIEWS, 103: VIEWS, 9000: VIEWS},
     # /vms/101 has its own ACL (SnapshotOnly), which replaces BackupOnly from /vms
@@ -60,7 +60,7 @@ SNAP_CASES: dict[str, dict[int, frozenset[str]]] = {
         104: frozenset({"New snapshot"}),
         105: NONE,
         9000: NONE,
-    },  # fmt: skip
+    },
     "auditor": {101: NONE, 103: NONE},
     "limited": {101: ALL_SNAP, 103: NONE, 102: NONE},
     "nobackup": {101: NONE},
@@ -240,7 +240,7 @@ async def test_backup_picker_lists_only_permitted_storages(
             await settle(pilot)
             await select(pilot, 102)
             await pilot.press("b")
-            await until(pilot, lambda: isinstance(app.screen, BackupForm), "the backup form")
+            await until(pilot, lambda: isinstance(pilot.app.screen, BackupForm), "the form")
             form = app.screen
             options = form.query_one("#backup-storage", OptionList)
             ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
