@@ -71,8 +71,7 @@ def ops_scenario() -> dict[str, Any]:
         },
     ]
     nightly = [
-        {"storage": "backup-nfs", "ago": DAY * d + 3600, "notes": f"nightly {d}"}
-        for d in range(7)
+        {"storage": "backup-nfs", "ago": DAY * d + 3600, "notes": f"nightly {d}"} for d in range(7)
     ]
     guests = [
         {

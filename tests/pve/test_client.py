@@ -90,6 +90,9 @@ def test_one_call_per_refresh_not_per_guest(client: PveClient) -> None:
     assert client.calls - before == 4  # version, cluster/status, resources, permissions
     assert len(snapshot.guests) == 25 and len(snapshot.nodes) == 3
     assert snapshot.cluster.name == "acme-prod" and snapshot.cluster.quorate is True
+    # storage usage (the storage screen, the backup picker) rides on the same call
+    assert snapshot.storages and {s.node for s in snapshot.storages} == {"pve-a", "pve-b", "pve-c"}
+    assert all(s.total for s in snapshot.storages if s.active)
 
 
 def test_task_paging_keeps_total(sim: Simulator, client: PveClient) -> None:

@@ -25,6 +25,8 @@ MAX_CONTEXT_CHARS = 12_000
 MAX_LINE_CHARS = 400
 TRIMMED = "[trimmed]"
 POWER_VERBS = ("start", "shutdown", "stop", "reboot", "reset", "suspend", "resume")
+#: Actions an answer may suggest: the power actions, and taking a snapshot first.
+SUGGESTIBLE = (*POWER_VERBS, "snapshot")
 
 SYSTEM_PROMPT = """\
 You are the troubleshooting assistant of Argus, a terminal UI for Proxmox VE, talking \
@@ -44,8 +46,10 @@ marks lines left out to keep the context small.
 invent facts.
 - You cannot run anything. If one power action on the selected guest would clearly help, \
 end the answer with one line exactly like: Suggested action: <start|shutdown|stop|reboot|\
-reset|suspend|resume> <vmid>. The administrator decides; Argus asks before acting. \
-Otherwise do not write that line."""
+reset|suspend|resume> <vmid>. Before a risky change (an upgrade, a config edit, a \
+rollback) you may suggest taking a snapshot first instead: Suggested action: snapshot \
+<vmid>. The administrator decides; Argus asks before acting. Otherwise do not write that \
+line."""
 
 Role = Literal["system", "user", "assistant"]
 
@@ -65,7 +69,7 @@ _FENCE_OPEN = re.compile(r"<{3,}")
 _FENCE_CLOSE = re.compile(r">{3,}")
 _ACTION_LINE = re.compile(
     r"^[\s>*_`-]*suggested\s+action\s*[*_`]*\s*[:\-][\s*_`]*"
-    rf"(?P<action>{'|'.join(POWER_VERBS)})\s+(?:guest\s+|vm\s+|ct\s+|vmid\s+)?#?(?P<vmid>\d+)"
+    rf"(?P<action>{'|'.join(SUGGESTIBLE)})\s+(?:guest\s+|vm\s+|ct\s+|vmid\s+)?#?(?P<vmid>\d+)"
     r"[\s*_`.]*$",
     re.I | re.M,
 )

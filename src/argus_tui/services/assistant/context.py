@@ -14,11 +14,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from argus_tui.domain.models import ClusterSnapshot, Guest, Node, Task
+from argus_tui.domain.models import ClusterSnapshot, Entity, Guest, Node, Task
+from argus_tui.domain.storage import Storage
 from argus_tui.domain.text import printable
 from argus_tui.errors import ArgusError, PermissionDenied
 from argus_tui.llm.prompt import MAX_CONTEXT_CHARS, Section, fit
 from argus_tui.llm.redact import Redactor
+from argus_tui.pve.ops_mapping import snapshot_tree_from
+from argus_tui.services import storage as storage_service
 from argus_tui.services.assistant import lines as text
 from argus_tui.services.assistant.target import Target, subject
 from argus_tui.services.session import Session
@@ -199,12 +202,49 @@ class ContextBuilder:
             self.add(f"guest {guest.vmid} status/current", text.status_lines(current))
             config = self.redactor.mapping(details.get("config") or {})
             self.add(f"guest {guest.vmid} config", text.config_lines(config))
+        self.snapshots(guest)
+        self.last_backup(guest)
         tasks = self.guest_tasks(guest.vmid)
         self.add(f"recent tasks of guest {guest.vmid}, newest first", text.task_lines(tasks))
         failed = next((t for t in tasks if t.failed), None)
         if failed is not None:
             self.log_tail(failed)
         self.trend("guest", str(guest.vmid), ("cpu", "mem"), float(guest.maxmem or 0) or None)
+
+    def snapshots(self, guest: Guest) -> None:
+        entity = Entity.of_guest(guest)
+        items = self.attempt(
+            f"snapshots of guest {guest.vmid}", lambda: self.client.snapshots(entity)
+        )
+        if items is None:
+            return
+        tree, _ = snapshot_tree_from(items)
+        lines = text.snapshot_lines(tree, self.clock())
+        self.add(f"snapshots of guest {guest.vmid} (tree by parent)", lines or ["none"])
+
+    def last_backup(self, guest: Guest) -> None:
+        """The newest backup of the guest on the backup storages its node can use (one
+        listing per storage; a shared storage is listed once)."""
+        storages = [
+            s
+            for s in (self.snapshot.storages if self.snapshot else ())
+            if s.node == guest.node and s.holds("backup") and s.active
+        ]
+        newest = None
+        for storage in storages:
+
+            def listing(storage: Storage = storage) -> storage_service.Content:
+                return storage_service.content(self.client, storage, kind="backup", vmid=guest.vmid)
+
+            found = self.attempt(f"backups of guest {guest.vmid} on {storage.storage}", listing)
+            if found is None:
+                continue
+            best = storage_service.last_backup(found.volumes, guest.vmid)
+            if best is not None and (newest is None or (best.ctime or 0) > (newest.ctime or 0)):
+                newest = best
+        if storages:
+            line = text.backup_line(newest, self.clock()) if newest else "no backup found"
+            self.add(f"last backup of guest {guest.vmid}", [line])
 
     def node(self, name: str) -> None:
         node = self._node(name)

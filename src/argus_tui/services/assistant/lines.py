@@ -12,6 +12,9 @@ from typing import Any
 
 from argus_tui.domain.format import bytes_, percent, uptime
 from argus_tui.domain.models import ClusterSnapshot, Guest, Node, Task
+from argus_tui.domain.snapshots import SnapshotTree
+from argus_tui.domain.storage import Volume
+from argus_tui.domain.text import printable
 
 #: Recent tasks listed for a guest or node.
 RECENT_TASKS = 8
@@ -232,3 +235,31 @@ def trend_line(field: str, values: Sequence[float], total: float | None) -> str:
         f"{field}: min {fmt(field, low, total)}, avg {fmt(field, mean, total)},"
         f" max {fmt(field, high, total)} ({len(values)} points)"
     )
+
+
+def snapshot_lines(tree: SnapshotTree, now: float) -> list[str]:
+    """The snapshot tree, one line per snapshot, indented under its parent."""
+    out = []
+    for depth, snap in tree.walk():
+        pad = "  " * depth
+        if snap.current:
+            out.append(f"{pad}- current state (running: {'yes' if snap.running else 'no'})")
+            continue
+        when = (
+            f"{utc(snap.snaptime)} ({uptime(int(now - snap.snaptime))} ago)"
+            if snap.snaptime
+            else "?"
+        )
+        extras = [e for e in ("with RAM" if snap.vmstate else "", snap.snapstate or "") if e]
+        note = f" [{', '.join(extras)}]" if extras else ""
+        desc = f": {printable(snap.description)}" if snap.description else ""
+        out.append(f"{pad}- {printable(snap.name)}, taken {when}{note}{desc}")
+    return out
+
+
+def backup_line(volume: Volume, now: float) -> str:
+    when = f"{utc(volume.ctime)} ({uptime(int(now - volume.ctime))} ago)" if volume.ctime else "?"
+    size = bytes_(volume.size) if volume.size is not None else "size unknown"
+    notes = f", notes: {printable(volume.notes)}" if volume.notes else ""
+    protected = ", protected" if volume.protected else ""
+    return f"{printable(volume.volid)} taken {when}, {size}{protected}{notes}"

@@ -1,9 +1,9 @@
-"""The selection's first questions, and the power actions an answer may have Argus offer.
+"""The selection's first questions, and the actions an answer may have Argus offer.
 
 The assistant never acts. `suggested_actions` reads `Suggested action:` lines from an
-answer and keeps only power actions that the selected guest's state and the token's
-privileges allow; the UI offers them as the normal keyed action, with the usual
-confirmation. Text in a log that tries to instruct the model changes nothing else.
+answer and keeps only power actions (and "snapshot first") that the selected guest's
+state and the token's privileges allow; the UI offers them as the normal keyed action,
+with the usual confirmation. Text in a log that tries to instruct the model changes nothing else.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from argus_tui.domain.format import percent
 from argus_tui.domain.models import ClusterSnapshot, Guest, Node, Task
+from argus_tui.domain.operations import allowed_operations
 from argus_tui.domain.permissions import ACTIONS, allowed_actions
 from argus_tui.domain.text import printable
 from argus_tui.llm.prompt import parse_suggested_actions
@@ -20,7 +21,8 @@ from argus_tui.services.assistant.target import Target
 
 @dataclass(frozen=True, slots=True)
 class SuggestedAction:
-    """A power action an answer suggested that Argus could offer for the guest."""
+    """An action an answer suggested that Argus could offer for the guest (a power
+    action, or `snapshot`)."""
 
     action: str
     vmid: int
@@ -108,8 +110,12 @@ def suggested_actions(
         return []
     current = _fresh_guest(guest, snapshot)
     allowed = allowed_actions(current, snapshot.privileges)
+    labels = {name: action.label for name, action in ACTIONS.items()}
+    if "snapshot" in allowed_operations(current, snapshot.privileges, snapshot.storages):
+        allowed += ("snapshot",)
+        labels["snapshot"] = "Snapshot"
     return [
-        SuggestedAction(action, vmid, ACTIONS[action].label, current)
+        SuggestedAction(action, vmid, labels[action], current)
         for action, vmid in parse_suggested_actions(answer_text)
         if vmid == current.vmid and action in allowed
     ]
