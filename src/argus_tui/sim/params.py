@@ -154,8 +154,8 @@ def _convert(param: Param, raw: str) -> tuple[Any, str | None]:
             return None, f"type check ('boolean') failed - got '{raw}'"
         return flag, None
     elif param.type == "array":
-        # A form body repeats the key per item; the front end keeps the last, one item.
-        return [raw], None
+        # A JSON body's list arrives NUL-separated; a form body keeps the key's last value.
+        return raw.split("\0"), None
     else:
         return _string(param, raw)
     if param.minimum is not None and number < param.minimum:

@@ -81,6 +81,8 @@ class _Handler(BaseHTTPRequestHandler):
                 for key, value in body.items():
                     if isinstance(value, bool):
                         value = int(value)
+                    if isinstance(value, list):  # an array parameter: items NUL-separated
+                        value = "\0".join(str(item) for item in value)
                     params[key] = str(value)
             else:
                 for key, values in urllib.parse.parse_qs(raw.decode(), True).items():

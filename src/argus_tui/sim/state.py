@@ -12,42 +12,23 @@ without any background thread.
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from argus_tui.domain.upid import UPID
 from argus_tui.sim.build import OFFLINE_SINCE, build_guest, build_storages
+from argus_tui.sim.clock import SimClock
 from argus_tui.sim.metrics import Usage, unit
 from argus_tui.sim.model import BackupJob, Guest, Node, Snapshot, Task
 from argus_tui.sim.permissions import PermissionEngine
 from argus_tui.sim.scenario import ROOT_TOKEN_ID, Scenario, TaskSpec, TokenSpec
 from argus_tui.sim.storage import Storage, Volume
 
+__all__ = ["ClusterState", "SimClock", "SimError", "default_log_line"]
+
 # pmxcfs status data older than this shows as "unknown", its usage fields dropped.
 STALE_AFTER = 300
-
-
-class SimClock:
-    """Wall time plus an offset that tests move forward; optionally frozen."""
-
-    def __init__(self, start: float | None = None, *, frozen: bool = False) -> None:
-        self._frozen = frozen
-        self._base = time.time() if start is None else start
-        self._wall0 = time.time()
-        self._offset = 0.0
-        self._lock = threading.Lock()
-
-    def now(self) -> float:
-        with self._lock:
-            if self._frozen:
-                return self._base + self._offset
-            return self._base + (time.time() - self._wall0) + self._offset
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._offset += seconds
 
 
 class SimError(Exception):

@@ -118,6 +118,8 @@ class Storage:
         return bool(wanted & set(self.content))
 
     def available_on(self, node: str) -> bool:
+        if self.nodes is not None and node not in self.nodes:
+            return False
         return (self.shared and "" in self.sets) or node in self.sets
 
     def on(self, node: str) -> VolumeSet:
