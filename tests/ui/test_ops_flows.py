@@ -13,9 +13,11 @@ from pathlib import Path
 from textual.widgets import Checkbox, Input
 
 from argus_tui.domain.snapshots import GuestSnapshot, SnapshotTree
+from argus_tui.services.assistant import SuggestedAction
 from argus_tui.services.guest_snapshots import SnapshotView
 from argus_tui.sim.server import Simulator
 from argus_tui.store import open_history
+from argus_tui.ui.messages import OfferSuggested
 from argus_tui.ui.screens.backup_form import BackupForm
 from argus_tui.ui.screens.content import ContentScreen
 from argus_tui.ui.screens.power import ConfirmAction
@@ -398,3 +400,28 @@ async def test_auditor_sees_no_backups_and_is_told_why(
         assert content.rows == {}
         assert "Datastore.AllocateSpace" in content.table.empty_text
         assert await keys_shown(pilot, CONTENT_KEYS) == frozenset()
+
+
+async def test_snapshot_first_suggested_by_the_assistant_opens_the_form(
+    make_sim: Callable[..., Simulator],
+) -> None:
+    """Offered as the usual key: the snapshots view with its form; nothing is taken until
+    the user names it and presses Enter, and a token that may not is told why."""
+    sim = ops_sim(make_sim)
+    app = ops_app(sim, "limited")
+    async with driving(app, sim) as pilot:
+        await settle(pilot)
+        assert app.snapshot is not None
+        guests = {g.vmid: g for g in app.snapshot.guests}
+        before = set(sim.state.tasks)
+        app.post_message(OfferSuggested(SuggestedAction("snapshot", 101, "Snapshot", guests[101])))
+        await until(pilot, lambda: isinstance(app.screen, NewSnapshotForm), "the form")
+        title = str(app.screen.query_one("#snap-form-title").render())
+        assert "Suggested by the assistant." in title
+        await pilot.press("escape", "escape")
+        await pilot.pause()
+        assert new_tasks(sim, before) == []
+        app.post_message(OfferSuggested(SuggestedAction("snapshot", 102, "Snapshot", guests[102])))
+        await until(pilot, lambda: "New snapshot db01: needs VM.Snapshot" in status_text(app),
+                    "refused")  # fmt: skip
+        guests_screen(app)

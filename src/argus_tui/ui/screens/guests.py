@@ -314,6 +314,9 @@ class GuestsScreen(ArgusScreen):
         if guest is None or not self.select_guest(vmid):
             self.say(f"guest {vmid} is not in the current list")
             return
+        if action == "snapshot":
+            self._offer_snapshot(guest, message.why)
+            return
         [item] = self._plan(action, [guest])
         if not item.runs:
             self.say(f"{ACTIONS[action].label} {guest.label}: {item.reason}")
@@ -347,6 +350,20 @@ class GuestsScreen(ArgusScreen):
         if guest is None or self.session is None or not self._offers("snapshots"):
             return
         screen = SnapshotsScreen(guest, self.session, self.snapshot, mode=self.mode, tabs=self.tabs)
+        self.app.push_screen(screen)
+
+    def _offer_snapshot(self, guest: Guest, why: str) -> None:
+        """ "Snapshot first": the snapshots view, its New snapshot form open (if offered)."""
+        snapshot, session = self.snapshot, self.session
+        if snapshot is None or session is None:
+            return
+        denied = guest_ops.denial("snapshot", guest, snapshot, session)
+        if denied is not None:
+            self.say(f"New snapshot {guest.label}: {denied}")
+            return
+        screen = SnapshotsScreen(
+            guest, session, snapshot, mode=self.mode, tabs=self.tabs, offer_new=why
+        )
         self.app.push_screen(screen)
 
     def action_backup(self) -> None:

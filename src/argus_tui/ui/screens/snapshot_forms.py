@@ -57,8 +57,9 @@ class NewSnapshotForm(ModalScreen[NewSnapshot | None]):
     ]
     DEFAULT_CSS = _CSS.format(name="NewSnapshotForm", border="round $accent")
 
-    def __init__(self, guest: Guest, taken: Collection[str], *, ram: bool) -> None:
+    def __init__(self, guest: Guest, taken: Collection[str], *, ram: bool, why: str = "") -> None:
         super().__init__()
+        self.why = why  # who suggested it (the assistant), said under the title
         self.guest = guest
         self.taken = frozenset(taken)
         self.ram = ram  # offer "include RAM" (a running qemu guest)
@@ -67,8 +68,10 @@ class NewSnapshotForm(ModalScreen[NewSnapshot | None]):
         title = Text("New snapshot of ", style="bold")
         title.append(printable(self.guest.label), style="bold cyan")
         title.append(f" ({self.guest.vmid}) on {printable(self.guest.node)}")
+        if self.why:
+            title.append(f"\n{printable(self.why)}", style="dim")
         with Vertical():
-            yield Static(title)
+            yield Static(title, id="snap-form-title")
             yield Input(placeholder="name, e.g. pre-upgrade", max_length=NAME_MAX, id="snap-name")
             yield Static("", id="snap-name-problem", classes="problem")
             yield Input(placeholder="description (optional)", id="snap-description")

@@ -132,8 +132,10 @@ class SnapshotsScreen(ArgusScreen):
         *,
         mode: str = "",
         tabs: Sequence[Tab] = (),
+        offer_new: str | None = None,
     ) -> None:
         super().__init__(mode, tabs)
+        self.offer_new = offer_new  # why a new snapshot is suggested: its form opens once
         self.session = session  # the app's, whose guest this is
         self.snapshot = snapshot
         self.guest = guest
@@ -179,6 +181,13 @@ class SnapshotsScreen(ArgusScreen):
         self._paint_title()
         self._render_rows()
         self.refresh_bindings()
+        if self.offer_new is not None and self.view is not None:
+            why, self.offer_new = self.offer_new, None
+            denied = self.denial("snapshot")
+            if denied is None:
+                self._open_form(why)
+            else:
+                self.say(f"New snapshot {self.guest.label}: {denied}")
 
     def session_changed(self) -> None:
         """Another cluster: this guest is not its guest."""
@@ -297,12 +306,16 @@ class SnapshotsScreen(ArgusScreen):
     # -- the actions ------------------------------------------------------------------------
 
     def action_new(self) -> None:
-        if self.denial("snapshot") is not None or self.view is None:
-            return  # hidden keys do nothing, even if pressed
+        if self.denial("snapshot") is None:
+            self._open_form()  # hidden keys do nothing, even if pressed
+
+    def _open_form(self, why: str = "") -> None:
+        if self.view is None:
+            return
         guest = self.guest
         taken = [s.name for s in self.view.tree.snapshots]
         ram = guest.type == "qemu" and guest.status == "running"
-        self.app.push_screen(NewSnapshotForm(guest, taken, ram=ram), self._take)
+        self.app.push_screen(NewSnapshotForm(guest, taken, ram=ram, why=why), self._take)
 
     def _take(self, answer: NewSnapshot | None) -> None:
         if answer is None:
