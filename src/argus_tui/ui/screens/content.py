@@ -252,8 +252,11 @@ class ContentScreen(ArgusScreen):
     def render_filtered(self) -> None:
         self._render_rows()
 
+    def on_resize(self) -> None:
+        self._paint_title()  # the first line is cut to the width
+
     def _paint_title(self) -> None:
-        text = Text(no_wrap=True, overflow="ellipsis")
+        text = Text()
         text.append(printable(self.title_text) or "Content", style="bold")
         if not self.loaded:
             text.append("  loading…", style="italic")
@@ -264,11 +267,14 @@ class ContentScreen(ArgusScreen):
         if len(self.storages) > 1:
             where = (s.storage if s.shared else f"{s.storage} ({s.node})" for s in self.storages)
             text.append("  on " + ", ".join(where), style="dim")
-        text.append("  /: filter · X: delete backup · Esc: back", style="dim")
+        text.append("  /: filter · Esc: back", style="dim")
+        text.truncate(max(20, self.size.width - 2), overflow="ellipsis")
         if self._problems:
-            text.append(f"\n{printable(self._problems[0])}", style="yellow")
+            problem = Text(printable(self._problems[0]), style="yellow")
             if len(self._problems) > 1:
-                text.append(f" (and {len(self._problems) - 1} more)", style="yellow")
+                problem.append(f" (and {len(self._problems) - 1} more)")
+            text.append("\n")
+            text.append_text(problem)
         self.query_one("#content-title", Static).update(text)
 
     def _render_rows(self) -> None:
