@@ -155,6 +155,8 @@ class TaskRunner:
             lines, total = self.client.task_log(node, upid, seen, 200)
         except ArgusError:
             return [], seen
+        if seen == 0 and lines == ["no content"]:  # PVE's answer before the first line
+            return [], 0
         return [line for line in lines if line.strip()], max(seen, total)
 
     def follow(
