@@ -17,7 +17,9 @@ from argus_tui.services.assistant import SuggestedAction
 from argus_tui.services.guest_snapshots import SnapshotView
 from argus_tui.sim.server import Simulator
 from argus_tui.store import open_history
-from argus_tui.ui.messages import OfferSuggested
+from argus_tui.ui.app import ArgusApp
+from argus_tui.ui.keymap import keymap_problems
+from argus_tui.ui.messages import OfferSuggested, ProfileOpened
 from argus_tui.ui.screens.backup_form import BackupForm
 from argus_tui.ui.screens.content import ContentScreen
 from argus_tui.ui.screens.power import ConfirmAction
@@ -425,3 +427,41 @@ async def test_snapshot_first_suggested_by_the_assistant_opens_the_form(
         await until(pilot, lambda: "New snapshot db01: needs VM.Snapshot" in status_text(app),
                     "refused")  # fmt: skip
         guests_screen(app)
+
+
+async def test_another_profile_closes_the_views_of_the_old_cluster(
+    make_sim: Callable[..., Simulator],
+) -> None:
+    sim = ops_sim(make_sim)
+    app = ops_app(sim)
+    async with driving(app, sim) as pilot:
+        await settle(pilot)
+        await open_snapshots(pilot, 101)
+        other = ops_app(sim, "auditor").session  # a session of another profile
+        app.post_message(ProfileOpened(other))
+        await until(pilot, lambda: app.session is other, "the switch")
+        await settle(pilot)
+        guests_screen(app)  # back on the guests, of the new session
+        content = await open_backups(pilot, 101)
+        app.post_message(ProfileOpened(ops_app(sim).session))
+        await until(pilot, lambda: app.screen is not content, "the content view gone")
+        await settle(pilot)
+        assert app.screen.mode == "storage" and not isinstance(app.screen, ContentScreen)
+
+
+def test_keys_of_the_sub_screens_can_be_remapped() -> None:
+    from tests.ui.test_screens import session_for_nothing
+
+    groups = ArgusApp(session_for_nothing()).binding_ids()  # type: ignore[arg-type]
+    assert groups["guests"]["guests.snapshots"] == "n"
+    assert groups["guests"]["guests.backup"] == "b" and groups["guests"]["guests.backups"] == "B"
+    assert groups["storage"]["storage.filter"] == "slash"
+    assert groups["snapshots"] == {
+        "snapshots.new": "n",
+        "snapshots.rollback": "R",
+        "snapshots.delete": "X",
+        "snapshots.why": "w",
+        "snapshots.back": "escape",
+    }
+    assert groups["content"]["content.delete-backup"] == "X"
+    assert keymap_problems({"snapshots.new": "N", "content.delete-backup": "d"}, groups) == []

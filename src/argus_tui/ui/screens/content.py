@@ -161,6 +161,7 @@ class ContentScreen(ArgusScreen):
         self._problems: list[str] = []
         self._guests: dict[int, Guest] = {}
         self._request = 0
+        self.gone = False  # another profile was opened: nothing here is of its cluster
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="content-title")
@@ -227,9 +228,15 @@ class ContentScreen(ArgusScreen):
         self.refresh_bindings()
 
     def session_changed(self) -> None:
-        self.rows, self.loaded = {}, False
-        if self.is_mounted:
-            self.reload()
+        """Another cluster: these storages are not its storages; the screen goes once it
+        is on top (dismissing pops the top screen, which may be another one now)."""
+        self.gone = True
+        if self.is_current:
+            self.dismiss()
+
+    def on_screen_resume(self) -> None:
+        if self.gone:
+            self.dismiss()
 
     def _action_ended(self, ended: Ended | None) -> None:
         if ended is None or ended.action not in ("backup", "backup-delete"):

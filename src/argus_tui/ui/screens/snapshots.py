@@ -143,6 +143,7 @@ class SnapshotsScreen(ArgusScreen):
         self.error: str | None = None
         self._lock = guest.lock
         self._placed = False  # the cursor was put on the snapshot NOW derives from
+        self.gone = False  # another profile was opened: nothing here is of its cluster
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="snap-title")
@@ -190,8 +191,14 @@ class SnapshotsScreen(ArgusScreen):
                 self.say(f"New snapshot {self.guest.label}: {denied}")
 
     def session_changed(self) -> None:
-        """Another cluster: this guest is not its guest."""
-        if self.is_mounted:
+        """Another cluster: this guest is not its guest; the screen goes once it is on top
+        (dismissing pops the top screen, which may be another one now)."""
+        self.gone = True
+        if self.is_current:
+            self.dismiss()
+
+    def on_screen_resume(self) -> None:
+        if self.gone:
             self.dismiss()
 
     def show_snapshot(self, snapshot: ClusterSnapshot) -> None:
