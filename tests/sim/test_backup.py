@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -71,6 +72,7 @@ def test_a_backup_locks_the_guest_and_leaves_an_archive(sim: Simulator, pve: Any
         vmid=106,
         storage="nas-backup",
         mode="snapshot",
+        compress="zstd",
         remove=0,
         **{"notes-template": "{{guestname}} on {{node}} ({{cluster}}, {{vmid}})"},
     )
@@ -89,7 +91,7 @@ def test_a_backup_locks_the_guest_and_leaves_an_archive(sim: Simulator, pve: Any
     assert newest["volid"].startswith("nas-backup:backup/vzdump-qemu-106-")
     lines = log(pve, upid)
     assert lines[0] == (
-        "INFO: starting new backup job: vzdump 106 --mode snapshot --node pve-a"
+        "INFO: starting new backup job: vzdump 106 --compress zstd --mode snapshot --node pve-a"
         " --notes-template '{{guestname}} on {{node}} ({{cluster}}, {{vmid}})' --remove 0"
         " --storage nas-backup"
     )
@@ -100,6 +102,23 @@ def test_a_backup_locks_the_guest_and_leaves_an_archive(sim: Simulator, pve: Any
     )
     grown = pve.nodes("pve-a").storage("nas-backup").status.get()["used"]
     assert grown == used + newest["size"]
+
+
+@pytest.mark.parametrize(
+    ("compress", "ext"),
+    [(None, "vma"), ("0", "vma"), ("lzo", "vma.lzo"), ("gzip", "vma.gz"), ("zstd", "vma.zst")],
+)
+def test_archives_are_named_by_their_compression(
+    sim: Simulator, pve: Any, compress: str | None, ext: str
+) -> None:
+    params = {"compress": compress} if compress else {}
+    finish(sim, pve, pve.nodes("pve-a").vzdump.post(vmid=101, storage="local", **params))
+    (made,) = backups(pve, 101, storage="local")
+    assert made["format"] == ext and made["volid"].endswith(f".{ext}")
+    assert re.fullmatch(
+        r"local:backup/vzdump-qemu-101-\d{4}_\d\d_\d\d-\d\d_\d\d_\d\d\." + ext.replace(".", r"\."),
+        made["volid"],
+    )
 
 
 def test_progress_lines_appear_over_time(sim: Simulator, pve: Any) -> None:

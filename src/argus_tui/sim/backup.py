@@ -19,12 +19,13 @@ import uuid
 from dataclasses import dataclass, field
 
 from argus_tui.sim.backup_log import Plan, archive_lines, copy_lines, name_lines
-from argus_tui.sim.build import backup_size
+from argus_tui.sim.build import backup_data
 from argus_tui.sim.model import Guest, Snapshot, Task
 from argus_tui.sim.state import ClusterState
 from argus_tui.sim.storage import (
     Storage,
     Volume,
+    archive_size,
     backup_volume,
     parse_prune,
     prune_limit,
@@ -38,6 +39,7 @@ class Options:
 
     storage: str
     mode: str = "snapshot"
+    compress: str = "0"  # PVE's default without /etc/vzdump.conf: no compression
     remove: bool = True
     protected: bool = False
     notes_template: str | None = None
@@ -232,10 +234,11 @@ class Job:
         plan = Plan()
         self._plan_mode(run, plan)
         total = run_length(guest)
-        volid, _ = backup_volume(storage, guest.type, guest.vmid, at)
+        volid, fmt = backup_volume(storage, guest.type, guest.vmid, at, opts.compress)
         plan.say(1.5, *archive_lines(storage, guest, volid))
-        size = backup_size(state.seed, guest, at)
-        plan.lines += copy_lines(storage, guest, size, 2.0, total - 1.5)
+        data = backup_data(state.seed, guest, at)
+        size = archive_size(data, fmt)
+        plan.lines += copy_lines(storage, guest, data, size, (2.0, total - 1.5))
         for offset, text in sorted(plan.lines, key=lambda line: line[0]):
             self._log(at + offset, text)
         for offset, effect in plan.effects:
@@ -303,7 +306,7 @@ class Job:
     def _store(self, at: float, run: _Run, size: int, keep: dict[str, int]) -> None:
         """The archive exists: notes, protection, pruning, cleanup, then the next guest."""
         state, opts, storage, guest = self.state, self.opts, self._storage, run.guest
-        volid, fmt = backup_volume(storage, guest.type, guest.vmid, run.start)
+        volid, fmt = backup_volume(storage, guest.type, guest.vmid, run.start, opts.compress)
         volume = Volume(volid, "backup", fmt, size, int(run.start), guest.vmid, guest.type)
         state.add_volume(storage, self.node, volume)
         if opts.notes_template:

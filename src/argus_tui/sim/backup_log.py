@@ -56,11 +56,11 @@ def archive_lines(storage: Storage, guest: Guest, volid: str) -> list[str]:
 
 
 def copy_lines(
-    storage: Storage, guest: Guest, size: int, begin: float, end: float
+    storage: Storage, guest: Guest, data: int, size: int, span_at: tuple[float, float]
 ) -> list[tuple[float, str]]:
-    """The copy's progress over [begin, end] of the run, then its totals."""
+    """The copy of `data` bytes (an archive of `size`) over [begin, end] of the run."""
+    begin, end = span_at
     span = max(1.0, end - begin)
-    data = min(guest.disk, size * 2)  # what the guest's disk holds besides zeroes
     out: list[tuple[float, str]] = []
     if guest.type == "lxc":
         total = render_bytes(data).replace(" ", "")

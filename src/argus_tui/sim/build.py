@@ -10,7 +10,7 @@ from __future__ import annotations
 from argus_tui.sim.metrics import unit
 from argus_tui.sim.model import Guest, Node, Snapshot
 from argus_tui.sim.scenario import GuestSpec, StorageSpec
-from argus_tui.sim.storage import Storage, Volume, VolumeSet, backup_volume
+from argus_tui.sim.storage import Storage, Volume, VolumeSet, archive_size, backup_volume
 
 OFFLINE_SINCE = 900  # offline nodes in a scenario went away this long before start
 SHARED_SIZE = 8 * 1024**4  # a shared storage without a size
@@ -69,11 +69,11 @@ def build_guest(spec: GuestSpec, seed: int, now: float, node_up: bool) -> Guest:
     return guest
 
 
-def backup_size(seed: int, guest: Guest, when: float) -> int:
-    """The size of a zstd backup of `guest` taken at `when`: a seeded share of its disk."""
-    share = 0.05 + 0.2 * unit(seed, guest.key, "fill")
+def backup_data(seed: int, guest: Guest, when: float) -> int:
+    """How much of `guest`'s disk holds data (not zeroes) at `when`: a seeded share."""
+    share = 0.1 + 0.4 * unit(seed, guest.key, "fill")
     drift = 0.95 + 0.1 * unit(seed, guest.key, str(int(when) // 86400))
-    return int(guest.disk * share * drift) // 512 * 512 + 4096
+    return int(guest.disk * share * drift)
 
 
 def build_storages(
@@ -111,7 +111,7 @@ def build_storages(
                     volid=volid,
                     content="backup",
                     format=fmt,
-                    size=backup_size(seed, guest, when),
+                    size=archive_size(backup_data(seed, guest, when), fmt),
                     ctime=int(when),
                     vmid=guest.vmid,
                     subtype=guest.type,

@@ -189,8 +189,16 @@ def storage_digest(storages: list[Storage]) -> str:
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
-def backup_volume(storage: Storage, gtype: str, vmid: int, when: float) -> tuple[str, str]:
-    """(volid, format) of a new zstd backup, named as vzdump and PBS name them.
+# vzdump's `compress` option -> the archive's extension (PVE/VZDump.pm compressor_info)
+COMPRESSION = {"0": "", "1": ".lzo", "lzo": ".lzo", "gzip": ".gz", "zstd": ".zst"}
+# The share of the raw data an archive keeps with each extension.
+_RATIO = {"": 1.0, ".lzo": 0.6, ".gz": 0.5, ".zst": 0.45}
+
+
+def backup_volume(
+    storage: Storage, gtype: str, vmid: int, when: float, compress: str = "zstd"
+) -> tuple[str, str]:
+    """(volid, format) of a new backup, named as vzdump and PBS name them.
 
     The simulated nodes keep UTC as their local time, so both names use it.
     """
@@ -199,8 +207,14 @@ def backup_volume(storage: Storage, gtype: str, vmid: int, when: float) -> tuple
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
         return f"{storage.id}:backup/{group}/{vmid}/{stamp}", f"pbs-{group}"
     stamp = time.strftime("%Y_%m_%d-%H_%M_%S", time.gmtime(when))
-    ext = "vma.zst" if gtype == "qemu" else "tar.zst"
+    ext = ("vma" if gtype == "qemu" else "tar") + COMPRESSION[compress]
     return f"{storage.id}:backup/vzdump-{gtype}-{vmid}-{stamp}.{ext}", ext
+
+
+def archive_size(data: int, fmt: str) -> int:
+    """How big an archive of `data` bytes is in this format (PBS stores chunks zstd'ed)."""
+    suffix = "." + fmt.split(".", 1)[1] if "." in fmt else (".zst" if fmt.startswith("pbs") else "")
+    return int(data * _RATIO[suffix]) // 512 * 512 + 4096
 
 
 def parse_prune(text: str) -> dict[str, int]:

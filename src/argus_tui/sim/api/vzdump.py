@@ -96,6 +96,7 @@ def vzdump(req: Request) -> Result:
     opts = Options(
         storage=storage,
         mode=str(p.get("mode", "snapshot")),
+        compress=str(p.get("compress", "0")),
         remove=bool(p.get("remove", 1)),
         protected=bool(p.get("protected")),
         notes_template=p.get("notes-template"),
