@@ -465,3 +465,37 @@ def test_keys_of_the_sub_screens_can_be_remapped() -> None:
     }
     assert groups["content"]["content.delete-backup"] == "X"
     assert keymap_problems({"snapshots.new": "N", "content.delete-backup": "d"}, groups) == []
+
+
+async def test_back_up_marked_guests_one_task_per_node(
+    make_sim: Callable[..., Simulator],
+) -> None:
+    sim = ops_sim(make_sim)
+    app = ops_app(sim)
+    notes = watch_notifications(app)
+    async with driving(app, sim) as pilot:
+        await settle(pilot)
+        for vmid in (101, 103, 105):  # pve-a, pve-b, and one locked by a backup
+            await select(pilot, vmid)
+            await pilot.press("space")
+        before = set(sim.state.tasks)
+        await pilot.press("b")
+        form = app.screen
+        assert isinstance(form, BackupForm)
+        assert [g.vmid for g in form.guests] == [101, 103]
+        title = rendered(form.query_one("#backup-title"), width=200)  # type: ignore[arg-type]
+        assert title == [
+            "Back up now: web01 (101), cache01 (103)",
+            "skipped 105 locked01: it is locked (backup); Proxmox refuses it until the lock goes",
+        ]
+        await pilot.press("enter")
+        await until(pilot, lambda: len(new_tasks(sim, before)) == 2, "two vzdump tasks")
+        assert sorted(new_tasks(sim, before)) == [("vzdump", "101"), ("vzdump", "103")]
+        assert guests_screen(app).table.marked == set()
+        sim.advance(600)
+        for name in ("web01", "cache01"):
+            await until(
+                pilot,
+                lambda name=name: ("Task finished", f"Backup {name}: done", "information") in notes,
+                f"{name} done",
+            )
