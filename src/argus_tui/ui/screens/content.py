@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
@@ -20,10 +19,8 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Static
 
-from argus_tui.domain.format import bytes_
 from argus_tui.domain.models import ClusterSnapshot, Guest
-from argus_tui.domain.operations import ALLOCATE_SPACE, OPERATIONS
-from argus_tui.domain.storage import Storage, Volume
+from argus_tui.domain.storage import Storage
 from argus_tui.domain.text import printable
 from argus_tui.errors import ArgusError
 from argus_tui.services.backups import owner_of
@@ -32,35 +29,20 @@ from argus_tui.services.views import filter_rows
 from argus_tui.ui.action_flow import Ended
 from argus_tui.ui.messages import BackupDeleteRequested, RefreshRequested, ShowGuestBackups
 from argus_tui.ui.screens.base import ArgusScreen
+from argus_tui.ui.screens.content_rows import (
+    COLUMNS,
+    DELETE,
+    Row,
+    backup_storages_for,
+    delete_denial,
+    protected_reason,
+    volume_cells,
+    volume_haystack,
+)
 from argus_tui.ui.screens.power import ConfirmAction, WhyNot
 from argus_tui.ui.widgets.bars import Tab
 from argus_tui.ui.widgets.filter import TableFilter
-from argus_tui.ui.widgets.stamps import stamp
-from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
-
-COLUMNS = (
-    Column("name", "VOLUME", 0, min_width=44, priority=10, max_width=60),
-    Column("storage", "STORAGE", 12, priority=6),
-    Column("content", "CONTENT", 7, priority=5),
-    Column("guest", "GUEST", 18, priority=9),
-    Column("time", "TIME", 28, priority=8),
-    Column("size", "SIZE", 8, "right", priority=8),
-    Column("notes", "NOTES", 0, min_width=10, priority=7, max_width=40),
-    Column("protected", "PROTECTED", 9, priority=7),
-)
-DELETE = OPERATIONS["backup-delete"].label
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One volume as seen from the node of the storage entry it was listed from."""
-
-    volume: Volume
-    node: str
-
-    @property
-    def key(self) -> str:
-        return f"{self.node}|{self.volume.volid}"
+from argus_tui.ui.widgets.table import VirtualTable
 
 
 class ContentLoaded(Message):
@@ -72,60 +54,6 @@ class ContentLoaded(Message):
         self.request = request  # which load this answers; an older one is dropped
         self.rows = rows
         self.problems = problems
-
-
-def backup_storages_for(storages: Sequence[Storage], guest: Guest) -> list[Storage]:
-    """Every backup storage the token can see, once each: a shared one as the guest's node
-    sees it, a local one on each node (a guest that moved may have backups on another)."""
-    out: dict[str, Storage] = {}
-    for storage in storages:
-        if not storage.holds("backup"):
-            continue
-        key = storage.storage if storage.shared else storage.key
-        kept = out.get(key)
-        if kept is None or (storage.node == guest.node and kept.node != guest.node):
-            out[key] = storage
-    return sorted(out.values(), key=lambda s: (s.node != guest.node, s.storage, s.node))
-
-
-def guest_label(vmid: int | None, guests: dict[int, Guest]) -> str:
-    if vmid is None:
-        return ""
-    guest = guests.get(vmid)
-    return f"{vmid} {guest.label}" if guest is not None else str(vmid)
-
-
-def shown_name(volume: Volume) -> str:
-    """The volume without its storage, and a backup without the `backup/` folder all
-    backups share."""
-    name = volume.name
-    if volume.content == "backup" and name.startswith("backup/"):
-        return name.removeprefix("backup/")
-    return name
-
-
-def volume_cells(volume: Volume, guests: dict[int, Guest], now: float) -> tuple[Cell, ...]:
-    return (
-        (shown_name(volume), "accent" if volume.content == "backup" else ""),
-        (volume.storage, "dim"),
-        (volume.content, "dim"),
-        (guest_label(volume.vmid, guests), ""),
-        (stamp(volume.ctime, now), ""),
-        (bytes_(volume.size), ""),
-        ((volume.notes or "").splitlines()[0] if volume.notes else "", "dim"),
-        ("protected" if volume.protected else "", "warn"),
-    )
-
-
-def volume_haystack(row: Row, guests: dict[int, Guest]) -> str:
-    volume = row.volume
-    parts = (volume.volid, volume.content, volume.notes or "", guest_label(volume.vmid, guests))
-    return " ".join(parts).lower() + (" protected" if volume.protected else "")
-
-
-def protected_reason(volume: Volume) -> str:
-    """Proxmox's own words for it (the delete task would fail with them)."""
-    return f"cannot remove protected volume '{volume.name}' on '{volume.storage}'"
 
 
 class ContentScreen(ArgusScreen):
@@ -326,21 +254,9 @@ class ContentScreen(ArgusScreen):
             return "no data yet"
         if session.read_only:
             return "the profile is read-only"
-        privileges, path = snapshot.privileges, f"/storage/{volume.storage}"
-        if not privileges.holds(path, "Datastore.Allocate"):
-            owner = f"/vms/{volume.vmid}" if volume.vmid is not None else "its guest"
-            space = privileges.holds(path, ALLOCATE_SPACE)
-            backup = volume.vmid is not None and privileges.holds(owner, "VM.Backup")
-            if not (space and backup):
-                missing = " and ".join(
-                    need
-                    for need, held in (
-                        (f"{ALLOCATE_SPACE} on {path}", space),
-                        (f"VM.Backup on {owner}", backup),
-                    )
-                    if not held
-                )
-                return f"needs {missing} (or Datastore.Allocate on {path})"
+        denied = delete_denial(volume, snapshot.privileges)
+        if denied is not None:
+            return denied
         if volume.vmid is not None and session.runner.busy(volume.vmid):
             return "a task of Argus's is still running on its guest"
         return None

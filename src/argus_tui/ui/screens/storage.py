@@ -22,7 +22,8 @@ from argus_tui.domain.text import printable
 from argus_tui.services.views import filter_rows
 from argus_tui.ui.messages import ShowGuestBackups
 from argus_tui.ui.screens.base import ArgusScreen
-from argus_tui.ui.screens.content import ContentScreen, backup_storages_for
+from argus_tui.ui.screens.content import ContentScreen
+from argus_tui.ui.screens.content_rows import backup_storages_for
 from argus_tui.ui.widgets.bars import Tab
 from argus_tui.ui.widgets.filter import TableFilter
 from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
