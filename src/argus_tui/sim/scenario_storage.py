@@ -7,7 +7,7 @@ shared NFS `nas-backup`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from argus_tui.sim.params import CONFIGID_RE, STORAGE_ID_RE
@@ -80,10 +80,7 @@ def parse_storages(data: dict[str, Any], node_names: list[str]) -> list[StorageS
     """`[[storage]]` entries, or the defaults when the scenario has none."""
     items = array(data, "storage")
     if not items:
-        return [
-            StorageSpec(s.id, s.type, list(s.content), s.shared, None, s.size, None, s.snapshots)
-            for s in DEFAULT_STORAGES
-        ]
+        return [replace(s, content=list(s.content)) for s in DEFAULT_STORAGES]
     out: list[StorageSpec] = []
     for i, item in enumerate(items):
         spec = _storage(item, f"[[storage]] #{i + 1}", node_names)
