@@ -220,7 +220,7 @@ def new_tasks(sim: Simulator, before: set[str]) -> set[str]:
 
 
 def fast(app: ArgusApp) -> ArgusApp:
-    app.session.power.poll = 0.05
+    app.session.runner.poll = 0.05  # the runner follows every task
     return app
 
 

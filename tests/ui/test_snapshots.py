@@ -85,3 +85,35 @@ def test_nodes_screen(snap_compare: Any, fixed_sim: Simulator) -> None:
         await settle(pilot)
 
     assert snap_compare(make_app(fixed_sim), run_before=run_before, terminal_size=(120, 24))
+
+
+async def _open_snapshots_of_102(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    await pilot.press("down", "down")  # 100, 101, 102: pg-primary, a tree with a branch
+    await pilot.press("n")
+    await settle(pilot)
+
+
+def test_snapshots_view(snap_compare: Any, fixed_sim: Simulator) -> None:
+    assert snap_compare(
+        make_app(fixed_sim), run_before=_open_snapshots_of_102, terminal_size=(120, 24)
+    )
+
+
+def test_storage_screen(snap_compare: Any, fixed_sim: Simulator) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("6")
+        await settle(pilot)
+
+    assert snap_compare(make_app(fixed_sim), run_before=run_before, terminal_size=(120, 24))
+
+
+def test_backups_of_a_guest(snap_compare: Any, fixed_sim: Simulator) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("down", "down", "B")
+        await settle(pilot)
+        await settle(pilot)
+
+    assert snap_compare(make_app(fixed_sim), run_before=run_before, terminal_size=(140, 24))

@@ -137,6 +137,7 @@ class TaskRunner:
 
         started = time.monotonic()
         seen = 0
+        newest = ""  # the last log line so far: a poll without new lines keeps saying it
         while True:
             status = self.client.task_status(node, upid)
             if status.get("status") == "stopped":
@@ -145,7 +146,8 @@ class TaskRunner:
                 text = str(status.get("type") or UPID.parse(upid).type) + " running…"
                 if log_progress:
                     lines, seen = self._log_tail(node, upid, seen)
-                    text = lines[-1] if lines else text
+                    newest = lines[-1] if lines else newest
+                    text = newest or text
                 on_progress(text)
             if time.monotonic() - started > self.timeout:
                 raise OperationFailed(f"task {upid} still running after {self.timeout:g} s")
@@ -160,6 +162,8 @@ class TaskRunner:
             lines, total = self.client.task_log(node, upid, seen, 200)
         except ArgusError:
             return [], seen
+        if seen == 0 and lines == ["no content"]:  # PVE's answer before the first line
+            return [], 0
         return [line for line in lines if line.strip()], max(seen, total)
 
     def follow(

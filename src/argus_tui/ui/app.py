@@ -1,4 +1,4 @@
-"""The Argus application: the screens as modes, global keys, power actions, profiles.
+"""The Argus application: the screens as modes, global keys, actions, profiles.
 
 The state every screen follows is reactives of the app (here and in the refresh loop it
 extends, ui/refresh.py), changed only by the app, on the event loop. Screens and widgets
@@ -18,15 +18,22 @@ from textual.message import Message
 from textual.reactive import Initialize, var
 
 from argus_tui.domain.models import Guest
-from argus_tui.domain.permissions import ACTIONS
 from argus_tui.errors import ArgusError
 from argus_tui.services.assistant import Assistant
 from argus_tui.services.session import Session
+from argus_tui.ui import jobs
 from argus_tui.ui import messages as m
+from argus_tui.ui.action_flow import (
+    Ended,
+    Notice,
+    done_notice,
+    failed_notice,
+    follow_task,
+    run_job,
+)
 from argus_tui.ui.keymap import keymap_problems
-from argus_tui.ui.power_flow import Notice, done_notice, failed_notice, follow_action
 from argus_tui.ui.refresh import RefreshingApp
-from argus_tui.ui.registry import SCREENS, TABS
+from argus_tui.ui.registry import SCREENS, SUBSCREENS, TABS
 from argus_tui.ui.screens.command import CommandLine
 from argus_tui.ui.screens.help import HelpScreen
 from argus_tui.ui.widgets.assistant import ChatUpdated
@@ -59,6 +66,7 @@ class ArgusApp(RefreshingApp):
     selected_guest: var[Guest | None] = var(None)  # on the guests screen; others show it
     chat: var[Assistant] = var(Initialize(_new_chat))  # the conversation every pane shows
     confirm: var[frozenset[str]] = var(frozenset())  # power actions that ask first
+    ended: var[Ended | None] = var(None, always_update=True)  # the last action to end
 
     def __init__(
         self,
@@ -89,6 +97,8 @@ class ArgusApp(RefreshingApp):
         for info in SCREENS:
             bindings = info.screen.BINDINGS
             groups[info.mode] = {b.id: b.key for b in bindings if isinstance(b, Binding) and b.id}
+        for name, screen in SUBSCREENS:
+            groups[name] = {b.id: b.key for b in screen.BINDINGS if isinstance(b, Binding) and b.id}
         return groups
 
     def on_mount(self) -> None:
@@ -124,29 +134,74 @@ class ArgusApp(RefreshingApp):
         offered, why = message.offered, "Suggested by the assistant."
         self._show("guests", m.OfferPower(offered.vmid, offered.action, why))
 
-    # -- power ------------------------------------------------------------------------------
+    def on_show_backups(self, message: m.ShowBackups) -> None:
+        self._show("storage", m.ShowGuestBackups(message.guest))
+
+    # -- actions: power, snapshots, backups --------------------------------------------------
 
     def on_power_requested(self, message: m.PowerRequested) -> None:
-        guest, action = message.guest, message.action
-        self.say(f"{ACTIONS[action].label} {guest.label}: sending…")
-        self._power(self.session, guest, action)
+        self._start(jobs.power_job(self.session, message.guest, message.action))
 
-    @work(thread=True, group="power", exit_on_error=False)
-    def _power(self, session: Session, guest: Guest, action: str) -> None:
-        follow_action(self.post_message, session.power, guest, action)
+    def on_snapshot_requested(self, message: m.SnapshotRequested) -> None:
+        job = jobs.snapshot_job(
+            self.session,
+            message.guest,
+            message.action,
+            message.name,
+            description=message.description,
+            vmstate=message.vmstate,
+            start_after=message.start_after,
+        )
+        self._start(job)
 
-    def on_power_progress(self, message: m.PowerProgress) -> None:
+    def on_backup_requested(self, message: m.BackupRequested) -> None:
+        job = jobs.backup_job(
+            self.session,
+            message.guests,
+            message.storage,
+            mode=message.mode,
+            notes=message.notes,
+            protected=message.protected,
+        )
+        self._start(job)
+
+    def on_backup_delete_requested(self, message: m.BackupDeleteRequested) -> None:
+        self._start(
+            jobs.backup_delete_job(self.session, message.volume, message.node, message.owner)
+        )
+
+    def _start(self, job: jobs.Job) -> None:
+        self.say(f"{job.title}: sending…")
+        self._run_job(self.session, job)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _run_job(self, session: Session, job: jobs.Job) -> None:
+        run_job(self.post_message, job, session.runner.take_journal_errors)
+
+    def on_follow_requested(self, message: m.FollowRequested) -> None:
+        self._follow(self.session, message.job, message.tracked)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _follow(self, session: Session, job: jobs.Job, tracked: jobs.Tracked) -> None:
+        follow_task(self.post_message, job, tracked, session.runner.take_journal_errors)
+
+    def on_action_progress(self, message: m.ActionProgress) -> None:
         self.say(message.text)
 
-    def on_power_done(self, message: m.PowerDone) -> None:
+    def on_action_done(self, message: m.ActionDone) -> None:
         for error in message.journal_errors:
             self.notify(error, title="Action not journaled", severity="warning")
-        self._notice(done_notice(message.outcome))
-        self.refresh_now()
+        self._notice(done_notice(message))
+        ok = message.outcome is None or message.outcome.ok
+        self._ended(message.job, ok)
 
-    def on_power_failed(self, message: m.PowerFailed) -> None:
+    def on_action_failed(self, message: m.ActionFailed) -> None:
         self._notice(failed_notice(message))
-        self.refresh_now()  # a 403 means our view of permissions is stale: reload
+        self._ended(message.job, False)  # a 403 means our view of permissions is stale
+
+    def _ended(self, job: jobs.Job, ok: bool) -> None:
+        self.ended = Ended(job.action, job.vmids, job.target, ok)
+        self.refresh_now()
 
     def _notice(self, notice: Notice) -> None:
         self.say(notice.status)

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from argus_tui.domain.models import Guest
+from argus_tui.domain.storage import Volume
 from argus_tui.services.assistant import SuggestedAction
-from argus_tui.services.power import Outcome
+from argus_tui.services.runner import Outcome
 from argus_tui.services.session import Refresh, Session
+from argus_tui.ui.jobs import Job, Tracked
 
 # -- results of the app's workers --------------------------------------------------------
 
@@ -42,23 +44,39 @@ class ProfileOpened(Message):
 
 
 @dataclass
-class PowerProgress(Message):
+class ActionProgress(Message):
+    """How far an action's task got, for the status line."""
+
     text: str
 
 
 @dataclass
-class PowerDone(Message):
-    outcome: Outcome
+class ActionDone(Message):
+    """A task of an action ended (outcome None: the server finished without a task)."""
+
+    job: Job
+    title: str
+    outcome: Outcome | None
     journal_errors: tuple[str, ...] = ()  # the action ran, but its journal entry failed
 
 
 @dataclass
-class PowerFailed(Message):
-    """The action was refused (by Argus's checks or by the server) or could not be sent."""
+class ActionFailed(Message):
+    """The action was refused (by Argus's checks or by the server) or could not be sent;
+    `started`: its task was started but could not be followed to its end."""
 
-    label: str
-    action: str
+    job: Job
+    title: str
     error: str
+    started: bool = False
+
+
+@dataclass
+class FollowRequested(Message):
+    """A further task of the same action (a backup of guests on several nodes)."""
+
+    job: Job
+    tracked: Tracked
 
 
 # -- requests, up to the app -------------------------------------------------------------
@@ -89,6 +107,45 @@ class PowerRequested(Message):
 
     guest: Guest
     action: str
+
+
+@dataclass
+class SnapshotRequested(Message):
+    """Take, roll back to or delete a snapshot (already checked and confirmed)."""
+
+    guest: Guest
+    action: str  # snapshot | rollback | snapshot-delete
+    name: str
+    description: str = ""
+    vmstate: bool = False
+    start_after: bool = False  # rollback: start the guest afterwards
+
+
+@dataclass
+class BackupRequested(Message):
+    """Back up guests now to a storage (already checked in the form)."""
+
+    guests: tuple[Guest, ...]
+    storage: str
+    mode: str = "snapshot"
+    notes: str = ""
+    protected: bool = False
+
+
+@dataclass
+class BackupDeleteRequested(Message):
+    """Delete one backup (already checked and confirmed); `owner` is journaled."""
+
+    volume: Volume
+    node: str
+    owner: Guest
+
+
+@dataclass
+class ShowBackups(Message):
+    """The storage screen with the backups of one guest."""
+
+    guest: Guest
 
 
 @dataclass
@@ -152,6 +209,13 @@ class SelectGuest(Message, bubble=False):
 @dataclass
 class FilterToNode(Message, bubble=False):
     node: str
+
+
+@dataclass
+class ShowGuestBackups(Message, bubble=False):
+    """For the storage screen: open the backups of this guest."""
+
+    guest: Guest
 
 
 @dataclass

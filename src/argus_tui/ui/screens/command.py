@@ -33,7 +33,7 @@ def parse_command(text: str) -> Message | str:
         return RefreshRequested()
     return (
         f"Unknown command {word!r}; try :nodes, :guests, :vm, :ct, :tasks, :usage, :changes,"
-        " :profile NAME, :quit"
+        " :storage, :profile NAME, :quit"
     )
 
 
@@ -46,7 +46,9 @@ class CommandLine(ModalScreen[Message | None]):
 
     def compose(self) -> ComposeResult:
         yield Input(
-            placeholder=":nodes  :vm  :ct  :tasks  :usage  :changes 24h  :profile NAME  :quit",
+            placeholder=(
+                ":nodes  :vm  :ct  :tasks  :usage  :changes 24h  :storage  :profile NAME  :quit"
+            ),
             id="cmd",
         )
 

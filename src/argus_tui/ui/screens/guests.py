@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -14,88 +14,30 @@ from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import Static
 
-from argus_tui.domain.format import bytes_, pct_style, percent, uptime
 from argus_tui.domain.models import ClusterSnapshot, Guest
 from argus_tui.domain.permissions import ACTION_ORDER, ACTIONS
 from argus_tui.services.power import PlanItem, Refusal, plan
 from argus_tui.services.views import filter_rows, guest_haystack, sort_rows
 from argus_tui.ui.messages import (
+    BackupRequested,
     FilterToNode,
     GuestSelected,
     OfferPower,
     PowerRequested,
     ScreenWords,
     SelectGuest,
+    ShowBackups,
 )
+from argus_tui.ui.screens import guest_ops
+from argus_tui.ui.screens.backup_form import BackupChoice, BackupForm
 from argus_tui.ui.screens.base import ArgusScreen
+from argus_tui.ui.screens.guest_rows import COLUMNS, SORT_KEYS, TYPE_WORDS, guest_cells
 from argus_tui.ui.screens.power import BulkPlan, ConfirmAction, WhyNot, confirm_text
+from argus_tui.ui.screens.snapshots import SnapshotsScreen
 from argus_tui.ui.widgets.bars import Tab
 from argus_tui.ui.widgets.filter import TableFilter
 from argus_tui.ui.widgets.guest_details import GuestDetails
-from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
-
-COLUMNS = (
-    Column("vmid", "VMID", 7, "right", priority=10),
-    Column("name", "NAME", 0, min_width=16, priority=10, max_width=40),
-    Column("type", "TYPE", 4, priority=6),
-    Column("node", "NODE", 10, priority=8),
-    Column("status", "STATUS", 9, priority=9),
-    Column("cpu", "CPU", 5, "right", priority=8),
-    Column("mem", "MEM", 13, "right", priority=7),
-    Column("disk", "DISK", 7, "right", priority=3),
-    Column("uptime", "UPTIME", 8, "right", priority=4),
-    Column("tags", "TAGS", 14, priority=5),
-    Column("pool", "POOL", 8, priority=2),
-    Column("hastate", "HA", 8, priority=2),
-    Column("lock", "LOCK", 8, priority=3),
-)
-SORT_KEYS: dict[str, Any] = {
-    "vmid": lambda g: g.vmid,
-    "name": lambda g: g.label.lower(),
-    "type": lambda g: g.type,
-    "node": lambda g: g.node,
-    "status": lambda g: g.status,
-    "cpu": lambda g: g.cpu,
-    "mem": lambda g: g.mem,
-    "disk": lambda g: g.disk or g.maxdisk,
-    "uptime": lambda g: g.uptime,
-    "tags": lambda g: ";".join(g.tags),
-    "pool": lambda g: g.pool,
-    "hastate": lambda g: g.hastate,
-    "lock": lambda g: g.lock,
-}
-
-
-def guest_cells(guest: Guest) -> tuple[Cell, ...]:
-    status_style = {"running": "ok", "stopped": "dim", "paused": "warn"}.get(guest.status, "bad")
-    base = "muted" if guest.template else ""
-    mem = "-" if guest.maxmem is None else f"{bytes_(guest.mem)}/{bytes_(guest.maxmem)}"
-    disk = bytes_(guest.disk if guest.disk else guest.maxdisk)
-    return (
-        (str(guest.vmid), base),
-        (guest.label + (" [template]" if guest.template else ""), base or "accent"),
-        (guest.type, base),
-        (guest.node, base),
-        (guest.status if not guest.template else "template", base or status_style),
-        (percent(guest.cpu), pct_style(guest.cpu)),
-        (mem, pct_style(_ratio(guest.mem, guest.maxmem))),
-        (disk, base),
-        (uptime(guest.uptime), base),
-        (",".join(guest.tags), "dim"),
-        (guest.pool or "", base),
-        (guest.hastate or "", "warn" if guest.hastate in ("error", "fence") else base),
-        (guest.lock or "", "warn" if guest.lock else base),
-    )
-
-
-def _ratio(value: int | None, total: int | None) -> float | None:
-    if value is None or not total:
-        return None
-    return value / total
-
-
-#: `:vm` and `:ct` show one kind of guest; `:guests` shows every kind again.
-TYPE_WORDS = {"vm": "qemu", "vms": "qemu", "ct": "lxc", "cts": "lxc"}
+from argus_tui.ui.widgets.table import Cell, VirtualTable
 
 
 class GuestsScreen(ArgusScreen):
@@ -109,6 +51,9 @@ class GuestsScreen(ArgusScreen):
         Binding("X", "power('reset')", "Reset", id="power.reset"),
         Binding("Z", "power('suspend')", "Suspend", id="power.suspend"),
         Binding("U", "power('resume')", "Resume", id="power.resume"),
+        Binding("n", "snapshots", "Snapshots", id="guests.snapshots"),
+        Binding("b", "backup", "Backup", id="guests.backup"),
+        Binding("B", "backups", "Backups", id="guests.backups"),
         # Priority: keys typed right after `/` (a fast typist, a paste) reach the filter.
         Binding("slash", "table_filter", "Filter", id="guests.filter", priority=True),
         Binding("escape", "clear_table_filter", "Clear filter", show=False, id="guests.clear"),
@@ -298,7 +243,20 @@ class GuestsScreen(ArgusScreen):
 
     def _offer(self) -> tuple[str, ...]:
         targets = self._targets()
-        return tuple(a for a in ACTION_ORDER if any(i.runs for i in self._plan(a, targets)))
+        power = tuple(a for a in ACTION_ORDER if any(i.runs for i in self._plan(a, targets)))
+        others = ("snapshots", "backup", "backups")
+        return power + tuple(name for name in others if self._offers(name))
+
+    def _offers(self, name: str) -> bool:
+        """Whether the snapshots view, a backup now or the guest's backups are offered."""
+        snapshot, session, selected = self.snapshot, self.session, self.selected
+        if snapshot is None or session is None:
+            return False
+        if name == "backup":
+            return bool(guest_ops.backup_offer(self._targets(), snapshot, session)[1])
+        if name == "backups":
+            return selected is not None and guest_ops.has_backup_storage(snapshot)
+        return selected is not None
 
     def _update_keys(self) -> None:
         """Rebuild the footer only when the set of offered power keys changes (it is costly)."""
@@ -312,6 +270,8 @@ class GuestsScreen(ArgusScreen):
         if action == "power":
             name = str(parameters[0]) if parameters else ""
             return any(item.runs for item in self._plan(name, self._targets()))
+        if action in ("snapshots", "backup", "backups"):
+            return self._offers(action)
         return True
 
     def action_power(self, action: str) -> None:
@@ -354,6 +314,9 @@ class GuestsScreen(ArgusScreen):
         if guest is None or not self.select_guest(vmid):
             self.say(f"guest {vmid} is not in the current list")
             return
+        if action == "snapshot":
+            self._offer_snapshot(guest, message.why)
+            return
         [item] = self._plan(action, [guest])
         if not item.runs:
             self.say(f"{ACTIONS[action].label} {guest.label}: {item.reason}")
@@ -371,11 +334,64 @@ class GuestsScreen(ArgusScreen):
         self.app.push_screen(ConfirmAction(question), answered)
 
     def action_why(self) -> None:
-        guest = self.selected
-        if guest is None:
+        guest, snapshot, session = self.selected, self.snapshot, self.session
+        if guest is None or snapshot is None or session is None:
             return
         items = self._plan_all(guest)
-        self.app.push_screen(WhyNot(f"{guest.label} ({guest.vmid}) on {guest.node}", items))
+        verdicts = guest_ops.verdicts(guest, snapshot, session)
+        self.app.push_screen(
+            WhyNot(f"{guest.label} ({guest.vmid}) on {guest.node}", items, verdicts)
+        )
+
+    # -- snapshots and backups --------------------------------------------------------------
+
+    def action_snapshots(self) -> None:
+        guest = self.selected
+        if guest is None or self.session is None or not self._offers("snapshots"):
+            return
+        screen = SnapshotsScreen(guest, self.session, self.snapshot, mode=self.mode, tabs=self.tabs)
+        self.app.push_screen(screen)
+
+    def _offer_snapshot(self, guest: Guest, why: str) -> None:
+        """ "Snapshot first": the snapshots view, its New snapshot form open (if offered)."""
+        snapshot, session = self.snapshot, self.session
+        if snapshot is None or session is None:
+            return
+        denied = guest_ops.denial("snapshot", guest, snapshot, session)
+        if denied is not None:
+            self.say(f"New snapshot {guest.label}: {denied}")
+            return
+        screen = SnapshotsScreen(
+            guest, session, snapshot, mode=self.mode, tabs=self.tabs, offer_new=why
+        )
+        self.app.push_screen(screen)
+
+    def action_backup(self) -> None:
+        snapshot, session = self.snapshot, self.session
+        if snapshot is None or session is None:
+            return
+        candidates, storages = guest_ops.backup_offer(self._targets(), snapshot, session)
+        if not storages:
+            return  # hidden keys do nothing, even if pressed
+        guests = tuple(guest for guest, reason in candidates if reason is None)
+
+        def answered(choice: BackupChoice | None) -> None:
+            if choice is None:
+                self.say("cancelled")
+                return
+            if self.table.marked:
+                self.table.clear_marks()
+            self.post_message(
+                BackupRequested(guests, choice.storage, choice.mode, choice.notes, choice.protected)
+            )
+            self._update_keys()
+
+        self.app.push_screen(BackupForm(candidates, storages), answered)
+
+    def action_backups(self) -> None:
+        guest = self.selected
+        if guest is not None and self._offers("backups"):
+            self.post_message(ShowBackups(guest))
 
     def _plan_all(self, guest: Guest) -> list[PlanItem]:
         return [item for action in ACTION_ORDER for item in self._plan(action, [guest])]

@@ -86,7 +86,8 @@ class HelpScreen(ModalScreen[None]):
             yield Static(table, id="help-keys")
             yield Static(
                 Text(
-                    "\n: opens the command line (:nodes :vm :ct :tasks :usage :changes 24h :quit);"
+                    "\n: opens the command line (:nodes :vm :ct :tasks :usage :changes 24h :storage"
+                    " :quit);"
                     " ctrl+p the command palette. Esc closes this help.",
                     style="dim",
                 )

@@ -1,7 +1,8 @@
-"""Modals for power control: confirm one action, review a bulk plan, and "why can't I"."""
+"""Modals for actions: confirm one, review a bulk plan, and "why can't I"."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.table import Table
@@ -103,18 +104,43 @@ class BulkPlan(ModalScreen[bool]):
         self.dismiss(yes and any(item.runs for item in self.items))
 
 
+#: One operation as `w` explains it: its footer label and why it is not offered (None:
+#: it is offered).
+Verdict = tuple[str, str | None]
+
+
 class WhyNot(ModalScreen[None]):
-    """Every power action for the selected guest: allowed, or the reason it is not."""
+    """Every action for the selection: allowed, or the reason it is not. Power actions
+    come from their plan, the other operations as ready verdicts."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,w", "close", "Close")]
-    DEFAULT_CSS = _CSS.format(name="WhyNot").replace("thick $error", "round $accent")
+    DEFAULT_CSS = (
+        _CSS.format(name="WhyNot").replace("thick $error", "round $accent")
+        + """
+    WhyNot #why-ops { margin-top: 1; }
+    """
+    )
 
-    def __init__(self, title: str, items: list[PlanItem]) -> None:
+    def __init__(
+        self, title: str, items: Sequence[PlanItem] = (), operations: Sequence[Verdict] = ()
+    ) -> None:
         super().__init__()
         self.title_text = title
-        self.items = items
+        self.items = list(items)
+        self.operations = list(operations)
 
     def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(printable(self.title_text), style="bold"))
+            if self.items:
+                yield Static(self._power_table(), id="why")
+            if self.operations:
+                yield Static(verdict_table(self.operations), id="why-ops")
+            yield Static(
+                "Esc closes. 'argus doctor' shows how to grant privileges.", classes="hint"
+            )
+
+    def _power_table(self) -> Table:
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold")
         table.add_column()
@@ -126,12 +152,19 @@ class WhyNot(ModalScreen[None]):
             key_style = "green" if item.runs else "yellow"
             verdict = "allowed" if item.runs else item.reason.removeprefix("skipped: ")
             table.add_row(ACTIONS[action].label, Text(verdict, style=key_style))
-        with Vertical():
-            yield Static(Text(printable(self.title_text), style="bold"))
-            yield Static(table, id="why")
-            yield Static(
-                "Esc closes. 'argus doctor' shows how to grant privileges.", classes="hint"
-            )
+        return table
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def verdict_table(verdicts: Sequence[Verdict]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for label, reason in verdicts:
+        if reason is None:
+            table.add_row(label, Text("allowed", style="green"))
+        else:
+            table.add_row(label, Text(printable(reason), style="yellow"))
+    return table

@@ -17,6 +17,7 @@ from typing import ClassVar, Literal
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
@@ -27,7 +28,7 @@ from textual.strip import Strip
 
 from argus_tui.domain.text import printable
 
-Cell = tuple[str, str]  # (text, style name from STYLES or "")
+Cell = tuple[str | Text, str]  # (text, style name from STYLES or ""); Text: styled runs
 RowKey = Hashable
 
 
@@ -344,12 +345,22 @@ class VirtualTable(ScrollView, can_focus=True):
         segments = [Segment(mark + " ", row_style)]
         cells = self._drawn_cells(key)
         for index, column, width in layout:
-            text, style = cells[index] if index < len(cells) else ("", "")
+            content, style = cells[index] if index < len(cells) else ("", "")
             cell_style = row_style + STYLES.get(style, Style())
-            segments.append(Segment(_fit(text, width, column.align), cell_style))
+            if isinstance(content, Text):
+                segments.extend(self._styled(content, width, cell_style))
+            else:
+                segments.append(Segment(_fit(content, width, column.align), cell_style))
             segments.append(Segment(" ", row_style))
         strip = Strip(segments).adjust_cell_length(self.size.width, row_style)
         return strip
+
+    def _styled(self, text: Text, width: int, style: Style) -> list[Segment]:
+        """A cell of styled runs (a usage bar), cut or padded to `width` cells; the
+        caller builds it from printable text."""
+        fitted = text.copy()
+        fitted.truncate(width, overflow="ellipsis", pad=True)
+        return list(Segment.apply_style(fitted.render(self.app.console), style))
 
     def _header(self, layout: list[tuple[int, Column, int]], base: Style) -> Strip:
         style = base + self.get_component_rich_style("vtable--header")
