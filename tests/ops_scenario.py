@@ -17,7 +17,7 @@ TOKENS = {
     "root": "root@pam!argus",
     "operator": "ops@pve!tui",  # ArgusOperator on / : everything
     "auditor": "aud@pve!tui",  # PVEAuditor on / : sees all, may do nothing
-    "limited": "lim@pve!tui",  # snapshots of 101 only; backups to backup-nfs only
+    "limited": "lim@pve!tui",  # snapshots of 101 only; backups (not of 101) to backup-nfs
     "nobackup": "nob@pve!tui",  # VM.Backup on /vms but no storage to write to
 }
 
@@ -166,7 +166,9 @@ def ops_scenario() -> dict[str, Any]:
             {"path": "/", "subject": "ops@pve!tui", "role": "ArgusOperator"},
             {"path": "/", "subject": "aud@pve", "role": "PVEAuditor"},
             {"path": "/", "subject": "aud@pve!tui", "role": "PVEAuditor"},
-            # limited: sees everything, snapshots 101, backs up anything to backup-nfs
+            # limited: sees everything, snapshots 101, backs up to backup-nfs only. Its ACL
+            # on /vms/101 replaces what /vms grants there (PVE's rule for one subject), so
+            # it may back up every guest but 101.
             {"path": "/", "subject": "lim@pve", "role": "PVEAuditor"},
             {"path": "/", "subject": "lim@pve!tui", "role": "PVEAuditor"},
             {"path": "/vms/101", "subject": "lim@pve!tui", "role": "SnapshotOnly"},
