@@ -114,7 +114,20 @@ class ClusterState:
             self._seed_task(task_spec, now - task_spec.ago)
 
     def _seed_task(self, spec: TaskSpec, start: float) -> None:
-        lines = [(0.0, line) for line in spec.log] or [(0.0, default_log_line(spec.type, spec.id))]
+        """A task of the scenario's history. One whose `duration` is longer than its `ago`
+        is still running at start: its log lines appear over its run, and at its end it
+        releases the lock it holds on its guest (a backup's `backup`, ...)."""
+        texts = spec.log or [default_log_line(spec.type, spec.id)]
+        running = spec.ago < spec.duration
+        step = spec.duration / (len(texts) + 1) if running else 0.0
+        lines = [(step * i, line) for i, line in enumerate(texts)]
+        guest = self.guests.get(int(spec.id)) if spec.id.isdigit() else None
+        lock = _TASK_LOCKS.get(spec.type)
+
+        def release() -> None:
+            if guest is not None and lock and guest.lock == lock:
+                self.set_lock(guest, "")
+
         task = self.start_task(
             spec.node,
             spec.type,
@@ -124,8 +137,10 @@ class ClusterState:
             duration=spec.duration,
             error=spec.error,
             start=start,
+            on_end=release if running else None,
         )
-        self.finish_task(task)
+        if not running:
+            self.finish_task(task)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -381,6 +396,16 @@ class ClusterState:
             volume.notes = notes
         if protected is not None:
             volume.protected = protected
+
+
+#: The lock a running task of this type holds on its guest.
+_TASK_LOCKS = {
+    "vzdump": "backup",
+    "qmsnapshot": "snapshot",
+    "vzsnapshot": "snapshot",
+    "qmigrate": "migrate",
+    "vzmigrate": "migrate",
+}
 
 
 def default_log_line(type_: str, id_: str) -> str:
