@@ -37,6 +37,7 @@ import asyncio
 import contextlib
 import cProfile
 import functools
+import gc
 import io
 import json
 import os
@@ -73,8 +74,10 @@ STORAGE = "nas-backup"
 FIRST_GUEST = 1000  # the generator's first vmid, the one with the snapshot chain
 FILTER_TEXT = "web-"  # narrows step by step: w, we, web, web-
 OPENS = 3  # times each view is opened per run
+REOPENS = 5  # content views opened and closed again, to see what each one leaves behind
 REFRESHES = 3  # counted refreshes per screen
 SETTLE = 0.6  # after a refresh: the details panel's reads land within this
+OPEN_SETTLE = 1.0  # after the key that opens a view: its follow-up work lands within this
 
 
 # -- the simulator, logging every request -----------------------------------------------------
@@ -130,6 +133,14 @@ def simulator(spec: str) -> Iterator[OpsSim]:
         yield sim
     finally:
         sim.stop()
+
+
+def rss_mib() -> float:
+    """VmRSS of this process now."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def spread(values: list[float]) -> dict[str, float]:
@@ -303,10 +314,51 @@ class Calls:
         return next((c for c in self.calls[name] if c[0] >= after), None)
 
 
+def profile_in_worker(cls: Any, name: str, profiler: cProfile.Profile) -> None:
+    """Profile every call of `cls.name` in the thread it runs in (a worker's)."""
+    original = getattr(cls, name)
+
+    @functools.wraps(original)
+    def profiled(*args: Any, **kwargs: Any) -> Any:
+        profiler.enable()  # this thread only
+        try:
+            return original(*args, **kwargs)
+        finally:
+            profiler.disable()
+
+    setattr(cls, name, profiled)
+
+
+class GcLog:
+    """Every garbage collection: (start, seconds, generation). A collection holds the GIL,
+    so while it runs neither the event loop nor a worker thread moves."""
+
+    def __init__(self) -> None:
+        self.collections: list[tuple[float, float, int]] = []
+        self.threads: Counter[str] = Counter()  # where the collections of 10 ms or more ran
+        self._start = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        now = time.perf_counter()
+        if phase == "start":
+            self._start = now
+        else:
+            self.collections.append((self._start, now - self._start, info["generation"]))
+            if now - self._start >= 0.01:
+                main = threading.current_thread() is threading.main_thread()
+                self.threads["event loop" if main else "worker thread"] += 1
+
+    def longest(self, start: float, end: float) -> tuple[float, int]:
+        """The longest collection that started in [start, end]: (seconds, generation)."""
+        inside = [(d, g) for t, d, g in self.collections if start <= t <= end]
+        return max(inside, default=(0.0, 0))
+
+
 class TuiRun:
     """One app under `run_test`; each method measures one view."""
 
-    def __init__(self, sim: OpsSim, profile: bool) -> None:
+    def __init__(self, sim: OpsSim, profile: bool, freeze: bool = False) -> None:
         from argus_tui.services.guest_snapshots import SnapshotService
         from argus_tui.services.session import Session
         from argus_tui.ui.app import ArgusApp
@@ -331,8 +383,13 @@ class TuiRun:
         # A long interval: the benchmark triggers every refresh itself.
         self.app = ArgusApp(Session(self.client, profile="bench"), interval=3600)
         self.profiler = cProfile.Profile() if profile else None
+        self.worker_profiler = cProfile.Profile() if profile else None
+        if self.worker_profiler is not None:
+            profile_in_worker(Session, "storage_content", self.worker_profiler)
         self.result: dict[str, Any] = {}
         self.idle_cpu_per_s = 0.0
+        self.gcs = GcLog()
+        self.freeze = freeze  # an experiment: gc.freeze() once the first screen is up
 
     @contextlib.contextmanager
     def profiled(self) -> Iterator[None]:
@@ -366,6 +423,13 @@ class TuiRun:
             self.idle_cpu_per_s = (time.thread_time() - cpu0) / (time.perf_counter() - mark)
             guests.move_to(FIRST_GUEST)
             await pilot.pause(0.4)
+            if self.freeze:
+                gc.freeze()  # what start-up built is never scanned again
+            gc.collect()
+            result["gc_objects"] = len(gc.get_objects())
+            started = time.perf_counter()
+            gc.collect()
+            result["gc_full_ms"] = ms(time.perf_counter() - started)
 
             result["requests_guests"] = await self.count_refreshes()
             await self.snapshots(pilot)
@@ -376,11 +440,17 @@ class TuiRun:
             await self.content(pilot)
             await self.guest_backups(pilot)
         result["peak_rss_mib"] = round(peak_rss_mib(), 1)
+        result["gc_10ms_on_loop"] = self.gcs.threads["event loop"]
+        result["gc_10ms_in_worker"] = self.gcs.threads["worker thread"]
         if self.profiler is not None:
             out = io.StringIO()
             stats = pstats.Stats(self.profiler, stream=out)
             stats.sort_stats("cumulative").print_stats(35)
             stats.sort_stats("tottime").print_stats(25)
+            if self.worker_profiler is not None:
+                out.write("\n-- the content listings in the worker thread --\n")
+                stats = pstats.Stats(self.worker_profiler, stream=out)
+                stats.sort_stats("tottime").print_stats(15)
             result["profile"] = out.getvalue()
         return result
 
@@ -411,9 +481,9 @@ class TuiRun:
         table = {"ContentScreen": "content", "SnapshotsScreen": "snapshots"}[view]
         ticker = asyncio.create_task(longest_gap())
         await asyncio.sleep(0.02)
-        mark = time.perf_counter()
+        mark, cpu0 = time.perf_counter(), time.thread_time()
         with self.profiled():
-            await pilot.press(key)
+            await pilot.press(key)  # returns once the app is idle: maybe after the rows
 
             def shown() -> bool:
                 expected = rows()
@@ -423,29 +493,38 @@ class TuiRun:
             end = self.tables.first(table, mark, rows())
             assert end is not None
             frame = await next_frame(self.probe, end)
+            cpu = await self.settle(mark, cpu0, OPEN_SETTLE)
         ticker.cancel()
         stall = await ticker
+        collection, generation = self.gcs.longest(mark, mark + OPEN_SETTLE)
         steps = self.steps
         mounted = steps.first(f"{view}.on_mount", mark)
         loads = [c for c in steps.calls[load] if mark <= c[0] <= end]
         handler = next(c for c in steps.calls[f"{view}.on_{table}_loaded"] if c[0] >= mark)
         assert mounted is not None and loads
+        screen_frame = self.probe.first_frame_after(mounted[1])
+        assert screen_frame is not None
         return {
             "open_ms": ms(frame[1] - mark),
+            "loop_cpu_ms": ms(cpu),  # all the event loop's CPU the key caused
             "mounted_ms": ms(mounted[1] - mark),
+            "screen_ms": ms(screen_frame[1] - mark),  # the view's first frame, "loading…"
             "load_ms": ms(loads[-1][1] - loads[0][0]),  # in the worker, listings one by one
             "load_cpu_ms": ms(sum(c[2] for c in loads)),  # the worker thread's own CPU
             "waiting_ms": ms(handler[0] - loads[-1][1]),  # loaded until the handler runs
             "handler_ms": ms(handler[1] - handler[0]),
             "frame_ms": ms(frame[1] - handler[1]),
             "stall_ms": ms(stall),
+            "gc_ms": ms(collection),  # the longest garbage collection meanwhile
+            "gc_generation": generation,
         }
 
     def keep(self, prefix: str, opens: list[dict[str, float]]) -> None:
         """Medians of the opens' figures; the stall is the longest of them."""
         for name in opens[0]:
             values = [o[name] for o in opens]
-            value = max(values) if name == "stall_ms" else statistics.median(values)
+            worst = name in ("stall_ms", "gc_ms", "gc_generation")
+            value = max(values) if worst else statistics.median(values)
             self.result[f"{prefix}_{name}"] = value
 
     async def cursor(self, pilot: Any, prefix: str) -> None:
@@ -520,6 +599,30 @@ class TuiRun:
         await self.filter(pilot)
         await pilot.press("escape")  # back to the storage screen
         await pilot.pause(0.3)
+        await self.reopen(pilot, f"{node}/{STORAGE}")
+
+    async def reopen(self, pilot: Any, key: str) -> None:
+        """Open and close the content view REOPENS times: what each one leaves behind."""
+        from argus_tui.ui.screens.storage import StorageScreen
+
+        screen = self.app.screen
+        assert isinstance(screen, StorageScreen)
+        marks = []
+        for attempt in range(REOPENS + 1):
+            if attempt:
+                screen.table.move_to(key)
+                await pilot.press("enter")
+                await until(lambda: self.content_rows() is not None, 30, "the content")
+                await pilot.pause(0.3)
+                await pilot.press("escape")
+                await pilot.pause(0.3)
+            gc.collect()
+            marks.append((len(gc.get_objects()), rss_mib()))
+        self.result["reopen_objects"] = round((marks[-1][0] - marks[0][0]) / REOPENS)
+        self.result["reopen_rss_mib"] = round((marks[-1][1] - marks[0][1]) / REOPENS, 2)
+        started = time.perf_counter()
+        gc.collect()
+        self.result["reopen_gc_full_ms"] = ms(time.perf_counter() - started)
 
     async def filter(self, pilot: Any) -> None:
         """`/` then FILTER_TEXT one key at a time, then Esc; key to the frame with the rows."""
@@ -534,6 +637,7 @@ class TuiRun:
         await pilot.press("slash")
         await pilot.pause(0.2)
         ticker = asyncio.create_task(longest_gap())
+        typing = time.perf_counter()
         keys = []
         for length in range(1, len(FILTER_TEXT) + 1):
             typed = FILTER_TEXT[:length]
@@ -565,6 +669,7 @@ class TuiRun:
         self.result["filter_keys"] = keys
         self.result["filter_clear_ms"] = ms(frame[1] - mark)
         self.result["typing_stall_ms"] = ms(await ticker)
+        self.result["typing_gc_ms"] = ms(self.gcs.longest(typing, time.perf_counter())[0])
 
     async def guest_backups(self, pilot: Any) -> None:
         """`B` on the first guest: its backups over every backup storage, one listing each."""
@@ -577,17 +682,62 @@ class TuiRun:
         self.keep("backups", [opened])
 
 
-def worker(spec: str, profile: bool) -> None:
+class RequestsRun(TuiRun):
+    """Part 4 alone, with nothing but what Argus had before storage: runs against an older
+    tree too (`PYTHONPATH=OLD/src`), for the count before and after."""
+
+    def __init__(self, sim: OpsSim) -> None:  # the parent's, without the views' probes
+        from argus_tui.services.session import Session
+        from argus_tui.ui.app import ArgusApp
+
+        self.sim = sim
+        self.client = bench_client(sim)
+        self.app = ArgusApp(Session(self.client, profile="bench"), interval=3600)
+        self.result = {}
+
+    async def run(self) -> dict[str, Any]:
+        from textual.app import UnknownModeError
+
+        from argus_tui.ui.screens.guests import GuestsScreen
+
+        app, result = self.app, self.result
+        async with app.run_test(size=(WIDTH, HEIGHT)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, GuestsScreen)
+            await until(lambda: app.refreshes > 0, 60, "the first snapshot")
+            await pilot.pause(0.5)
+            result["requests_guests"] = await self.count_refreshes()
+            try:
+                await app.switch_mode("storage")  # the `6` key, where the tree has it
+            except UnknownModeError:
+                return result
+            await pilot.pause(0.5)
+            result["requests_storage"] = await self.count_refreshes()
+        return result
+
+
+def requests_only(spec: str) -> None:
     with simulator(spec) as sim:
-        result = asyncio.run(TuiRun(sim, profile).run())
+        result = asyncio.run(RequestsRun(sim).run())
+    for key, value in result.items():
+        paths = ", ".join(f"{p} {n}" for p, n in sorted(value["paths"].items()))
+        print(f"{key.removeprefix('requests_')}: {value['per_refresh']} requests per refresh,"
+              f" PveClient.calls {value['client_calls']}: {paths}")  # fmt: skip
+
+
+def worker(spec: str, profile: bool, freeze: bool) -> None:
+    with simulator(spec) as sim:
+        result = asyncio.run(TuiRun(sim, profile, freeze).run())
     print("RESULT " + json.dumps(result))
 
 
-def run_worker(spec: str, profile: bool) -> dict[str, Any]:
+def run_worker(spec: str, profile: bool, freeze: bool = False) -> dict[str, Any]:
     """One TUI run in a fresh process (so that peak RSS is this run's alone)."""
     args = [sys.executable, __file__, "--worker", "--generate", spec]
     if profile:
         args.append("--profile-worker")
+    if freeze:
+        args.append("--gc-freeze")
     proc = subprocess.run(args, capture_output=True, text=True, timeout=900)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -631,7 +781,7 @@ def fig(s: dict[str, float], unit: str = " ms", digits: int = 1) -> str:
     return f"{s['median']:.{digits}f}{unit} ({s['min']:.{digits}f}-{s['max']:.{digits}f})"
 
 
-def tables(cli: dict[str, Any], tui: dict[str, Any]) -> str:
+def cli_tables(cli: dict[str, Any]) -> list[str]:
     out = [
         f"CLI: {cli['volumes']:,} volumes on {STORAGE} ({cli['items']:,} items listed)",
         "",
@@ -643,37 +793,44 @@ def tables(cli: dict[str, Any], tui: dict[str, Any]) -> str:
             f"| `argus storage content {STORAGE}{flag}` | {fig(cli[f'{name}_wall_s'], ' s', 2)}"
             f" | {cli[f'{name}_peak_rss_mib']:.0f} MiB | {cli[f'{name}_output_kib']:.0f} KiB |"
         )
-    out += [
+    return [
+        *out,
         "",
         "| in-process | fetch | map (`storage.content`) | JSON output | text table |",
         "|---|---|---|---|---|",
         f"| {cli['volumes']:,} volumes | {fig(cli['fetch_ms'])} | {fig(cli['map_ms'])}"
         f" | {fig(cli['json_out_ms'])} | {fig(cli['text_out_ms'])} |",
+        "",
     ]
+
+
+VIEWS = (
+    ("content", f"content of {STORAGE} (`6`, Enter)"),
+    ("backups", "backups of the first guest (`B`)"),
+    ("snapshots", "snapshots of the first guest (`n`)"),
+)
+
+
+def tables(cli: dict[str, Any], tui: dict[str, Any]) -> str:
+    out = cli_tables(cli) if cli else []
     if not tui:
         return "\n".join(out)
-    views = (
-        ("content", f"content of {STORAGE} (`6`, Enter)"),
-        ("backups", "backups of the first guest (`B`)"),
-        ("snapshots", "snapshots of the first guest (`n`)"),
-    )
     out += [
-        "",
-        "| view | rows | key to the first frame with the rows | longest loop stall"
-        " | `j`: first frame | `j`: UI CPU |",
-        "|---|---|---|---|---|---|",
+        "| view | rows | key to the view (loading…) | key to the rows | event-loop CPU (1 s)"
+        " | longest loop stall | longest GC pause | `j`: first frame | `j`: UI CPU |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for prefix, name in views:
+    for prefix, name in VIEWS:
         rows = tui["snapshot_rows" if prefix == "snapshots" else f"{prefix}_rows"]
         cursor = (
             f"{fig(tui[f'{prefix}_j_ms'])} | {fig(tui[f'{prefix}_j_cpu_ms'])}"
             if f"{prefix}_j_ms" in tui
             else "- | -"
         )
-        out.append(
-            f"| {name} | {rows['median']:,.0f} | {fig(tui[f'{prefix}_open_ms'])}"
-            f" | {fig(tui[f'{prefix}_stall_ms'])} | {cursor} |"
+        cells = " | ".join(
+            fig(tui[f"{prefix}_{k}_ms"]) for k in ("screen", "open", "loop_cpu", "stall", "gc")
         )
+        out.append(f"| {name} | {rows['median']:,.0f} | {cells} | {cursor} |")
     out += [
         "",
         "| view: steps after the key | screen mounted | listing fetched and mapped (worker)"
@@ -681,7 +838,7 @@ def tables(cli: dict[str, Any], tui: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     steps = ("mounted", "load", "load_cpu", "waiting", "handler", "frame")
-    for prefix, name in views:
+    for prefix, name in VIEWS:
         cells = " | ".join(fig(tui[f"{prefix}_{step}_ms"]) for step in steps)
         out.append(f"| {name} | {cells} |")
     heads = " | ".join(f"`{k['text']}`" for k in tui["filter_keys"])
@@ -691,10 +848,12 @@ def tables(cli: dict[str, Any], tui: dict[str, Any]) -> str:
     )
     out += [
         "",
-        f"| content filter | {heads} | Esc (clear) | longest loop stall while typing |",
-        "|---|" + "---|" * len(tui["filter_keys"]) + "---|---|",
+        f"| content filter | {heads} | Esc (clear) | longest loop stall while typing"
+        " | longest GC pause |",
+        "|---|" + "---|" * len(tui["filter_keys"]) + "---|---|---|",
         f"| {tui['content_rows']['median']:,.0f} rows | {cells}"
-        f" | {fig(tui['filter_clear_ms'])} | {fig(tui['typing_stall_ms'])} |",
+        f" | {fig(tui['filter_clear_ms'])} | {fig(tui['typing_stall_ms'])}"
+        f" | {fig(tui['typing_gc_ms'])} |",
         "",
         "| screen on top | requests per refresh | PveClient.calls per refresh | paths |",
         "|---|---|---|---|",
@@ -711,8 +870,19 @@ def tables(cli: dict[str, Any], tui: dict[str, Any]) -> str:
             f"| {name} | {'/'.join(map(str, r['per_refresh']))}"
             f" | {'/'.join(map(str, r['client_calls']))} | {paths} |"
         )
-    out += ["", f"Peak RSS of the TUI worker: {fig(tui['peak_rss_mib'], ' MiB', 0)}"
-            f" ({fig(tui['rss_before_app_mib'], ' MiB', 0)} before the app started)"]  # fmt: skip
+    out += [
+        "",
+        f"Each content view opened and closed again leaves {fig(tui['reopen_objects'], '', 0)}"
+        f" objects and {fig(tui['reopen_rss_mib'], ' MiB', 2)} of RSS behind; after"
+        f" {REOPENS} of them a full garbage collection takes {fig(tui['reopen_gc_full_ms'])}.",
+        "",
+        f"Peak RSS of the TUI worker: {fig(tui['peak_rss_mib'], ' MiB', 0)}"
+        f" ({fig(tui['rss_before_app_mib'], ' MiB', 0)} before the app started);"
+        f" {fig(tui['gc_objects'], '', 0)} objects tracked by the garbage collector after"
+        f" start-up, a full collection of them {fig(tui['gc_full_ms'])}; collections of"
+        f" 10 ms or more per run: {fig(tui['gc_10ms_on_loop'], '', 0)} on the event loop,"
+        f" {fig(tui['gc_10ms_in_worker'], '', 0)} in worker threads",
+    ]
     return "\n".join(out)
 
 
@@ -724,30 +894,43 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="TUI runs (fresh worker each)")
     parser.add_argument("--cli-runs", type=int, default=5, help="runs of each CLI command")
     parser.add_argument("--no-tui", action="store_true", help="the CLI part only")
+    parser.add_argument("--no-cli", action="store_true", help="the TUI part only")
     parser.add_argument("--profile", action="store_true", help="one TUI run under cProfile")
     parser.add_argument("--json", metavar="FILE", help="also write the raw figures here")
+    parser.add_argument(
+        "--gc-freeze", action="store_true", help="experiment: gc.freeze() after start-up"
+    )
+    parser.add_argument(
+        "--requests-only", action="store_true", help="part 4 alone (runs on older trees too)"
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--profile-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.requests_only:
+        requests_only(args.generate)
+        return
     if args.worker:
-        worker(args.generate, args.profile_worker)
+        worker(args.generate, args.profile_worker, args.gc_freeze)
         return
     if args.profile:
-        result = run_worker(args.generate, True)
+        result = run_worker(args.generate, True, args.gc_freeze)
         print(result.pop("profile"))
         print(json.dumps(result, indent=2))
         return
-    print("CLI …", file=sys.stderr, flush=True)
-    with simulator(args.generate) as sim:
-        cli = cli_part(sim, args.cli_runs)
-        command = " ".join(["argus", *sim.command[3:]])
+    cli: dict[str, Any] = {}
+    command = f"argus sim --port 0 --verbose --generate {args.generate}"
+    if not args.no_cli:
+        print("CLI …", file=sys.stderr, flush=True)
+        with simulator(args.generate) as sim:
+            cli = cli_part(sim, args.cli_runs)
     runs = []
     if not args.no_tui:
         for n in range(args.runs):
             print(f"TUI run {n + 1}/{args.runs} …", file=sys.stderr, flush=True)
-            runs.append(run_worker(args.generate, False))
+            runs.append(run_worker(args.generate, False, args.gc_freeze))
     tui = merge(runs) if runs else {}
-    print(f"Operations benchmark, {machine()}, {WIDTH}x{HEIGHT}; {command}\n")
+    frozen = "; gc.freeze() after start-up" if args.gc_freeze else ""
+    print(f"Operations benchmark, {machine()}, {WIDTH}x{HEIGHT}; {command}{frozen}\n")
     print(tables(cli, tui))
     if args.json:
         raw = {"generate": args.generate, "cli": cli, "tui": tui, "tui_runs": runs}
