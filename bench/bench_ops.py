@@ -1,8 +1,10 @@
 """How a storage's content with 5,000 backups and a chain of 50 snapshots hold up.
 
-    python bench/bench_ops.py                            # 3 TUI runs, 5 CLI runs
-    python bench/bench_ops.py --runs 5 --json ops.json   # more runs, raw figures kept
-    python bench/bench_ops.py --profile                  # the TUI keys under cProfile
+    python bench/bench_ops.py --runs 5 --json ops.json   # 5 TUI runs, 5 of each CLI command
+    python bench/bench_ops.py --profile                  # one TUI run under cProfile
+    python bench/bench_ops.py --requests-only            # part 4 alone; with PYTHONPATH=OLD/src
+                                                         # it runs on trees without storage too
+    python bench/bench_ops.py --gc-freeze                # experiment: gc.freeze() after start-up
 
 The cluster is `argus sim --generate nodes=3,guests=200,backups=5000,snapshots=50`
 (`--generate` changes it): 5,000 backups spread over the 200 guests on the shared
@@ -15,19 +17,21 @@ GIL, and its request log is what requests are counted from.
    listing, then the mapping (`services.storage.content` on the recorded answer:
    `volumes_from` and the sort) and the output (JSON, text table) of its items.
 2. TUI, under Textual's headless `run_test` at 200x50, one fresh worker process per run:
-   the storage screen (`6`), Enter on nas-backup: from the key to the first frame that
-   shows the rows, and the longest event-loop stall meanwhile (a 5 ms ticker's longest
-   overshoot); then `j` and `/` + `web-` + Esc (key to the frame with the result, and the
-   event-loop CPU each key causes over 0.3 s); `B` on the first guest (its backups over
-   every backup storage).
-3. The snapshots view (`n` on the first guest): key to the populated tree, stall, `j`.
+   the storage screen (`6`), Enter on nas-backup: from the key to the view's first frame
+   and to the first frame that shows the rows, where that time goes (mount, the worker's
+   listing, the handler, the frame), the event-loop CPU, the longest event-loop stall (a
+   5 ms ticker's longest overshoot) and the longest garbage collection meanwhile; then
+   `j` and `/` + `web-` + Esc (key to the frame with the result, and the event-loop CPU
+   each key causes over 0.3 s); `B` on the first guest (its backups over every backup
+   storage); what a content view opened and closed again leaves in memory.
+3. The snapshots view (`n` on the first guest): the same as the content view, and `j`.
 4. Requests per refresh (ctrl+r, counted from the simulator's log and `PveClient.calls`)
    with the guests screen, the storage screen, the content view and the snapshots view on
    top. A refresh is `/version`, `/cluster/status`, `/cluster/resources` and
    `/access/permissions`; the guests screen adds its details panel's two reads of the
    selected guest (`status/current`, `config`), as it did before storage existed.
 
-Figures are medians over the runs; `min-max` gives the spread.
+Figures are medians over the runs; `min-max` gives the spread. Results: docs/PERFORMANCE.md.
 """
 
 from __future__ import annotations
