@@ -14,7 +14,7 @@ from textual import on
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from argus_tui.domain.models import ClusterSnapshot, Guest, Node, Task
 from argus_tui.services.session import Session
@@ -23,6 +23,7 @@ from argus_tui.ui.messages import ChatChanged, Say, ToggleAssistant
 from argus_tui.ui.widgets.assistant import AssistantPane
 from argus_tui.ui.widgets.bars import ClusterHeader, StatusLine, Tab
 from argus_tui.ui.widgets.filter import TableFilter
+from argus_tui.ui.widgets.footer import KeysFooter, forget_closed_watchers
 from argus_tui.ui.widgets.table import VirtualTable
 
 
@@ -42,7 +43,7 @@ class ArgusScreen(Screen[None]):
         yield AssistantPane()
         yield from self.compose_body()
         yield StatusLine()
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def compose_body(self) -> ComposeResult:
         yield from ()
@@ -50,6 +51,9 @@ class ArgusScreen(Screen[None]):
     def on_mount(self) -> None:
         self.watch(self.app, "session", self._new_session)
         self.watch(self.app, "snapshot", self._new_snapshot)
+
+    def on_unmount(self) -> None:
+        forget_closed_watchers(self.app)  # a closed sub-screen is freed with its rows
 
     def _new_session(self, session: Session) -> None:
         if session is not self.session:
