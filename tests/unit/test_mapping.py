@@ -197,7 +197,17 @@ def test_allowed_actions_follow_state_and_privilege() -> None:
     no_propagate = Privileges({"/vms": {"VM.PowerMgmt": False, "VM.Audit": False}})
     running_vm = Guest(vmid=100, type="qemu", node="n", status="running")
     running_ct = Guest(vmid=200, type="lxc", node="n", status="running")
-    assert allowed_actions(running_vm, power) == ("shutdown", "stop", "reboot", "reset", "suspend")
+    assert allowed_actions(running_vm, power) == (
+        "shutdown",
+        "stop",
+        "reboot",
+        "reset",
+        "suspend",
+        "hibernate",
+    )
+    ha_vm = Guest(vmid=101, type="qemu", node="n", status="running", hastate="started")
+    assert "hibernate" not in valid_actions(ha_vm)  # PVE refuses to suspend HA VMs to disk
+    assert "hibernate" not in valid_actions(running_ct)
     assert "reset" not in valid_actions(running_ct)
     assert allowed_actions(running_vm, audit) == ()
     assert allowed_actions(running_vm, no_propagate) == ()
@@ -221,7 +231,14 @@ def test_locked_guests_take_no_power_action_except_a_hibernated_vm_start() -> No
     from argus_tui.domain.permissions import valid_actions
 
     running = Guest(vmid=104, type="qemu", node="pve-b", status="running", name="erp")
-    assert valid_actions(running) == ("shutdown", "stop", "reboot", "reset", "suspend")
+    assert valid_actions(running) == (
+        "shutdown",
+        "stop",
+        "reboot",
+        "reset",
+        "suspend",
+        "hibernate",
+    )
     assert valid_actions(dataclasses.replace(running, lock="backup")) == ()
     hibernated = dataclasses.replace(running, status="stopped", lock="suspended")
     assert valid_actions(hibernated) == ("start",)

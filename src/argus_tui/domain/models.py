@@ -186,3 +186,13 @@ class ClusterSnapshot:
     warnings: tuple[str, ...] = ()
     fetched_at: float = 0.0
     storages: tuple[Storage, ...] = ()  # one per (node, storage), from the same call
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """One address of a guest, from its agent (VMs) or the node (containers)."""
+
+    interface: str
+    address: str  # with its prefix, e.g. 10.0.0.21/24
+    family: str  # ipv4 | ipv6
+    mac: str | None = None

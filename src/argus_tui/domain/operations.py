@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from argus_tui.domain.models import Guest, Privileges
+from argus_tui.domain.models import Guest, Node, Privileges
 from argus_tui.domain.storage import Storage
 
 ALLOCATE_SPACE = "Datastore.AllocateSpace"
@@ -38,8 +38,14 @@ OPERATIONS: dict[str, Operation] = {
         Operation("snapshot-delete", "Delete snapshot", ("VM.Snapshot",), confirm=True),
         Operation("backup", "Backup", ("VM.Backup",)),
         Operation("backup-delete", "Delete backup", ("VM.Backup",), confirm=True),
+        Operation("migrate", "Migrate", ("VM.Migrate",)),
     )
 }
+
+#: Node power, on /nodes/<node>: Administrator alone of the built-in roles holds it.
+NODE_POWER = "Sys.PowerMgmt"
+#: Stopping a task someone else started, on /nodes/<node>.
+SYS_MODIFY = "Sys.Modify"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +125,49 @@ def why_not(
 
 
 def allowed_operations(
-    guest: Guest, privileges: Privileges, storages: Iterable[Storage]
+    guest: Guest,
+    privileges: Privileges,
+    storages: Iterable[Storage],
+    nodes: Iterable[Node] = (),
 ) -> tuple[str, ...]:
-    """The operations of `allowed_actions` beyond power: `snapshot`, `backup`."""
+    """The operations of `allowed_actions` beyond power: `snapshot`, `backup`, `migrate`
+    (migration needs another online node among `nodes`; which one
+    may take the guest is the server's precondition, asked when the picker opens)."""
     storages = tuple(storages)
+    others = any(n.online and n.name != guest.node for n in nodes)
     return tuple(
         name
-        for name in ("snapshot", "backup")
+        for name in ("snapshot", "backup", "migrate")
         if why_not(name, guest, privileges, storages=storages) is None
+        and (name != "migrate" or others)
+    )
+
+
+def node_power_denial(node: str, privileges: Privileges) -> Denial | None:
+    """Reboot or shut down a node: Sys.PowerMgmt on /nodes/<node>."""
+    path = f"/nodes/{node}"
+    if privileges.holds(path, NODE_POWER):
+        return None
+    return Denial(f"needs {NODE_POWER} on {path}", NODE_POWER, path)
+
+
+def task_owner(task_user: str, token_id: str) -> bool:
+    """May `token_id` stop a task started by `task_user` without Sys.Modify?
+
+    Only the token that started it (its owner user could too, but Argus speaks as a
+    token); a task started by the user itself, or by another token of the same user, is
+    not the token's (docs/proxmox.md, Tasks)."""
+    return task_user == token_id
+
+
+def task_stop_denial(
+    task_user: str, node: str, token_id: str, privileges: Privileges
+) -> Denial | None:
+    if task_owner(task_user, token_id):
+        return None
+    path = f"/nodes/{node}"
+    if privileges.holds(path, SYS_MODIFY):
+        return None
+    return Denial(
+        f"started by {task_user}: stopping it needs {SYS_MODIFY} on {path}", SYS_MODIFY, path
     )

@@ -14,7 +14,7 @@ POWER_PRIVILEGE = "VM.PowerMgmt"
 
 @dataclass(frozen=True, slots=True)
 class PowerAction:
-    name: str  # API verb: /status/<name>
+    name: str  # API verb: /status/<name> (hibernate: /status/suspend with todisk=1)
     label: str  # footer label
     qemu_only: bool = False
     confirm: bool = False  # asks for confirmation naming the guest
@@ -29,6 +29,7 @@ ACTIONS: dict[str, PowerAction] = {
         PowerAction("reboot", "Reboot"),
         PowerAction("reset", "Reset", qemu_only=True, confirm=True),
         PowerAction("suspend", "Suspend"),
+        PowerAction("hibernate", "Hibernate", qemu_only=True, confirm=True),
         PowerAction("resume", "Resume"),
     )
 }
@@ -51,6 +52,8 @@ def valid_actions(guest: Guest) -> tuple[str, ...]:
     status = guest.status
     if status == "running":
         wanted = {"shutdown", "stop", "reboot", "suspend", "reset"}
+        if not guest.hastate:  # Proxmox refuses to suspend an HA-managed VM to disk
+            wanted.add("hibernate")
     elif status == "stopped":
         wanted = {"start"}
     elif status in ("paused", "suspended"):

@@ -29,6 +29,7 @@ from argus_tui.errors import (
     PermissionDenied,
     TLSFailure,
 )
+from argus_tui.pve.maintenance import MaintenanceApi
 from argus_tui.pve.operations import OperationsApi
 from argus_tui.pve.paths import entity_path
 from argus_tui.pve.settings import ConnectionSettings, normalise_fingerprint
@@ -57,7 +58,7 @@ class Response:
     total: int | None
 
 
-class PveClient(OperationsApi):
+class PveClient(OperationsApi, MaintenanceApi):
     """Synchronous; call it from worker threads, never from the UI event loop."""
 
     def __init__(self, settings: ConnectionSettings) -> None:

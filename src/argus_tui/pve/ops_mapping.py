@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from argus_tui.domain.migration import Precondition
+from argus_tui.domain.models import Address
 from argus_tui.domain.snapshots import CURRENT, GuestSnapshot, SnapshotTree
 from argus_tui.domain.storage import Volume
 from argus_tui.pve.mapping import MappingError, as_bool, as_int, as_str
@@ -94,3 +96,82 @@ def _content_of(volid: str) -> str:
         if path.startswith(folder):
             return content
     return "images"
+
+
+def precondition_from(data: Any, *, known: bool = True) -> Precondition:
+    """A migrate precondition answer: qemu's underscored keys or PVE 9 lxc's dashed ones.
+
+    Every other node appears in `not_allowed_nodes`, as `{}` when it is allowed; a node
+    with reasons (unavailable storages or resources, HA rules) is blocked."""
+    if not isinstance(data, Mapping):
+        return Precondition(known=False)
+    allowed = data.get("allowed_nodes", data.get("allowed-nodes")) or []
+    blocked = data.get("not_allowed_nodes", data.get("not-allowed-nodes")) or {}
+    not_allowed: dict[str, tuple[str, ...]] = {}
+    if isinstance(blocked, Mapping):
+        for node, why in blocked.items():
+            not_allowed[str(node)] = _reasons(why)
+    disks = data.get("local_disks") or []
+    resources = data.get("local_resources") or []
+    return Precondition(
+        running=as_bool(data.get("running")),
+        allowed=frozenset(str(n) for n in allowed if isinstance(n, str | int)),
+        not_allowed={k: v for k, v in not_allowed.items() if v},
+        local_disks=tuple(
+            str(d.get("volid")) for d in disks if isinstance(d, Mapping) and not d.get("cdrom")
+        ),
+        local_resources=tuple(str(r) for r in resources if isinstance(r, str | int)),
+        known=known,
+    )
+
+
+def _reasons(why: Any) -> tuple[str, ...]:
+    if not isinstance(why, Mapping):
+        return ()
+    out: list[str] = []
+    storages = why.get("unavailable_storages")
+    if isinstance(storages, list) and storages:
+        out.append(f"storage not available there: {', '.join(map(str, storages))}")
+    resources = why.get("unavailable-resources")
+    if isinstance(resources, list) and resources:
+        out.append(f"resources not available there: {', '.join(map(str, resources))}")
+    ha = why.get("blocking-ha-resources")
+    if isinstance(ha, list) and ha:
+        names = [str(r.get("sid", r)) if isinstance(r, Mapping) else str(r) for r in ha]
+        out.append(f"blocked by HA rules ({', '.join(names)})")
+    known = ("unavailable_storages", "unavailable-resources", "blocking-ha-resources")
+    for key, value in why.items():
+        if key not in known and value:
+            out.append(f"{key}: {str(value)[:80]}")
+    return tuple(out)
+
+
+def addresses_from(items: Iterable[Any]) -> list[Address]:
+    """Addresses from a guest agent's network-get-interfaces result or a container's
+    interfaces; loopback and link-local ones are left out (nobody connects to them)."""
+    out: list[Address] = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        name = as_str(item.get("name")) or "?"
+        if name == "lo":
+            continue
+        mac = as_str(item.get("hardware-address")) or as_str(item.get("hwaddr"))
+        found = item.get("ip-addresses")
+        if isinstance(found, list):
+            for ip in found:
+                if not isinstance(ip, Mapping):
+                    continue
+                addr = as_str(ip.get("ip-address"))
+                if not addr or addr.startswith(("127.", "fe80:", "::1")):
+                    continue
+                prefix = as_int(ip.get("prefix"))
+                family = as_str(ip.get("ip-address-type")) or ("ipv6" if ":" in addr else "ipv4")
+                text = f"{addr}/{prefix}" if prefix is not None else addr
+                out.append(Address(name, text, family, mac))
+            continue
+        for key, family in (("inet", "ipv4"), ("inet6", "ipv6")):
+            value = as_str(item.get(key))
+            if value and not value.startswith(("127.", "fe80:", "::1")):
+                out.append(Address(name, value, family, mac))
+    return out

@@ -74,6 +74,8 @@ def explain(guest: Guest, action: str, privileges: Privileges, *, read_only: boo
             Refusal.LOCKED: f"locked ({guest.lock}); Proxmox refuses it until the lock goes",
             Refusal.INVALID_STATE: f"not valid while {_state(guest)}",
         }[why]
+        if why is Refusal.INVALID_STATE and action == "hibernate" and guest.hastate:
+            text = "Proxmox cannot suspend an HA-managed VM to disk"
         return PlanItem(guest, action, f"skipped: {text}", why)
     note = ""
     if guest.hastate and action in ("start", "stop", "shutdown"):
@@ -137,8 +139,9 @@ class PowerService:
         """Check and POST; returns the UPID. The guest is busy until `follow` ends."""
         self.check(guest, action)
         client = self.client
+        verb, extra = ("suspend", {"todisk": True}) if action == "hibernate" else (action, {})
         upid = self.runner.send(
-            [guest], lambda: client.power(guest.node, guest.type, guest.vmid, action)
+            [guest], lambda: client.power(guest.node, guest.type, guest.vmid, verb, **extra)
         )
         assert upid is not None  # power actions always answer a UPID (or fail)
         return upid

@@ -17,12 +17,15 @@ from argus_tui.errors import ArgusError
 from argus_tui.llm.settings import LlmSettings
 from argus_tui.pve.client import PveClient
 from argus_tui.pve.mapping import MappingError, as_float, task_from
+from argus_tui.services import maintenance
 from argus_tui.services import snapshot as snapshot_service
 from argus_tui.services import storage as storage_service
 from argus_tui.services import tasks as task_service
 from argus_tui.services.backups import BackupService
 from argus_tui.services.guest_snapshots import SnapshotService
 from argus_tui.services.history import ChangesView, load_changes, usage_rows
+from argus_tui.services.maintenance import Addresses, Evacuation, NodePower
+from argus_tui.services.migration import MigrationService
 from argus_tui.services.power import PowerService
 from argus_tui.services.recorder import Recorded, Recorder
 from argus_tui.services.runner import TaskRunner
@@ -101,6 +104,9 @@ class Session:
     power: PowerService = field(init=False)
     snapshots: SnapshotService = field(init=False)
     backups: BackupService = field(init=False)
+    migration: MigrationService = field(init=False)
+    evacuation: Evacuation = field(init=False)
+    node_power: NodePower = field(init=False)
     recorder: Recorder | None = field(init=False)
     _closed: bool = field(init=False, default=False)
 
@@ -109,6 +115,9 @@ class Session:
         self.power = PowerService(self.runner, read_only=self.read_only)
         self.snapshots = SnapshotService(self.runner, read_only=self.read_only)
         self.backups = BackupService(self.runner, read_only=self.read_only)
+        self.migration = MigrationService(self.runner, read_only=self.read_only)
+        self.evacuation = Evacuation(self.migration)
+        self.node_power = NodePower(self.runner, self.read_only)
         self.recorder = (
             Recorder(self.history, self.history_profile) if self.history is not None else None
         )
@@ -176,6 +185,14 @@ class Session:
     ) -> Content:
         """One storage's volumes (on demand: the refresh never lists content)."""
         return storage_service.content(self.client, storage, kind=kind, vmid=vmid)
+
+    def stop_task(self, task: Task) -> None:
+        """Stop a running task (its owner token, or Sys.Modify on its node)."""
+        maintenance.stop_task(self.runner, task, read_only=self.read_only)
+
+    def addresses(self, guest: Guest) -> Addresses:
+        """The selected guest's addresses, or why there are none (one call)."""
+        return maintenance.guest_addresses(self.runner, guest)
 
     def node_status(self, node: str) -> dict[str, Any]:
         return self.client.node_status(node)

@@ -70,19 +70,31 @@ def _visibility_warnings(privileges: Privileges, nodes: list[Node]) -> list[str]
     return out
 
 
-def guest_actions(guest: Guest, privileges: Privileges, storages: Iterable[Storage]) -> list[str]:
+def guest_actions(
+    guest: Guest,
+    privileges: Privileges,
+    storages: Iterable[Storage],
+    nodes: Iterable[Node] = (),
+) -> list[str]:
     """What `allowed_actions` lists: the power actions valid in the guest's state and
     permitted, then `snapshot` and `backup` where valid and permitted (a backup needs a
     storage on the guest's node that takes backups and that the token may write to).
 
     A snapshot's storage check needs the guest's config, which a refresh does not read:
     a guest whose disk is on a storage that cannot snapshot still lists `snapshot` here,
-    and `argus snapshot create` says why it would fail before sending."""
-    return [*allowed_actions(guest, privileges), *allowed_operations(guest, privileges, storages)]
+    and `argus snapshot create` says why it would fail before sending. `migrate` where
+    another node is online (the power actions include `hibernate`)."""
+    return [
+        *allowed_actions(guest, privileges),
+        *allowed_operations(guest, privileges, storages, nodes),
+    ]
 
 
 def guest_json(
-    guest: Guest, privileges: Privileges, storages: Iterable[Storage] = ()
+    guest: Guest,
+    privileges: Privileges,
+    storages: Iterable[Storage] = (),
+    nodes: Iterable[Node] = (),
 ) -> dict[str, Any]:
     return {
         "vmid": guest.vmid,
@@ -99,7 +111,7 @@ def guest_json(
         "mem": guest.mem,
         "maxmem": guest.maxmem,
         "uptime": guest.uptime,
-        "allowed_actions": guest_actions(guest, privileges, storages),
+        "allowed_actions": guest_actions(guest, privileges, storages, nodes),
     }
 
 
@@ -107,7 +119,7 @@ def snapshot_json(snapshot: ClusterSnapshot, *, read_only: bool = False) -> dict
     """`argus status --json`, exactly the schema in the README (scripts rely on it)."""
     guests = []
     for guest in snapshot.guests:
-        entry = guest_json(guest, snapshot.privileges, snapshot.storages)
+        entry = guest_json(guest, snapshot.privileges, snapshot.storages, snapshot.nodes)
         if read_only:
             entry["allowed_actions"] = []
         guests.append(entry)

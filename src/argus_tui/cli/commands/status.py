@@ -56,7 +56,7 @@ def _print_table(snapshot: ClusterSnapshot, *, read_only: bool) -> None:
     print("{:>6} {:<24} {:<4} {:<12} {:<9} {:>5} {:>16}  ACTIONS".format(*header))
     for guest in snapshot.guests:
         mem = f"{bytes_(guest.mem)}/{bytes_(guest.maxmem)}"
-        allowed = guest_actions(guest, snapshot.privileges, snapshot.storages)
+        allowed = guest_actions(guest, snapshot.privileges, snapshot.storages, snapshot.nodes)
         actions = "" if read_only else ",".join(allowed)
         name = printable(guest.label) + (" (template)" if guest.template else "")
         print(
