@@ -165,8 +165,9 @@ def plan_evacuation(
     skipped: list[Skip] = []
     mine = [g for g in guests if g.node == node]
     running = [g for g in mine if g.status in ("running", "paused") and not g.template]
+    moving = {g.vmid for g in running}
     for guest in sorted(mine, key=lambda g: g.vmid):
-        if guest not in running:
+        if guest.vmid not in moving:
             what = "a template" if guest.template else guest.status
             skipped.append(Skip(guest, f"{what}: stays on {node}"))
     for guest in sorted(running, key=lambda g: (-(g.maxmem or 0), g.vmid)):
