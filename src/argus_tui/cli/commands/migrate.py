@@ -21,10 +21,17 @@ from argus_tui.cli.actions import (
 )
 from argus_tui.cli.context import CliContext
 from argus_tui.cli.output import fail, print_json, warn
-from argus_tui.domain.migration import MODE_TEXT, EvacuationPlan, Mode, mode_for
+from argus_tui.domain.migration import MIGRATE, MODE_TEXT, EvacuationPlan, Mode, mode_for
 from argus_tui.domain.operations import why_not
 from argus_tui.domain.text import printable
-from argus_tui.errors import EXIT_FAILED, EXIT_OK, ArgusError, ConfigError, OperationFailed
+from argus_tui.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    ArgusError,
+    ConfigError,
+    OperationFailed,
+    PermissionDenied,
+)
 from argus_tui.services.migration import running_mode_problem
 from argus_tui.services.runner import Outcome
 
@@ -104,6 +111,15 @@ def evacuate(ctx: CliContext, args: argparse.Namespace) -> int:
     if args.dry_run:
         return EXIT_OK
     if not plan.moves:
+        denied = next((s for s in plan.skipped if s.reason.startswith(f"needs {MIGRATE}")), None)
+        if denied is not None:
+            path = f"/vms/{denied.guest.vmid}"
+            raise PermissionDenied(
+                f"cannot evacuate {printable(node)}: nothing may move, {denied.reason}",
+                path=path,
+                privilege=MIGRATE,
+                hint="see 'argus doctor' for the pveum command that grants it",
+            )
         print(f"Nothing to move off {printable(node)}.")
         return EXIT_OK
     count = len(plan.moves)
