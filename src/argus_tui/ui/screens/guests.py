@@ -50,6 +50,7 @@ class GuestsScreen(ArgusScreen):
         Binding("R", "power('reboot')", "Reboot", id="power.reboot"),
         Binding("X", "power('reset')", "Reset", id="power.reset"),
         Binding("Z", "power('suspend')", "Suspend", id="power.suspend"),
+        Binding("H", "power('hibernate')", "Hibernate", id="power.hibernate"),
         Binding("U", "power('resume')", "Resume", id="power.resume"),
         Binding("n", "snapshots", "Snapshots", id="guests.snapshots"),
         Binding("b", "backup", "Backup", id="guests.backup"),
@@ -284,7 +285,7 @@ class GuestsScreen(ArgusScreen):
             self.app.push_screen(BulkPlan(action, items), lambda ok: self._go(ok, runnable))
             return
         item = runnable[0]
-        if action in self.confirm:
+        if action in self.confirm or action == "hibernate":  # always: its memory goes to disk
             question = confirm_text(action, item.guest.label, item.guest.vmid, item.guest.node)
             self.app.push_screen(ConfirmAction(question), lambda ok: self._go(ok, [item]))
         else:
