@@ -61,10 +61,18 @@ def test_status_json_schema(sim: Simulator, tmp_path: Path) -> None:
     assert by_id[102]["tags"] == ["db", "prod"] and by_id[102]["pool"] == "finance"
     # the power actions valid in the state, then snapshot and backup
     ops = ["snapshot", "backup"]
-    assert by_id[101]["allowed_actions"] == ["shutdown", "stop", "reboot", "reset", "suspend", *ops]
-    assert by_id[200]["allowed_actions"] == ["shutdown", "stop", "reboot", "suspend", *ops]
-    assert by_id[110]["allowed_actions"] == ["start", *ops]
-    assert by_id[109]["allowed_actions"] == ["stop", "resume", *ops]
+    running_vm = ["shutdown", "stop", "reboot", "reset", "suspend", "hibernate"]
+    assert by_id[101]["allowed_actions"] == [*running_vm, *ops, "migrate"]
+    assert by_id[200]["allowed_actions"] == [
+        "shutdown",
+        "stop",
+        "reboot",
+        "suspend",
+        *ops,
+        "migrate",
+    ]
+    assert by_id[110]["allowed_actions"] == ["start", *ops, "migrate"]
+    assert by_id[109]["allowed_actions"] == ["stop", "resume", *ops, "migrate"]
     # a template is backed up, never snapshotted or powered; a locked guest takes nothing
     assert by_id[9000]["allowed_actions"] == ["backup"] and by_id[9000]["template"] is True
     assert by_id[104]["allowed_actions"] == []
@@ -95,7 +103,7 @@ def test_allowed_actions_follow_the_acl(make_sim: Callable[..., Simulator], tmp_
     env = env_for(sim, tmp_path, ARGUS_TOKEN_ID="ops@pve!tui", ARGUS_TOKEN_SECRET="ops-secret")
     data = json.loads(run(["status", "--json"], env, tmp_path).stdout)
     allowed = {g["vmid"]: g["allowed_actions"] for g in data["guests"]}
-    assert allowed[102] == ["shutdown", "stop", "reboot", "reset", "suspend"]
+    assert allowed[102] == ["shutdown", "stop", "reboot", "reset", "suspend", "hibernate"]
     assert all(actions == [] for vmid, actions in allowed.items() if vmid != 102)
 
 

@@ -18,7 +18,7 @@ from argus_tui.sim.scenario import scenario_from_dict
 from argus_tui.sim.server import Simulator
 from argus_tui.sim.state import SimClock
 
-RUNNING_VM = ["shutdown", "stop", "reboot", "reset", "suspend"]
+RUNNING_VM = ["shutdown", "stop", "reboot", "reset", "suspend", "hibernate"]
 RUNNING_CT = ["shutdown", "stop", "reboot", "suspend"]
 BOTH = ["snapshot", "backup"]
 
@@ -44,7 +44,11 @@ ALLOWED: dict[str, dict[int, list[str]]] = {
     "nobackup": {vmid: [] for vmid in (101, 102, 103, 104, 105, 9000)},
     "auditor": {vmid: [] for vmid in (101, 102, 103, 104, 105, 9000)},
 }
-ALLOWED["operator"] = ALLOWED["root"]
+# root may also migrate every guest that is not locked or a template (to pve-b or pve-a);
+# the operator's role has no VM.Migrate.
+ALLOWED["operator"] = {vmid: list(actions) for vmid, actions in ALLOWED["root"].items()}
+for _vmid in (101, 102, 103, 104):
+    ALLOWED["root"][_vmid] = [*ALLOWED["root"][_vmid], "migrate"]
 
 
 @pytest.fixture(scope="module")

@@ -115,7 +115,7 @@ def test_allowed_actions_for_each_acl(make_sim: Callable[..., Simulator], tmp_pa
     valid = allowed(run(["status", "--json"], env_for(sim, tmp_path), tmp_path))
     # The Administrator sees what the state allows: the yardstick for the others.
     assert set(valid) == EVERY_GUEST
-    assert valid[101] == ["shutdown", "stop", "reboot", "reset", "suspend"]
+    assert valid[101] == ["shutdown", "stop", "reboot", "reset", "suspend", "hibernate"]
     assert valid[105] == ["start"] and valid[109] == ["stop", "resume"]
     assert valid[200] == ["shutdown", "stop", "reboot", "suspend"] and valid[9000] == []
     for case, (token_id, permitted, invisible) in PERMITTED.items():
