@@ -142,6 +142,16 @@ class ArgusApp(RefreshingApp):
     def on_power_requested(self, message: m.PowerRequested) -> None:
         self._start(jobs.power_job(self.session, message.guest, message.action))
 
+    def on_migrate_requested(self, message: m.MigrateRequested) -> None:
+        job = jobs.migrate_job(
+            self.session,
+            message.guest,
+            message.target,
+            message.mode,
+            with_local_disks=message.with_local_disks,
+        )
+        self._start(job)
+
     def on_snapshot_requested(self, message: m.SnapshotRequested) -> None:
         job = jobs.snapshot_job(
             self.session,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from argus_tui.domain.migration import Mode
 from argus_tui.domain.models import Guest
 from argus_tui.domain.operations import OPERATIONS
 from argus_tui.domain.permissions import ACTIONS
@@ -57,6 +58,20 @@ def power_job(session: Session, guest: Guest, action: str) -> Job:
         return [Tracked(title, lambda p: power.follow(guest, action, upid, on_progress=p))]
 
     return Job(title, action, (guest.vmid,), "", start)
+
+
+def migrate_job(
+    session: Session, guest: Guest, target: str, mode: Mode, *, with_local_disks: bool = False
+) -> Job:
+    """Migrate one guest, followed until it runs on `target` (HA: through the LRM's task)."""
+    title = f"{OPERATIONS['migrate'].label} {guest.label} to {target}"
+    migration = session.migration
+
+    def start() -> list[Tracked]:
+        upid = migration.start(guest, target, mode, with_local_disks=with_local_disks)
+        return [Tracked(title, lambda p: migration.follow(guest, upid, target, on_progress=p))]
+
+    return Job(title, "migrate", (guest.vmid,), target, start)
 
 
 def snapshot_title(action: str, guest: Guest, name: str) -> str:

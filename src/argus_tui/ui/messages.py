@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from argus_tui.domain.migration import Mode
 from argus_tui.domain.models import Guest
 from argus_tui.domain.storage import Volume
 from argus_tui.services.assistant import SuggestedAction
@@ -107,6 +108,16 @@ class PowerRequested(Message):
 
     guest: Guest
     action: str
+
+
+@dataclass
+class MigrateRequested(Message):
+    """Migrate one guest to a target node in its mode (already checked in the picker)."""
+
+    guest: Guest
+    target: str
+    mode: Mode
+    with_local_disks: bool = False
 
 
 @dataclass
