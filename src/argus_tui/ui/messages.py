@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from argus_tui.domain.migration import Mode
-from argus_tui.domain.models import Guest
+from argus_tui.domain.migration import EvacuationPlan, Mode
+from argus_tui.domain.models import Guest, Task
 from argus_tui.domain.storage import Volume
 from argus_tui.services.assistant import SuggestedAction
 from argus_tui.services.runner import Outcome
@@ -118,6 +118,28 @@ class MigrateRequested(Message):
     target: str
     mode: Mode
     with_local_disks: bool = False
+
+
+@dataclass
+class EvacuateRequested(Message):
+    """Run an evacuation plan (already shown and confirmed)."""
+
+    plan: EvacuationPlan
+
+
+@dataclass
+class NodePowerRequested(Message):
+    """Reboot or shut down a node (already confirmed by typing its name)."""
+
+    node: str
+    command: str  # reboot | shutdown
+
+
+@dataclass
+class TaskStopRequested(Message):
+    """Stop a running task (already checked and confirmed)."""
+
+    task: Task
 
 
 @dataclass
