@@ -55,6 +55,10 @@ def build_guest(spec: GuestSpec, seed: int, now: float, node_up: bool) -> Guest:
         hastate=("started" if running else "stopped") if spec.ha else None,
         history=history,
         disk_storage=spec.disk_storage,
+        agent=spec.agent,
+        ips=list(spec.ips),
+        local_resources=list(spec.local_resources),
+        onboot=spec.onboot,
     )
     for snap in spec.snapshots:
         guest.snapshots[snap.name] = Snapshot(

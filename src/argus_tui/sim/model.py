@@ -24,6 +24,7 @@ class Node:
     nodeid: int
     boot: float  # epoch of the last boot
     offline_since: float | None = None
+    power: str = ""  # a reboot or shutdown under way
 
 
 @dataclass(slots=True)
@@ -62,6 +63,11 @@ class Guest:
     snapshots: dict[str, Snapshot] = field(default_factory=dict)  # by name, oldest first
     parent: str | None = None  # the snapshot the current state descends from (config `parent`)
     config_gen: int = 0  # bumped on every write of its config file; feeds the digest
+    agent: bool = False  # qemu: the guest agent is enabled in its config (`agent: 1`)
+    ips: list[str] = field(default_factory=list)  # addresses inside the guest, "10.0.0.21/24"
+    local_resources: list[str] = field(default_factory=list)  # qemu: usb0, hostpci0, serial0...
+    onboot: bool = False  # started by the node's `startall` when it boots
+    vmstate: str | None = None  # qemu: the saved RAM while hibernated (suspended to disk)
 
     @property
     def key(self) -> str:
@@ -108,7 +114,8 @@ class Task:
     duration: float
     error: str  # "" for success
     on_end: Callable[[], None] | None = None
-    on_abort: Callable[[float], None] | None = None  # undoes its work when it is stopped
+    # undoes its work when it is stopped; may answer the exit status its worker dies with
+    on_abort: Callable[[float], str | None] | None = None
     finished: bool = False
     endtime: int | None = None
     exitstatus: str | None = None
@@ -130,6 +137,8 @@ class Task:
 
     def visible_lines(self, now: float) -> list[str]:
         elapsed = now - self.upid.starttime
+        if self.finished and self.exitstatus == "unexpected status":
+            return [text for _, text in self.lines]  # killed with its node: no last line
         if self.finished:
             return [text for _, text in self.lines] + [self._final_line()]
         return [text for offset, text in self.lines if offset <= elapsed]

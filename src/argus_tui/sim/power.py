@@ -7,8 +7,10 @@ Requests that PVE refuses before forking a worker raise a 500 here too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from argus_tui.sim.hibernate import suspend_to_disk
 from argus_tui.sim.metrics import unit
 from argus_tui.sim.model import Guest
 from argus_tui.sim.state import ClusterState, SimError
@@ -25,29 +27,45 @@ _TYPES: dict[str, tuple[str, str, float]] = {
 }
 
 
+_HA_TRANSIENT = ("migrate", "freeze", "stopping", "recovery")
+
+
 def submit(
-    state: ClusterState, guest: Guest, action: str, authid: str, params: dict[str, Any]
+    state: ClusterState,
+    guest: Guest,
+    action: str,
+    authid: str,
+    params: dict[str, Any],
+    *,
+    lrm: bool = False,
+    on_done: Callable[[bool], None] | None = None,
 ) -> str:
-    """Start the task for `action` and return its UPID; raises SimError as PVE refuses."""
+    """Start the task for `action` and return its UPID; raises SimError as PVE refuses.
+
+    `lrm`: the HA stack itself asks (no hastart/hastop detour); `on_done(ok)` runs when
+    the task has ended and its effect is applied.
+    """
     now = state.now()
     kind = "VM" if guest.type == "qemu" else "CT"
     vmid = guest.vmid
-    if action in ("reboot", "reset", "suspend", "resume") and not guest.running:
+    hibernated = guest.type == "qemu" and guest.lock == "suspended" and not guest.running
+    needs_running = action in ("reboot", "reset", "suspend", "resume")
+    if needs_running and not guest.running and not (action == "resume" and hibernated):
         raise SimError(500, f"VM {vmid} not running" if kind == "VM" else f"CT {vmid} not running")
     if action == "start" and guest.template and guest.type == "lxc":
         raise SimError(500, "you can't start a CT if it's a template")
     if action == "shutdown" and guest.status == "paused" and not params.get("forceStop"):
         raise SimError(500, "VM is paused - cannot shutdown")
-    if action == "resume" and guest.type == "qemu" and guest.status != "paused":
+    if action == "resume" and guest.type == "qemu" and guest.status != "paused" and not hibernated:
         raise SimError(500, f"VM {vmid} not paused")
+    if action == "suspend" and guest.type == "qemu" and params.get("todisk"):
+        return suspend_to_disk(state, guest, authid, params)
 
-    if guest.ha and action in ("start", "stop", "shutdown"):
+    if guest.ha and action in ("start", "stop", "shutdown") and not lrm:
         return _ha_request(state, guest, action, authid, now)
 
     qm_type, vz_type, duration = _TYPES[action]
     task_type = qm_type if guest.type == "qemu" else vz_type
-    if action == "suspend" and guest.type == "qemu" and params.get("todisk"):
-        task_type, duration = "qmsuspend", 5.0
     duration *= 0.8 + 0.4 * unit(state.seed, f"{vmid}/{now}", "dur")
     # A scripted failure may carry the log lines before it: "line\nline\nfinal error".
     detail, _, error = _failure(guest, action, kind).rpartition("\n")
@@ -58,6 +76,8 @@ def submit(
     def finish() -> None:
         if not error:
             _apply(state, guest, action, params)
+        if on_done is not None:
+            on_done(not error)
 
     task = state.start_task(
         guest.node,
@@ -76,7 +96,8 @@ def submit(
 def _failure(guest: Guest, action: str, kind: str) -> str:
     """The error the task will end with, or "" when it succeeds."""
     vmid = guest.vmid
-    if guest.lock and not (guest.lock == "suspended" and action == "start"):
+    # start and resume bring a hibernated VM back (its lock is `suspended`)
+    if guest.lock and not (guest.lock == "suspended" and action in ("start", "resume")):
         return f"{kind} is locked ({guest.lock})"
     if action == "start":
         if guest.template:
@@ -116,8 +137,10 @@ def _log(guest: Guest, action: str, kind: str, error: str) -> list[tuple[float, 
 
 
 def _apply(state: ClusterState, guest: Guest, action: str, params: dict[str, Any]) -> None:
-    if action == "start" and guest.lock == "suspended":
-        guest.lock = ""  # resumed from the hibernation state
+    if action in ("start", "resume") and guest.lock == "suspended":
+        state.set_lock(guest, "")  # resumed from the hibernation state: a plain start
+        state.set_vmstate(guest, None)
+        action = "start"
     if action == "start" or action in ("reboot", "reset"):
         if action == "start" or not guest.running:
             state.set_running(guest, True)
@@ -126,16 +149,13 @@ def _apply(state: ClusterState, guest: Guest, action: str, params: dict[str, Any
             state.set_running(guest, True)
     elif action in ("stop", "shutdown"):
         state.set_running(guest, False)
-    elif action == "suspend":
-        if guest.type == "qemu" and params.get("todisk"):
-            state.set_running(guest, False)
-            guest.lock = "suspended"
-        elif guest.type == "qemu":
-            state.set_running(guest, True, paused=True)
+    elif action == "suspend" and guest.type == "qemu":
+        state.set_running(guest, True, paused=True)
     elif action == "resume" and guest.type == "qemu":
         state.set_running(guest, True, paused=False)
-    if guest.ha:
-        guest.hastate = "started" if guest.running else "stopped"
+    # while the HA stack moves it (migrate, a node's freeze or recovery) it keeps its state
+    if guest.ha and guest.hastate not in _HA_TRANSIENT:
+        state.set_hastate(guest, "started" if guest.running else "stopped")
 
 
 def _ha_request(state: ClusterState, guest: Guest, action: str, authid: str, now: float) -> str:
@@ -146,9 +166,9 @@ def _ha_request(state: ClusterState, guest: Guest, action: str, authid: str, now
     lines = [(0.1, f"Requesting HA {'start' if want_running else 'stop'} for {sid}")]
 
     def forward() -> None:
-        guest.hastate = "started" if want_running else "request_stop"
+        state.set_hastate(guest, "started" if want_running else "request_stop")
         if want_running == guest.running:
-            guest.hastate = "started" if want_running else "stopped"
+            state.set_hastate(guest, "started" if want_running else "stopped")
             return
         real = "start" if want_running else "shutdown"
         qm_type, vz_type, duration = _TYPES[real]
@@ -158,7 +178,7 @@ def _ha_request(state: ClusterState, guest: Guest, action: str, authid: str, now
             if not error:
                 _apply(state, guest, real, {})
             else:
-                guest.hastate = "error"
+                state.set_hastate(guest, "error")
 
         # The LRM runs the real start or shutdown as root@pam.
         state.start_task(

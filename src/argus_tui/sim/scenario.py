@@ -29,6 +29,7 @@ from argus_tui.sim.scenario_fields import (
     parse_size,
     table,
 )
+from argus_tui.sim.scenario_guest import GUEST_KEYS, parse_guest_extras
 from argus_tui.sim.scenario_storage import (
     BackupSpec,
     SnapshotSpec,
@@ -62,6 +63,7 @@ _QEMU_ACTIONS = ("start", "stop", "shutdown", "reboot", "reset", "suspend", "res
 _LXC_ACTIONS = ("start", "stop", "shutdown", "reboot", "suspend", "resume")
 _GUEST_KEYS = {"vmid", "type", "name", "node", "status", "cores", "memory", "disk", "tags"}
 _GUEST_KEYS |= {"pool", "template", "lock", "ha", "fail", "disk_storage", "snapshots", "backups"}
+_GUEST_KEYS |= GUEST_KEYS | {"local_disks"}
 _FAULT_KEYS = {"path", "latency_ms", "error_rate", "error_status", "malformed_json"}
 _FAULT_KEYS |= {"truncated_json", "html_error", "hang"}
 
@@ -95,6 +97,10 @@ class GuestSpec:
     disk_storage: str = "local-lvm"
     snapshots: list[SnapshotSpec] = field(default_factory=list)
     backups: list[BackupSpec] = field(default_factory=list)
+    agent: bool = False
+    ips: list[str] = field(default_factory=list)
+    local_resources: list[str] = field(default_factory=list)
+    onboot: bool = False
 
 
 @dataclass(slots=True)
@@ -146,6 +152,7 @@ class Scenario:
     acls: list[AclSpec] = field(default_factory=list)
     tasks: list[TaskSpec] = field(default_factory=list)
     faults: Faults = field(default_factory=Faults)
+    default_storages: bool = False  # no [[storage]]: guests' disks on the shared default
 
     @property
     def pve_major(self) -> int:
@@ -239,11 +246,13 @@ def _guest(item: dict[str, Any], where: str, sc: Scenario, seen: set[int]) -> Gu
     if not all(isinstance(t, str) for t in tags):
         raise ScenarioError(f"{where}: tags must be strings")
     fail = get(item, "fail", dict, where, {})
-    actions = _QEMU_ACTIONS if gtype == "qemu" else _LXC_ACTIONS
+    # qemu: `fail.agent` is what the guest agent answers instead (its service is down)
+    actions = (*_QEMU_ACTIONS, "agent") if gtype == "qemu" else _LXC_ACTIONS
     for action, text in fail.items():
         if action not in actions or not isinstance(text, str):
             raise ScenarioError(f"{where}: fail.{action} is not a {gtype} power action")
-    storage = parse_guest_storage(item, where, gtype, node, sc.storages)
+    storage = parse_guest_storage(item, where, gtype, node, sc.storages, sc.default_storages)
+    extras = parse_guest_extras(item, where, gtype)
     return GuestSpec(
         vmid=vmid,
         type=gtype,
@@ -262,6 +271,10 @@ def _guest(item: dict[str, Any], where: str, sc: Scenario, seen: set[int]) -> Gu
         disk_storage=storage.disk_storage,
         snapshots=storage.snapshots,
         backups=storage.backups,
+        agent=extras.agent,
+        ips=extras.ips,
+        local_resources=extras.local_resources,
+        onboot=extras.onboot,
     )
 
 
@@ -314,6 +327,7 @@ def scenario_from_dict(data: dict[str, Any]) -> Scenario:
             raise ScenarioError(f"{where}: {pool_id!r} is not a valid pool id")
         sc.pools.append(pool_id)
     sc.storages = parse_storages(data, [n.name for n in sc.nodes])
+    sc.default_storages = not data.get("storage")
     seen: set[int] = set()
     for i, item in enumerate(array(data, "guest")):
         sc.guests.append(_guest(item, f"[[guest]] #{i + 1}", sc, seen))

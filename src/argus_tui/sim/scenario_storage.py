@@ -2,7 +2,8 @@
 
 A scenario without `[[storage]]` gets the storages every simulated cluster had before
 they could be configured: `local` (dir) and `local-lvm` (lvmthin) on every node, and the
-shared NFS `nas-backup`.
+shared NFS `nas-backup`; plus the shared Ceph pool `ceph-vm`, where its guests' disks are
+unless `local_disks = true` puts them on `local-lvm` (so they migrate without copying).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ DEFAULT_STORAGES = (
     StorageSpec("local", "dir", ["iso", "vztmpl", "backup"], size=100 * 1024**3),
     StorageSpec("local-lvm", "lvmthin", ["images", "rootdir"], snapshots=True),
     StorageSpec("nas-backup", "nfs", ["backup", "iso"], shared=True, size=8 * 1024**4),
+    StorageSpec("ceph-vm", "rbd", ["images", "rootdir"], shared=True, snapshots=True),
 )
 
 
@@ -145,10 +147,17 @@ def parse_guest_storage(
     gtype: str,
     node: str,
     storages: list[StorageSpec],
+    default_storages: bool = False,
 ) -> GuestStorage:
-    """`disk_storage`, `snapshots` and `backups` of one `[[guest]]` of that type and node."""
+    """`disk_storage`, `local_disks`, `snapshots` and `backups` of one `[[guest]]`.
+
+    Without `disk_storage` the disks are on the first storage of the node with the right
+    content; `local_disks` narrows that to a local (true) or shared (false) one, and
+    without `[[storage]]` (`default_storages`) shared is the default.
+    """
     by_id = {s.id: s for s in storages}
     disk_content = "images" if gtype == "qemu" else "rootdir"
+    local = get(item, "local_disks", bool, where) if "local_disks" in item else None
     if "disk_storage" in item:
         sid = get(item, "disk_storage", str, where)
         disk = by_id.get(sid)
@@ -156,10 +165,27 @@ def parse_guest_storage(
             raise ScenarioError(f"{where}: disk_storage {sid!r} is not a [[storage]]")
         if disk_content not in disk.content:
             raise ScenarioError(f"{where}: disk_storage {sid!r} has no {disk_content} content")
+        if local is not None and local == disk.shared:
+            kind = "shared" if disk.shared else "local"
+            raise ScenarioError(
+                f"{where}: local_disks = {str(local).lower()} but disk_storage {sid!r} is {kind}"
+            )
     else:
-        disk = next((s for s in storages if disk_content in s.content and _on(s, node)), None)
+        if local is None and default_storages:
+            local = False
+        disk = next(
+            (
+                s
+                for s in storages
+                if disk_content in s.content
+                and _on(s, node)
+                and (local is None or local != s.shared)
+            ),
+            None,
+        )
         if disk is None:
-            raise ScenarioError(f"{where}: no storage with {disk_content} content on {node}")
+            kind = {None: "", True: "local ", False: "shared "}[local]
+            raise ScenarioError(f"{where}: no {kind}storage with {disk_content} content on {node}")
     if not _on(disk, node):
         raise ScenarioError(f"{where}: disk_storage {disk.id!r} is not available on {node}")
     snapshots = _snapshots(item, where, gtype, disk)

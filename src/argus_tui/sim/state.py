@@ -24,8 +24,9 @@ from argus_tui.sim.model import BackupJob, Guest, Node, Snapshot, Task
 from argus_tui.sim.permissions import PermissionEngine
 from argus_tui.sim.scenario import ROOT_TOKEN_ID, Scenario, TaskSpec, TokenSpec
 from argus_tui.sim.storage import Storage, Volume
+from argus_tui.sim.task_types import TASK_LOCKS, default_log_line, interrupt_status
 
-__all__ = ["ClusterState", "SimClock", "SimError", "default_log_line"]
+__all__ = ["ClusterState", "SimClock", "SimError", "default_log_line", "interrupt_status"]
 
 # pmxcfs status data older than this shows as "unknown", its usage fields dropped.
 STALE_AFTER = 300
@@ -122,7 +123,7 @@ class ClusterState:
         step = spec.duration / (len(texts) + 1) if running else 0.0
         lines = [(step * i, line) for i, line in enumerate(texts)]
         guest = self.guests.get(int(spec.id)) if spec.id.isdigit() else None
-        lock = _TASK_LOCKS.get(spec.type)
+        lock = TASK_LOCKS.get(spec.type)
 
         def release() -> None:
             if guest is not None and lock and guest.lock == lock:
@@ -181,7 +182,7 @@ class ClusterState:
         duration: float,
         error: str = "",
         on_end: Callable[[], None] | None = None,
-        on_abort: Callable[[float], None] | None = None,
+        on_abort: Callable[[float], str | None] | None = None,
         start: float | None = None,
     ) -> Task:
         """Fork a worker: a new running task (started now unless `start` says otherwise).
@@ -189,7 +190,8 @@ class ClusterState:
         It ends by itself `duration` simulated seconds later (see `tick`), with `error` as
         its exit status ("" = OK), and then calls `on_end`. A task whose end is not known
         yet (`duration=math.inf`) is ended by one of its scheduled steps with `end_task`.
-        `on_abort` undoes its work when `stop_task` kills it.
+        `on_abort` undoes its work when `stop_task` kills it, and may return the exit
+        status the worker's own signal handling ends with.
         """
         begun = self.now() if start is None else start
         upid = self._new_upid(node, type_, id_, user, begun)
@@ -242,11 +244,13 @@ class ClusterState:
         task.error = error
         self.finish_task(task)
 
-    def stop_task(self, task: Task) -> None:
+    def stop_task(self, task: Task, *, exitstatus: str | None = None) -> None:
         """Kill a running task, as `DELETE .../tasks/UPID` does: it ends at once.
 
         Its log keeps what it wrote so far, its planned steps are dropped and `on_abort`
-        puts back what it had changed (locks, a stopped guest).
+        puts back what it had changed (locks, a stopped guest). The exit status is what
+        the worker dies with: `on_abort`'s answer, else by type (`interrupt_status`);
+        `exitstatus` overrides both (a node losing power: "unexpected status").
         """
         if task.finished:
             return
@@ -256,9 +260,8 @@ class ClusterState:
         task.lines = [(offset, text) for offset, text in task.lines if offset <= elapsed]
         for name in [n for n, queue in self._flocks.items() if any(t is task for t, _ in queue)]:
             self.funlock(name, task, now)
-        if task.on_abort is not None:
-            task.on_abort(now)
-        task.error = "interrupted by signal"
+        status = task.on_abort(now) if task.on_abort is not None else None
+        task.error = exitstatus or status or interrupt_status(task.upid.type)
         task.duration = elapsed
         task.on_end = None
         self.finish_task(task)
@@ -340,6 +343,51 @@ class ClusterState:
         if was != guest.running:
             guest.history.append((now, guest.running))
 
+    def set_hastate(self, guest: Guest, hastate: str) -> None:
+        """The HA manager's state of an HA-managed guest (started, migrate, freeze...)."""
+        guest.hastate = hastate
+
+    def move_guest(self, guest: Guest, node: str, *, disk_storage: str | None = None) -> None:
+        """A migration's end: the config file moves to `node`, its local disks with it
+        (onto `disk_storage` when the migration mapped them to another storage).
+
+        A running guest now runs in a new process on the target, so its uptime restarts.
+        """
+        guest.node = node
+        if disk_storage:
+            guest.disk_storage = disk_storage
+        if guest.running:
+            guest.started = self.now()
+        guest.config_gen += 1
+
+    def set_vmstate(self, guest: Guest, volid: str | None) -> None:
+        """The saved RAM of a hibernated VM (`vmstate` in its config), or None."""
+        guest.vmstate = volid
+        guest.config_gen += 1
+
+    # -- nodes --------------------------------------------------------------------------------
+
+    def node_down(self, node: Node) -> None:
+        """The node is off: its running tasks end without a last line, its guests stop."""
+        now = self.now()
+        node.online = False
+        node.offline_since = now
+        for task in [t for t in self._running.values() if t.node == node.name]:
+            self.stop_task(task, exitstatus="unexpected status")
+        for guest in self.guests.values():
+            if guest.node == node.name and guest.running:
+                self.set_running(guest, False)
+
+    def set_node_power(self, node: Node, command: str) -> None:
+        """A reboot or shutdown under way on the node ("" when none)."""
+        node.power = command
+
+    def node_up(self, node: Node, booted: float) -> None:
+        """The node is back after a boot that began at `booted` (its uptime counts from it)."""
+        node.online = True
+        node.offline_since = None
+        node.boot = booted
+
     def set_lock(self, guest: Guest, lock: str) -> None:
         """Write `lock` ("" to remove it) into the guest's config."""
         guest.lock = lock
@@ -396,25 +444,3 @@ class ClusterState:
             volume.notes = notes
         if protected is not None:
             volume.protected = protected
-
-
-#: The lock a running task of this type holds on its guest.
-_TASK_LOCKS = {
-    "vzdump": "backup",
-    "qmsnapshot": "snapshot",
-    "vzsnapshot": "snapshot",
-    "qmigrate": "migrate",
-    "vzmigrate": "migrate",
-}
-
-
-def default_log_line(type_: str, id_: str) -> str:
-    """What a finished PVE task of this type typically logged before its last line."""
-    texts = {
-        "vzdump": f"INFO: starting new backup job: vzdump {id_} --mode snapshot --storage local",
-        "qmstart": f"start VM {id_}: UPID",
-        "aptupdate": "starting apt-get update",
-        "qmigrate": f"starting migration of VM {id_}",
-        "vzcreate": f"extracting archive for CT {id_}",
-    }
-    return texts.get(type_, f"{type_} {id_}".strip())

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from argus_tui.sim.api import (
     access,
+    agent,
     cluster,
     content,
     guests,
     ha,
     logs,
+    migrate,
     nodes,
     pools,
     power,
@@ -43,6 +45,8 @@ ROUTES = RouteTable.merge(
     vzdump.routes,
     access.routes,
     pools.routes,
+    migrate.routes,
+    agent.routes,
 )
 
 

@@ -57,6 +57,9 @@ def disk_volumes(req: Request, storage: Storage, node: str) -> list[Volume]:
         if guest.disk_storage != storage.id or not (storage.shared or guest.node == node):
             continue
         out.append(_disk(storage, guest))
+        if guest.vmstate:  # the RAM of a hibernated VM, written when it stopped
+            saved = int(next((t for t, up in reversed(guest.history) if not up), 0))
+            out.append(Volume(guest.vmstate, "images", "raw", guest.memory * 2, saved, guest.vmid))
         for snap in guest.snapshots.values():
             if snap.vmstate:
                 volid = f"{storage.id}:vm-{guest.vmid}-state-{snap.name}"

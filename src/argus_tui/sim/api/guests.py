@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from argus_tui.sim.agent import guest_mac
 from argus_tui.sim.api.router import NODE, VMID, Request, Result, RouteTable, perm
 from argus_tui.sim.metrics import unit
 from argus_tui.sim.model import Guest, Snapshot
@@ -146,7 +147,7 @@ def _current(
             entry["ha"] = {"managed": 1, "state": guest.hastate or "stopped"}
         else:
             entry["ha"] = {"managed": 0}
-        if guest.type == "qemu":
+        if guest.type == "qemu" and guest.agent:
             entry["agent"] = 1
         if guest.type == "qemu" and guest.running:
             entry.update(_qmp_details(guest.vmid, entry, int(now)))
@@ -186,10 +187,21 @@ def config_digest(state: ClusterState, guest: Guest) -> str:
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
+# What a VM's config says for each kind of device that ties it to its node.
+_LOCAL_DEVICES = {
+    "usb": "host=0529:0001",  # a licence dongle
+    "hostpci": "0000:41:00.0,pcie=1",
+    "serial": "/dev/ttyS0",
+    "parallel": "/dev/parport0",
+    "virtiofs": "shared-data",
+    "ivshmem": "size=32",
+}
+
+
 def config_of(state: ClusterState, guest: Guest) -> dict[str, Any]:
     """The guest's current config as qemu-server / pve-container write it (no digest)."""
     seed = state.seed
-    mac = ":".join(f"{int(unit(seed, str(guest.vmid), f'mac{i}') * 256):02X}" for i in range(3))
+    mac = guest_mac(seed, guest.vmid)
     cfg: dict[str, Any] = {"cores": guest.cores}
     mem_mb = guest.memory // 1024**2
     disk_gb = max(1, guest.disk // 1024**3)
@@ -205,15 +217,24 @@ def config_of(state: ClusterState, guest: Guest) -> dict[str, Any]:
             ostype="l26",
             scsihw="virtio-scsi-single",
             scsi0=f"{volid},iothread=1,size={disk_gb}G",
-            net0=f"virtio=BC:24:11:{mac},bridge=vmbr0,firewall=1",
+            net0=f"virtio={mac},bridge=vmbr0,firewall=1",
             boot="order=scsi0;net0",
-            agent="1",
-            onboot=1,
             smbios1=f"uuid={_uuid(seed, guest.key)}",
             vmgenid=_uuid(seed, guest.key + "gen"),
             meta="creation-qemu=9.2.0,ctime=1735000000",
         )
+        if guest.agent:
+            cfg["agent"] = "1"
+        for device in guest.local_resources:
+            cfg[device] = _LOCAL_DEVICES[device.rstrip("0123456789")]
+        if guest.vmstate:
+            cfg.update(
+                vmstate=guest.vmstate,
+                runningmachine="pc-i440fx-9.2+pve1",
+                runningcpu="x86-64-v2-AES,+kvm_pv_eoi,+kvm_pv_unhalt",
+            )
     else:
+        ipv4 = next((ip for ip in guest.ips if ":" not in ip), "dhcp")
         cfg.update(
             hostname=guest.name,
             memory=mem_mb,
@@ -221,11 +242,12 @@ def config_of(state: ClusterState, guest: Guest) -> dict[str, Any]:
             ostype="debian",
             arch="amd64",
             rootfs=f"{volid},size={disk_gb}G",
-            net0=f"name=eth0,bridge=vmbr0,hwaddr=BC:24:11:{mac},ip=dhcp,type=veth",
+            net0=f"name=eth0,bridge=vmbr0,hwaddr={mac},ip={ipv4},type=veth",
             unprivileged=1,
             features="nesting=1",
-            onboot=1,
         )
+    if guest.onboot:
+        cfg["onboot"] = 1
     if guest.tags:
         cfg["tags"] = ";".join(guest.tags)
     if guest.template:

@@ -63,7 +63,7 @@ def ha_status(req: Request) -> Result:
                 "sid": sid,
                 "node": guest.node,
                 "state": guest.hastate or "stopped",
-                "request_state": "started" if guest.hastate == "started" else "stopped",
+                "request_state": _requested(guest),
                 "crm_state": guest.hastate or "stopped",
                 "max_relocate": 1,
                 "max_restart": 1,
@@ -87,13 +87,19 @@ def ha_resources(req: Request) -> Result:
             {
                 "sid": _sid(guest),
                 "type": kind,
-                "state": "started" if guest.hastate == "started" else "stopped",
+                "state": _requested(guest),
                 "digest": f"{int(unit(req.state.seed, str(guest.vmid), 'ha') * 2**40):010x}",
                 "max_relocate": 1,
                 "max_restart": 1,
             }
         )
     return Result(out)
+
+
+def _requested(guest: Guest) -> str:
+    """The state asked of the HA manager: still `started` while it migrates, freezes or
+    recovers the guest."""
+    return "stopped" if guest.hastate in (None, "stopped", "request_stop", "error") else "started"
 
 
 def _ctime(t: int) -> str:

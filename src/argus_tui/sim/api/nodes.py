@@ -1,4 +1,5 @@
-"""Nodes: `/version`, `/nodes`, `/nodes/{node}/status`, and the node entry of list calls."""
+"""Nodes: `/version`, `/nodes`, `/nodes/{node}/status` (and its reboot/shutdown POST), and
+the node entry of list calls."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from argus_tui.sim.api.router import NODE, Request, Result, RouteTable, perm
 from argus_tui.sim.metrics import unit
 from argus_tui.sim.model import Node
+from argus_tui.sim.nodepower import node_command
 from argus_tui.sim.state import ClusterState
 
 routes = RouteTable()
@@ -120,3 +122,16 @@ def node_status(req: Request) -> Result:
         "boot-info": {"mode": "efi", "secureboot": 0},
     }
     return Result(data)
+
+
+@routes.post(
+    "/nodes/{node}/status",
+    f"{NODE} command:str(reboot|shutdown)",
+    check=perm("/nodes/{node}", "Sys.PowerMgmt"),
+    proxy=True,
+)
+def node_power(req: Request) -> Result:
+    """Reboot or shut down the node: null at once, no task (`sim/nodepower.py` goes on)."""
+    state = req.state
+    node_command(state, state.nodes[req.params["node"]], req.params["command"])
+    return Result(None)

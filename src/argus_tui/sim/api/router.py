@@ -67,15 +67,25 @@ class Check(NamedTuple):
     path: str  # template, e.g. /vms/{vmid}
     privs: tuple[str, ...]
     any_of: bool
+    pve8: tuple[str, ...] = ()  # what PVE 8 checks instead (all of them), when it differs
+
+    def for_major(self, major: int) -> Check:
+        """The check of that PVE major version."""
+        if major < 9 and self.pve8:
+            return Check(self.path, self.pve8, False)
+        return self
 
     def denial(self, target: str) -> SimError:
         joined = ("|" if self.any_of else ",").join(self.privs)
         return SimError(403, f"Permission check failed ({target}, {joined})")
 
 
-def perm(path: str, *privs: str, any_of: bool = False) -> Check:
-    """`check => ['perm', path, [privs...]]` of PVE's schema (`any_of`: `any => 1`)."""
-    return Check(path, tuple(privs), any_of)
+def perm(path: str, *privs: str, any_of: bool = False, pve8: tuple[str, ...] = ()) -> Check:
+    """`check => ['perm', path, [privs...]]` of PVE's schema (`any_of`: `any => 1`).
+
+    `pve8` names the privileges PVE 8 wants instead (the guest agent's VM.Monitor).
+    """
+    return Check(path, tuple(privs), any_of, pve8)
 
 
 @dataclass(slots=True)
@@ -86,6 +96,7 @@ class Route:
     params: dict[str, Param]
     check: Check | None = None
     proxy: bool = False  # proxyto: node
+    since: int = 0  # the PVE major version that added it (older ones answer 501)
     regex: re.Pattern[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -114,8 +125,9 @@ class RouteTable:
         *,
         check: Check | None = None,
         proxy: bool = False,
+        since: int = 0,
     ) -> None:
-        self._append(Route(method, template, handler, parse_spec(spec), check, proxy))
+        self._append(Route(method, template, handler, parse_spec(spec), check, proxy, since))
 
     def _append(self, route: Route) -> None:
         if any(r.method == route.method and r.template == route.template for r in self.routes):
@@ -123,18 +135,31 @@ class RouteTable:
         self.routes.append(route)
 
     def route(
-        self, method: str, template: str, spec: str = "", *, check: Check | None, proxy: bool
+        self,
+        method: str,
+        template: str,
+        spec: str = "",
+        *,
+        check: Check | None,
+        proxy: bool,
+        since: int = 0,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.add(method, template, handler, spec, check=check, proxy=proxy)
+            self.add(method, template, handler, spec, check=check, proxy=proxy, since=since)
             return handler
 
         return register
 
     def get(
-        self, template: str, spec: str = "", *, check: Check | None = None, proxy: bool = False
+        self,
+        template: str,
+        spec: str = "",
+        *,
+        check: Check | None = None,
+        proxy: bool = False,
+        since: int = 0,
     ) -> Callable[[Handler], Handler]:
-        return self.route("GET", template, spec, check=check, proxy=proxy)
+        return self.route("GET", template, spec, check=check, proxy=proxy, since=since)
 
     def post(
         self, template: str, spec: str = "", *, check: Check | None = None, proxy: bool = False
@@ -175,7 +200,7 @@ class RouteTable:
         """Answer one authenticated request as pve-manager would, or raise its SimError."""
         path = "/" + path.strip("/") if path.strip("/") else "/"
         found = self.find(method, path)
-        if found is None:
+        if found is None or found[0].since > state.scenario.pve_major:
             raise SimError(501, f"Method '{method} {path}' not implemented")
         route, uri = found
         merged = dict(params)
@@ -185,7 +210,7 @@ class RouteTable:
             merged[key] = value
         state.tick()
         with state.lock:
-            check = route.check
+            check = route.check.for_major(state.scenario.pve_major) if route.check else None
             if check is not None:
                 target = check.path.format(**merged)
                 if not state.permissions.has(authid, target, check.privs, any_of=check.any_of):

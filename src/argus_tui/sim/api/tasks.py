@@ -157,9 +157,29 @@ def task_log(req: Request) -> Result:
 
 @routes.delete("/nodes/{node}/tasks/{upid}", TASK, proxy=True)
 def task_stop(req: Request) -> Result:
-    task = _task(req)
-    own = task.upid.user == req.authid or ("!" not in req.authid and task.upid.userid == req.authid)
-    if not own and not req.can(f"/nodes/{task.node}", "Sys.Modify"):
+    """Stop a task: PVE's stop_task looks the UPID up on that node (400 when unknown),
+    then lets its owner stop it; anyone else needs Sys.Modify on the node. Null also
+    when the task had already ended."""
+    raw = req.params["upid"]
+    try:
+        upid = UPID.parse(raw)
+    except UPIDError:
+        raise SimError(
+            400, "Parameter verification failed.", errors={"upid": "unable to parse worker upid"}
+        ) from None
+    task = req.state.tasks.get(str(upid))
+    if task is None or upid.node != req.params["node"]:
+        raise SimError(400, "Parameter verification failed.", errors={"upid": "no such task"})
+    if not owns(req.authid, task) and not req.can(f"/nodes/{task.node}", "Sys.Modify"):
         raise SimError(403, f"Permission check failed (/nodes/{task.node}, Sys.Modify)")
     req.state.stop_task(task)
     return Result(None)
+
+
+def owns(authid: str, task: Task) -> bool:
+    """pve-manager's check_task_user: a token's task belongs to that token and to its user;
+    a user's task only to that user (not to its tokens)."""
+    user = task.upid.user
+    if "!" in user:
+        return authid in (user, user.split("!", 1)[0])
+    return authid == user
