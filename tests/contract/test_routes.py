@@ -112,6 +112,7 @@ class Cluster:
     snapshots: dict[str, list[str]]  # "qemu/102" -> its snapshot names
     storages: dict[str, list[str]]  # node -> the storages it has
     volumes: dict[tuple[str, str], list[str]]  # (node, storage) -> a few volids of each kind
+    agents: set[str]  # "qemu/100" of the VMs whose guest agent answers a ping
 
 
 def _read_cluster(wire: Wire) -> Cluster:
@@ -132,15 +133,35 @@ def _read_cluster(wire: Wire) -> Cluster:
             for item in items:
                 by_kind.setdefault(item["content"], []).append(item["volid"])
             volumes[(node, sid)] = [v for kind in by_kind.values() for v in kind[:2]]
-    return Cluster(nodes, guests, tasks, pools, snapshots, storages, volumes)
+    agents = {
+        g["id"]
+        for g in guests
+        if g["type"] == "qemu"
+        and wire.request("POST", f"/nodes/{g['node']}/{g['id']}/agent/ping").status_code == 200
+    }
+    return Cluster(nodes, guests, tasks, pools, snapshots, storages, volumes, agents)
 
 
-def _representative_guests(cluster: Cluster, gtype: str) -> list[dict[str, Any]]:
+def _answers(template: str, guest: dict[str, Any], cluster: Cluster) -> bool:
+    """Whether PVE answers this guest's route with data (the others are error cases:
+    an agent that is off or down, a stopped container's null, a locked guest)."""
+    if "/agent/" in template:
+        return guest["id"] in cluster.agents
+    if template.endswith("/interfaces"):
+        return guest["status"] == "running"
+    if template.endswith("/migrate"):
+        return "lock" not in guest
+    return True
+
+
+def _representative_guests(
+    cluster: Cluster, gtype: str, template: str = ""
+) -> list[dict[str, Any]]:
     """One guest per distinct situation (running/stopped, template, lock, HA)."""
     seen: set[tuple[Any, ...]] = set()
     out = []
     for guest in cluster.guests:
-        if guest["type"] != gtype:
+        if guest["type"] != gtype or not _answers(template, guest, cluster):
             continue
         key = (guest["status"], guest["template"], "lock" in guest, "hastate" in guest)
         if key not in seen:
@@ -160,7 +181,7 @@ def _path_cases(route: Route, cluster: Cluster) -> Iterator[str]:
             yield template.format(node=node)
     elif names == {"node", "vmid"}:
         gtype = "qemu" if "/qemu/" in template else "lxc"
-        for guest in _representative_guests(cluster, gtype):
+        for guest in _representative_guests(cluster, gtype, template):
             yield template.format(node=guest["node"], vmid=guest["vmid"])
     elif names == {"node", "upid"}:
         for task in cluster.tasks:

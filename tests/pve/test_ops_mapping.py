@@ -27,14 +27,28 @@ from tests.contract.pve_schema import require_shared
 
 from argus_tui.cli.commands.snapshot import snapshot_json, tree_lines
 from argus_tui.cli.commands.storage import print_content
-from argus_tui.domain.models import ClusterInfo, ClusterSnapshot, Entity, Privileges, exit_ok
+from argus_tui.domain.migration import targets_for
+from argus_tui.domain.models import (
+    ClusterInfo,
+    ClusterSnapshot,
+    Entity,
+    Guest,
+    Node,
+    Privileges,
+    exit_ok,
+)
 from argus_tui.domain.secret import Secret
 from argus_tui.domain.snapshots import GuestSnapshot
 from argus_tui.domain.storage import Storage, Volume
 from argus_tui.domain.upid import UPID
 from argus_tui.pve.client import PveClient
 from argus_tui.pve.mapping import MappingError, resources_from, storage_from, task_from
-from argus_tui.pve.ops_mapping import snapshot_tree_from, volumes_from
+from argus_tui.pve.ops_mapping import (
+    addresses_from,
+    precondition_from,
+    snapshot_tree_from,
+    volumes_from,
+)
 from argus_tui.pve.settings import ConnectionSettings, TlsConfig
 from argus_tui.services.backups import guest_results
 from argus_tui.services.runner import TaskRunner
@@ -444,3 +458,68 @@ def test_malformed_storage_resources_are_reported() -> None:
     assert (local.storage, local.node, local.used, local.total) == ("local", "pve-a", 100, 400)
     assert local.fraction == 0.25 and not local.active
     assert hostile.content == ("backup", "iso")
+
+
+# -- migration precondition and guest agent ---------------------------------------------
+
+
+GIB = 1024**3
+
+
+def _node(name: str, free: int) -> Node:
+    return Node(name=name, status="online", mem=64 * GIB - free, maxmem=64 * GIB)
+
+
+def test_qemu_migrate_precondition_derived(replay: Replay) -> None:
+    """Every other node is in not_allowed_nodes; an empty entry means allowed."""
+    data = replay.serve("derived/migrate-precondition-qemu.derived.json").migrate_precondition(QEMU)
+    assert replay.seen[-1] == ("GET", "/api2/json/nodes/pve1/qemu/100/migrate")
+    pre = precondition_from(data)
+    assert pre.running and pre.known
+    assert pre.allowed == frozenset({"pve2"})
+    assert set(pre.not_allowed) == {"pve3"}  # pve2's {} is no reason
+    assert pre.blocker("pve2") is None
+    assert pre.blocker("pve3") == "storage not available there: local-zfs"
+    # The ISO on `local` is a cdrom: only the disk needs --with-local-disks.
+    assert pre.local_disks == ("local-zfs:vm-100-disk-0",)
+    assert pre.local_resources == ()
+    guest = Guest(vmid=100, name="vm", type="qemu", node="pve1", status="running", maxmem=GIB)
+    targets = targets_for(
+        guest, [_node("pve1", 9), _node("pve2", 8 * GIB), _node("pve3", 32 * GIB)], pre
+    )
+    assert [(t.node.name, t.allowed) for t in targets] == [("pve2", True), ("pve3", False)]
+
+
+def test_lxc_migrate_precondition_derived_dashed_keys(replay: Replay) -> None:
+    data = replay.serve("derived/migrate-precondition-lxc.derived.json").migrate_precondition(
+        Entity("lxc", "pve1", 101)
+    )
+    pre = precondition_from(data)
+    assert pre.running and pre.allowed == frozenset({"pve2", "pve3"})
+    assert pre.not_allowed == {} and pre.local_disks == () and pre.local_resources == ()
+    assert pre.blocker("pve2") is None and pre.blocker("pve3") is None
+
+
+def test_agent_network_interfaces_captured(replay: Replay) -> None:
+    """Loopback is left out; the guest's real and container addresses stay, with prefix."""
+    client = replay.serve("agent-network-get-interfaces.community-proxmox-inventory.json")
+    items = client.guest_interfaces(QEMU)
+    assert replay.seen[-1] == ("GET", "/api2/json/nodes/pve1/qemu/100/agent/network-get-interfaces")
+    found = addresses_from(items)
+    assert [(a.interface, a.address, a.family) for a in found] == [
+        ("eth0", "10.1.2.3/24", "ipv4"),
+        ("eth0", "fd8c:4687:e88d:1be3:5b70:7b88:c79c:293/64", "ipv6"),
+        ("docker0", "10.10.2.3/16", "ipv4"),
+    ]
+    assert found[0].mac == "ff:ff:ff:ff:ff:ff"
+
+
+def test_agent_network_interfaces_multi_nic_captured(replay: Replay) -> None:
+    """Interfaces without addresses (or without a MAC) are no error and give none."""
+    client = replay.serve("agent-network-get-interfaces-multi-nic.community-proxmox-inventory.json")
+    found = addresses_from(client.guest_interfaces(QEMU))
+    names = [a.interface for a in found]
+    assert "lo" not in names and "datapath" not in names
+    assert ("eth0", "172.16.0.143/24") in [(a.interface, a.address) for a in found]
+    assert ("eth1", "10.0.0.133/24") in [(a.interface, a.address) for a in found]
+    assert all(a.family in ("ipv4", "ipv6") for a in found)

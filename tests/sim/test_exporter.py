@@ -216,7 +216,8 @@ def test_pve_exporter_scrapes_the_demo_cluster(sim: Simulator, exporter: Exporte
     # NodeConfigCollector: the local node's guests and their config
     local = _local_node(sim)
     onboot = _by_id(metrics["pve_onboot_status"])
-    assert set(onboot) == {k for k, g in guests.items() if g.node == local}
+    assert set(onboot) == {k for k, g in guests.items() if g.node == local and g.onboot}
+    assert onboot and set(onboot.values()) == {1}
 
     # The exporter logged no errors, warnings or tracebacks.
     problems = [line for line in log.splitlines() if any(p in line for p in LOG_PROBLEMS)]

@@ -745,7 +745,9 @@ class ResourcesCase:
 
 
 ALL_STORAGE = [
-    f"storage/{n}/{s}" for n in ("pve1", "pve2") for s in ("local", "local-lvm", "nas-backup")
+    f"storage/{n}/{s}"
+    for n in ("pve1", "pve2")
+    for s in ("local", "local-lvm", "nas-backup", "ceph-vm")
 ]
 TENANT_FIELDS = {"qemu/100": "tenant", "qemu/200": "tenant"}
 EVERYTHING: dict[str, Any] = {

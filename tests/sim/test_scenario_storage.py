@@ -53,15 +53,18 @@ def test_defaults() -> None:
 
 
 def test_without_storage_tables_the_old_storages_remain() -> None:
+    """...plus a shared Ceph pool, where the disks are unless `local_disks` says local."""
     data = base()
     del data["storage"]
+    data["guest"][1]["local_disks"] = True
     sc = scenario_from_dict(data)
     assert [(s.id, s.type, s.shared) for s in sc.storages] == [
         ("local", "dir", False),
         ("local-lvm", "lvmthin", False),
         ("nas-backup", "nfs", True),
+        ("ceph-vm", "rbd", True),
     ]
-    assert {g.disk_storage for g in sc.guests} == {"local-lvm"}
+    assert [g.disk_storage for g in sc.guests] == ["ceph-vm", "local-lvm"]
 
 
 def test_snapshots_and_backups_of_a_guest(make_sim: Callable[..., Simulator]) -> None:

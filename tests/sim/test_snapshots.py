@@ -161,7 +161,7 @@ def test_delete_marks_the_entry_then_reparents_its_children(sim: Simulator, pve:
 def test_a_stopped_task_undoes_its_work(sim: Simulator, pve: Any) -> None:
     upid = guest_api(pve, VM).snapshot.post(snapname="killed")
     pve.nodes("pve-a").tasks(upid).delete()
-    assert status(pve, upid)["exitstatus"] == "interrupted by signal"
+    assert status(pve, upid)["exitstatus"] == "received interrupt"
     assert "killed" not in snaps(pve, VM) and lock_of(pve, 102) is None
 
 

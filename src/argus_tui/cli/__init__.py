@@ -34,6 +34,10 @@ MODULES: dict[str | None, str] = {
     "snapshot": "snapshot",
     "backup": "backup",
     "storage": "storage",
+    "migrate": "migrate",
+    "evacuate": "migrate",
+    "node": "node",
+    "task-stop": "tasks",
     "history": "history",
     "ask": "ask",
 }

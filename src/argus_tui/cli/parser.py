@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     _profiles(commands)
     _cluster(commands)
     _operations(commands)
+    _maintenance(commands)
     _history(commands)
     _task_log(commands)
     _assistant(commands)
@@ -140,6 +141,11 @@ def _cluster(commands: Commands) -> None:
     status.add_argument(
         "--no-history", action="store_true", help="do not record this snapshot locally"
     )
+    status.add_argument(
+        "--ips",
+        action="store_true",
+        help="each running guest's addresses (one agent or interfaces call per guest)",
+    )
 
     tasks = commands.add_parser("tasks", help="recent tasks")
     _connection_flags(tasks)
@@ -149,9 +155,9 @@ def _cluster(commands: Commands) -> None:
 
     power = commands.add_parser(
         "power",
-        help="start, shutdown, stop, reboot, reset, suspend or resume a guest",
+        help="start, shutdown, stop, reboot, reset, suspend, hibernate or resume a guest",
         description="Run a power action on a guest, with the same permission and state checks"
-        " as the TUI. Stop and reset ask for confirmation unless --yes.",
+        " as the TUI. Stop, reset and hibernate ask for confirmation unless --yes.",
     )
     _connection_flags(power)
     power.add_argument("action", choices=ACTION_ORDER)
@@ -241,6 +247,63 @@ def _operations(commands: Commands) -> None:
     content.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
     )
+
+
+def _maintenance(commands: Commands) -> None:
+    """Migration, evacuation, node power and stopping a task."""
+    migrate = commands.add_parser(
+        "migrate",
+        help="move a guest to another node (VM.Migrate)",
+        description="Migrate a guest, after the server's precondition check. A running VM"
+        " moves only with --online, a running container only with --restart: Argus never"
+        " picks a disruptive mode by itself.",
+    )
+    _connection_flags(migrate)
+    migrate.add_argument("vmid", type=int, metavar="VMID")
+    migrate.add_argument("target", metavar="TARGET", help="the node to move it to")
+    mode = migrate.add_mutually_exclusive_group()
+    mode.add_argument("--online", action="store_true", help="live-migrate a running VM")
+    mode.add_argument(
+        "--restart", action="store_true", help="shut a running container down, move, start it"
+    )
+    migrate.add_argument(
+        "--with-local-disks", action="store_true", help="copy disks on local storage too"
+    )
+    migrate.add_argument("--wait", action="store_true", help="follow the task to its end")
+
+    evacuate = commands.add_parser(
+        "evacuate",
+        help="move every running guest off a node, by free memory",
+        description="Plan the evacuation of a node: its running guests spread over the other"
+        " nodes by free memory, never overcommitting one; what cannot move is listed with"
+        " the reason. Asks before running the plan unless --yes.",
+    )
+    _connection_flags(evacuate)
+    evacuate.add_argument("node", metavar="NODE")
+    evacuate.add_argument(
+        "--to", metavar="NODE[,NODE...]", help="only these target nodes (default: all)"
+    )
+    evacuate.add_argument("--dry-run", action="store_true", help="print the plan, send nothing")
+    evacuate.add_argument("--json", action="store_true", help="machine-readable plan")
+    evacuate.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    evacuate.add_argument("--wait", action="store_true", help="follow every move to its end")
+
+    node = commands.add_parser("node", help="reboot or shut down a node (Sys.PowerMgmt)")
+    node_cmds = node.add_subparsers(
+        dest="node_command", metavar="SUBCOMMAND", parser_class=_Parser, required=True
+    )
+    for command, text in (("reboot", "reboot a node"), ("shutdown", "shut a node down")):
+        sub = node_cmds.add_parser(command, help=f"{text}; asks for the node's name unless --yes")
+        _connection_flags(sub)
+        sub.add_argument("node", metavar="NODE")
+        sub.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    task_stop = commands.add_parser(
+        "task-stop",
+        help="stop a running task (its owner, or Sys.Modify on the node)",
+    )
+    _connection_flags(task_stop)
+    task_stop.add_argument("upid", metavar="UPID", help="the task id")
 
 
 def _history(commands: Commands) -> None:

@@ -45,7 +45,19 @@ FEATURES = (
         also=("VM.Snapshot",),
     ),
     Feature("backup", "Backups of guests", "VM.Backup", "/vms", "ArgusOperator"),
+    Feature("migrate", "Migration and evacuation", "VM.Migrate", "/vms", "ArgusOperator"),
+    Feature(
+        "task_stop", "Stopping other users' tasks", "Sys.Modify", "/nodes/{node}", "ArgusNodeAdmin"
+    ),
 )
+
+#: Rebooting and shutting down a node: checked on each node (one line per node).
+NODE_ROLE = "ArgusNodeAdmin"
+NODE_PRIVS = "Sys.Audit Sys.PowerMgmt Sys.Modify"
+#: A guest's addresses from its agent: PVE 9 has a privilege of its own (PVEAuditor holds
+#: it); PVE 8 asks for VM.Monitor on every agent call, which only the admin roles carry.
+AGENT_PRIVILEGE = {"9": "VM.GuestAgent.Audit", "8": "VM.Monitor"}
+AGENT_ROLE = "ArgusAgent"
 
 #: Backups also need this on the storage they are written to (one line per storage).
 STORAGE_ROLE = "PVEDatastoreUser"
@@ -54,18 +66,27 @@ AUDITOR_PRIVS = "Sys.Audit Sys.Syslog VM.Audit Datastore.Audit Pool.Audit"
 OPERATOR_PRIVS = (
     AUDITOR_PRIVS
     + " VM.PowerMgmt VM.Snapshot VM.Snapshot.Rollback VM.Backup Datastore.AllocateSpace"
+    + " VM.Migrate"
 )
 SNAPSHOT_PRIVS = "VM.Audit VM.Snapshot VM.Snapshot.Rollback"
 
 
-def recommended_roles(token_id: str) -> list[str]:
+def recommended_roles(token_id: str, major: str = "9") -> list[str]:
     quoted = f"'{token_id}'"
+    agent = AGENT_PRIVILEGE.get(major, AGENT_PRIVILEGE["9"])
     return [
         f'pveum role add ArgusAuditor --privs "{AUDITOR_PRIVS}"',
         f'pveum role add ArgusOperator --privs "{OPERATOR_PRIVS}"',
         f'pveum role add SnapshotOnly --privs "{SNAPSHOT_PRIVS}"',
+        f'pveum role add {NODE_ROLE} --privs "{NODE_PRIVS}"',
+        f'pveum role add {AGENT_ROLE} --privs "VM.Audit {agent}"',
         f"pveum acl modify / --tokens {quoted} --roles ArgusAuditor    # read-only",
-        f"pveum acl modify / --tokens {quoted} --roles ArgusOperator   # power, snapshots, backups",
+        f"pveum acl modify / --tokens {quoted} --roles ArgusOperator   # power, snapshots,"
+        " backups, migration",
+        f"pveum acl modify /nodes --tokens {quoted} --roles {NODE_ROLE}   # node reboot and"
+        " shutdown, stopping others' tasks",
+        f"pveum acl modify /vms --tokens {quoted} --roles {AGENT_ROLE}   # guest addresses"
+        " from the agent",
         f"pveum acl modify /vms/VMID --tokens {quoted} --roles SnapshotOnly   # snapshots of"
         " one guest",
     ]
@@ -156,29 +177,28 @@ def run(client: PveClient) -> Report:
             + ("" if supported else " (Argus supports 8.x and 9.x; some views may be incomplete)"),
         )
     )
+    report.recommended = recommended_roles(settings.token_id, major)
     try:
         everything = privileges_from(client.permissions())
-        node = _a_node(client)
+        nodes = _nodes(client)
+        node = nodes[0] if nodes else ""
+        token = settings.token_id
         for feature in FEATURES:
             path = feature.path.format(node=node).rstrip("/")
-            held = privileges_from(client.permissions(path)).at(path)
-            wanted = (feature.privilege, *feature.also)
-            ok = any(p in held for p in wanted)
-            grant = None if ok else _grant(path, settings.token_id, feature.role)
-            held_on, except_on = _below(everything, path, wanted)
-            report.features.append(
-                FeatureResult(
-                    feature.key,
-                    feature.title,
-                    ok,
-                    " or ".join(wanted),
-                    path,
-                    grant,
-                    [] if ok else held_on,
-                    except_on if ok else [],
-                )
-            )
+            report.features.append(_feature(client, everything, feature, path, token))
         report.features += _backup_storages(client, settings.token_id)
+        for name in nodes or [""]:
+            power = Feature(
+                "node_power", f"Node reboot and shutdown ({name or 'nodes'})",
+                "Sys.PowerMgmt", "/nodes/{node}", NODE_ROLE,
+            )  # fmt: skip
+            path = power.path.format(node=name).rstrip("/")
+            report.features.append(_feature(client, everything, power, path, token))
+        agent = Feature(
+            "guest_agent", "Guest addresses from the agent",
+            AGENT_PRIVILEGE.get(major, AGENT_PRIVILEGE["9"]), "/vms", AGENT_ROLE,
+        )  # fmt: skip
+        report.features.append(_feature(client, everything, agent, "/vms", token))
     except ArgusError as exc:
         report.checks.append(Check("permissions", False, str(exc)))
         report.error = exc
@@ -194,6 +214,27 @@ def run(client: PveClient) -> Report:
             f" {user}'s privileges."
         )
     return report
+
+
+def _feature(
+    client: PveClient, everything: Privileges, feature: Feature, path: str, token_id: str
+) -> FeatureResult:
+    """One feature, checked on the exact path the server checks."""
+    held = privileges_from(client.permissions(path)).at(path)
+    wanted = (feature.privilege, *feature.also)
+    ok = any(p in held for p in wanted)
+    grant = None if ok else _grant(path, token_id, feature.role)
+    held_on, except_on = _below(everything, path, wanted)
+    return FeatureResult(
+        feature.key,
+        feature.title,
+        ok,
+        " or ".join(wanted),
+        path,
+        grant,
+        [] if ok else held_on,
+        except_on if ok else [],
+    )
 
 
 def _grant(path: str, token_id: str, role: str) -> str:
@@ -251,12 +292,13 @@ def _backup_storages(client: PveClient, token_id: str) -> list[FeatureResult]:
     return out
 
 
-def _a_node(client: PveClient) -> str:
-    """A node name for per-node checks; "" (check /nodes) when none is visible."""
+def _nodes(client: PveClient) -> list[str]:
+    """The visible nodes' names for per-node checks; none: check /nodes."""
+    names: list[str] = []
     try:
         for entry in client.resources("node"):
             if isinstance(entry, dict) and as_str(entry.get("node")):
-                return str(entry["node"])
+                names.append(str(entry["node"]))
     except ArgusError:
         pass
-    return ""
+    return names

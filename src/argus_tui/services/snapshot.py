@@ -8,16 +8,17 @@ token may do. Never one call per guest.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from argus_tui.domain.models import ClusterSnapshot, Guest, Node, Privileges
+from argus_tui.domain.models import ClusterSnapshot, Entity, Guest, Node, Privileges
 from argus_tui.domain.operations import allowed_operations
 from argus_tui.domain.permissions import allowed_actions
 from argus_tui.domain.storage import Storage
-from argus_tui.errors import ApiError, PermissionDenied
+from argus_tui.errors import ApiError, ArgusError, PermissionDenied
 from argus_tui.pve.client import PveClient
 from argus_tui.pve.mapping import MappingError, cluster_from, privileges_from, resources_from
+from argus_tui.pve.ops_mapping import addresses_from
 
 
 def collect(client: PveClient) -> ClusterSnapshot:
@@ -115,13 +116,39 @@ def guest_json(
     }
 
 
-def snapshot_json(snapshot: ClusterSnapshot, *, read_only: bool = False) -> dict[str, Any]:
-    """`argus status --json`, exactly the schema in the README (scripts rely on it)."""
+def guest_ips(client: PveClient, guests: Iterable[Guest]) -> dict[int, list[str]]:
+    """`argus status --ips`: each running guest's addresses, one call per guest (the
+    agent's for a VM, the node's view for a container). A guest whose agent does not
+    answer, or that the token may not ask, has none: the list is empty, never an error."""
+    out: dict[int, list[str]] = {}
+    for guest in guests:
+        if guest.status != "running" or guest.template:
+            out[guest.vmid] = []
+            continue
+        try:
+            items = client.guest_interfaces(Entity.of_guest(guest))
+        except ArgusError:
+            out[guest.vmid] = []
+            continue
+        out[guest.vmid] = [a.address for a in addresses_from(items)]
+    return out
+
+
+def snapshot_json(
+    snapshot: ClusterSnapshot,
+    *,
+    read_only: bool = False,
+    ips: Mapping[int, Sequence[str]] | None = None,
+) -> dict[str, Any]:
+    """`argus status --json`, exactly the schema in the README (scripts rely on it);
+    `ips` (from `guest_ips`) adds each guest's `ips` list."""
     guests = []
     for guest in snapshot.guests:
         entry = guest_json(guest, snapshot.privileges, snapshot.storages, snapshot.nodes)
         if read_only:
             entry["allowed_actions"] = []
+        if ips is not None:
+            entry["ips"] = list(ips.get(guest.vmid, ()))
         guests.append(entry)
     return {
         "cluster": {

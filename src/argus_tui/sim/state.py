@@ -110,6 +110,7 @@ class ClusterState:
         self._running: dict[str, Task] = {}
         self._timers: list[_Timer] = []
         self._timer_seq = 0
+        self._due: float | None = None
         self._flocks: dict[str, list[tuple[Task, Callable[[float], None]]]] = {}
         for task_spec in scenario.tasks:
             self._seed_task(task_spec, now - task_spec.ago)
@@ -153,7 +154,9 @@ class ClusterState:
         return members
 
     def now(self) -> float:
-        return self.clock.now()
+        """The simulated time; inside a step or a task's end that `tick` runs late, the
+        time that step was due, so what it starts begins when it should have."""
+        return self._due if self._due is not None else self.clock.now()
 
     def node_stale(self, node: Node, now: float) -> bool:
         return node.offline_since is not None and now - node.offline_since > STALE_AFTER
@@ -290,14 +293,19 @@ class ClusterState:
                 )
                 if timer is None and task is None:
                     return
-                if task is None or (
-                    timer is not None and timer.when <= task.upid.starttime + task.duration
-                ):
-                    assert timer is not None
-                    self._timers.remove(timer)
-                    timer.action(timer.when)
-                else:
-                    self.finish_task(task)
+                try:
+                    if task is None or (
+                        timer is not None and timer.when <= task.upid.starttime + task.duration
+                    ):
+                        assert timer is not None
+                        self._timers.remove(timer)
+                        self._due = timer.when
+                        timer.action(timer.when)
+                    else:
+                        self._due = task.upid.starttime + task.duration
+                        self.finish_task(task)
+                finally:
+                    self._due = None
 
     def _next_pid(self) -> int:
         self._pid += 1 + int(unit(self.seed, str(self._pid), "pid") * 40)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 
 from argus_tui.cli.context import CliContext
 from argus_tui.cli.output import print_json, warn
@@ -12,11 +13,12 @@ from argus_tui.domain.models import ClusterSnapshot
 from argus_tui.domain.text import printable
 from argus_tui.errors import EXIT_OK, StoreError
 from argus_tui.services.session import history_profile
-from argus_tui.services.snapshot import collect, guest_actions, snapshot_json
+from argus_tui.services.snapshot import collect, guest_actions, guest_ips, snapshot_json
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
-    snapshot = collect(ctx.client())
+    client = ctx.client()
+    snapshot = collect(client)
     resolved = ctx.resolved
     store = None if args.no_history else ctx.history()
     if store is not None:
@@ -27,16 +29,19 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
             store.close()
         except StoreError as exc:
             warn(str(exc))
+    ips = guest_ips(client, snapshot.guests) if args.ips else None
     if args.json:
-        print_json(snapshot_json(snapshot, read_only=resolved.read_only))
+        print_json(snapshot_json(snapshot, read_only=resolved.read_only, ips=ips))
         return EXIT_OK
-    _print_table(snapshot, read_only=resolved.read_only)
+    _print_table(snapshot, read_only=resolved.read_only, ips=ips)
     for warning in snapshot.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return EXIT_OK
 
 
-def _print_table(snapshot: ClusterSnapshot, *, read_only: bool) -> None:
+def _print_table(
+    snapshot: ClusterSnapshot, *, read_only: bool, ips: Mapping[int, list[str]] | None
+) -> None:
     cluster = snapshot.cluster
     quorum = {True: "quorate", False: "NOT QUORATE", None: "quorum unknown"}[cluster.quorate]
     print(
@@ -63,3 +68,5 @@ def _print_table(snapshot: ClusterSnapshot, *, read_only: bool) -> None:
             f"{guest.vmid:>6} {name:<24} {guest.type:<4} {printable(guest.node):<12}"
             f" {printable(guest.status):<9} {percent(guest.cpu):>5} {mem:>16}  {actions}"
         )
+        if ips and ips.get(guest.vmid):
+            print(f"{'':>6} addresses: {printable(', '.join(ips[guest.vmid]))}")

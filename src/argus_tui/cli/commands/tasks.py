@@ -1,4 +1,5 @@
-"""`argus tasks` (recent tasks) and `argus task-log UPID` (one task's log, or its tail)."""
+"""`argus tasks` (recent tasks), `argus task-log UPID` (one task's log, or its tail) and
+`argus task-stop UPID` (stop a running task: its owner token, or Sys.Modify on its node)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,20 @@ import argparse
 import sys
 import time
 
+from argus_tui.cli.actions import journal_warnings, refuse_if_read_only
 from argus_tui.cli.context import CliContext
 from argus_tui.cli.output import print_json
 from argus_tui.cli.parser import parse_upid
 from argus_tui.domain.models import exit_ok
 from argus_tui.domain.text import printable
-from argus_tui.errors import EXIT_FAILED, EXIT_OK
+from argus_tui.errors import EXIT_FAILED, EXIT_OK, OperationFailed
+from argus_tui.pve.mapping import task_from
 from argus_tui.services.tasks import follow_log, recent_tasks, task_json
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
+    if args.command == "task-stop":
+        return task_stop(ctx, args)
     return task_log(ctx, args) if args.command == "task-log" else tasks(ctx, args)
 
 
@@ -53,4 +58,25 @@ def task_log(ctx: CliContext, args: argparse.Namespace) -> int:
     final = follow_log(client, upid, emit, follow=args.follow)
     if final is not None and not exit_ok(final):
         return EXIT_FAILED
+    return EXIT_OK
+
+
+def task_stop(ctx: CliContext, args: argparse.Namespace) -> int:
+    """The task's state from the server first: a finished task is not stopped again."""
+    upid = parse_upid(args.upid)
+    refuse_if_read_only(ctx.resolved.read_only, "stop tasks")
+    session = ctx.session()
+    item = session.client.task_status(upid.node, str(upid))
+    task = task_from({"upid": str(upid), "node": upid.node, **item})
+    if not task.running:
+        raise OperationFailed(
+            f"task {printable(task.type)} {printable(task.id)} has already finished"
+            f" ({printable(task.status or 'unknown')})"
+        )
+    session.stop_task(task)
+    journal_warnings(session.runner.take_journal_errors())
+    print(
+        f"Stop of task {printable(task.type)} {printable(task.id)} on {printable(task.node)}"
+        " requested"
+    )
     return EXIT_OK
