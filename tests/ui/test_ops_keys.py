@@ -173,6 +173,7 @@ async def test_why_not_on_the_guests_screen(make_sim: Callable[..., Simulator]) 
             "Delete snapshot allowed",
             "Backup needs VM.Backup on /vms/101",
             "Backups allowed",
+            "Migrate needs VM.Migrate on /vms/101",
         ]
         await pilot.press("escape")
         await select(pilot, 102)
@@ -184,6 +185,7 @@ async def test_why_not_on_the_guests_screen(make_sim: Callable[..., Simulator]) 
             "Delete snapshot needs VM.Snapshot on /vms/102",
             "Backup allowed",
             "Backups allowed",
+            "Migrate needs VM.Migrate on /vms/102",
         ]
         await pilot.press("escape")
         await select(pilot, 105)

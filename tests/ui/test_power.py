@@ -39,11 +39,12 @@ POWER_KEYS = {
     "Reboot": "R",
     "Reset": "X",
     "Suspend": "Z",
+    "Hibernate": "H",
     "Resume": "U",
 }
 POWER = frozenset(POWER_KEYS)
 NONE: frozenset[str] = frozenset()
-RUNNING_QEMU = frozenset({"Shutdown", "Stop", "Reboot", "Reset", "Suspend"})
+RUNNING_QEMU = frozenset({"Shutdown", "Stop", "Reboot", "Reset", "Suspend", "Hibernate"})
 RUNNING_LXC = frozenset({"Shutdown", "Stop", "Reboot", "Suspend"})
 STOPPED = frozenset({"Start"})
 PAUSED = frozenset({"Stop", "Resume"})
@@ -556,6 +557,7 @@ async def test_why_not_names_privilege_path_and_state(make_sim: Callable[..., Si
             "Reboot allowed",
             "Reset allowed",
             "Suspend allowed",
+            "Hibernate allowed",
             "Resume not valid while running",
         ]
 

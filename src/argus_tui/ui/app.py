@@ -142,6 +142,25 @@ class ArgusApp(RefreshingApp):
     def on_power_requested(self, message: m.PowerRequested) -> None:
         self._start(jobs.power_job(self.session, message.guest, message.action))
 
+    def on_migrate_requested(self, message: m.MigrateRequested) -> None:
+        job = jobs.migrate_job(
+            self.session,
+            message.guest,
+            message.target,
+            message.mode,
+            with_local_disks=message.with_local_disks,
+        )
+        self._start(job)
+
+    def on_evacuate_requested(self, message: m.EvacuateRequested) -> None:
+        self._start(jobs.evacuate_job(self.session, message.plan))
+
+    def on_node_power_requested(self, message: m.NodePowerRequested) -> None:
+        self._start(jobs.node_power_job(self.session, message.node, message.command))
+
+    def on_task_stop_requested(self, message: m.TaskStopRequested) -> None:
+        self._start(jobs.task_stop_job(self.session, message.task))
+
     def on_snapshot_requested(self, message: m.SnapshotRequested) -> None:
         job = jobs.snapshot_job(
             self.session,

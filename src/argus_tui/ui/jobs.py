@@ -7,10 +7,12 @@ for; its `start` and each task's `follow` block, so they run in the app's thread
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from argus_tui.domain.models import Guest
+from argus_tui.domain.migration import EvacuationPlan, Mode, Move
+from argus_tui.domain.models import Guest, Task
 from argus_tui.domain.operations import OPERATIONS
 from argus_tui.domain.permissions import ACTIONS
 from argus_tui.domain.storage import Volume
@@ -57,6 +59,80 @@ def power_job(session: Session, guest: Guest, action: str) -> Job:
         return [Tracked(title, lambda p: power.follow(guest, action, upid, on_progress=p))]
 
     return Job(title, action, (guest.vmid,), "", start)
+
+
+def migrate_job(
+    session: Session, guest: Guest, target: str, mode: Mode, *, with_local_disks: bool = False
+) -> Job:
+    """Migrate one guest, followed until it runs on `target` (HA: through the LRM's task)."""
+    title = f"{OPERATIONS['migrate'].label} {guest.label} to {target}"
+    migration = session.migration
+
+    def start() -> list[Tracked]:
+        upid = migration.start(guest, target, mode, with_local_disks=with_local_disks)
+        return [Tracked(title, lambda p: migration.follow(guest, upid, target, on_progress=p))]
+
+    return Job(title, "migrate", (guest.vmid,), target, start)
+
+
+def evacuate_job(session: Session, plan: EvacuationPlan) -> Job:
+    """Empty a node: one migration after another, each followed to its end; one outcome
+    for the whole plan (failed if any move failed)."""
+    title = f"Evacuate {plan.node}"
+    evacuation = session.evacuation
+    guests = tuple(move.guest for move in plan.moves)
+
+    def follow(progress: Progress) -> Outcome:
+        started = time.monotonic()
+
+        def each(move: Move, text: str) -> None:
+            progress(f"{move.guest.label} to {move.to}: {text}")
+
+        results = evacuation.run(plan, on_progress=each)
+        failed = [(move, error) for move, _outcome, error in results if error]
+        moved = len(results) - len(failed)
+        status = "OK"
+        if failed:
+            status = "; ".join(
+                f"{move.guest.label} to {move.to}: {error}" for move, error in failed
+            )
+        note = f"{moved} moved" + (f", {len(plan.skipped)} skipped" if plan.skipped else "")
+        first, *others = guests
+        return Outcome(
+            first, "evacuate", "", not failed, status, time.monotonic() - started, note,
+            plan.node, tuple(others),
+        )  # fmt: skip
+
+    def start() -> list[Tracked]:
+        if not plan.moves:
+            return []
+        return [Tracked(title, follow)]
+
+    return Job(title, "evacuate", tuple(g.vmid for g in guests), plan.node, start)
+
+
+def node_power_job(session: Session, node: str, command: str) -> Job:
+    """Reboot or shut down a node: no task to follow; the refresh shows it go and return."""
+    title = f"{'Reboot' if command == 'reboot' else 'Shutdown'} node {node}"
+    power = session.node_power
+
+    def start() -> list[Tracked]:
+        power.send(node, command)
+        return []
+
+    return Job(title, f"node-{command}", (), node, start)
+
+
+def task_stop_job(session: Session, task: Task) -> Job:
+    """Stop a running task; its own end shows in the tasks list with the next refresh."""
+    title = f"Stop task {task.type} {task.id}".rstrip()
+
+    def start() -> list[Tracked]:
+        session.stop_task(task)
+        return []
+
+    vmids = (int(task.id),) if task.id.isdigit() else ()
+    return Job(title, "task-stop", vmids, task.upid, start)
 
 
 def snapshot_title(action: str, guest: Guest, name: str) -> str:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from argus_tui.domain.models import Guest
+from argus_tui.domain.migration import EvacuationPlan, Mode
+from argus_tui.domain.models import Guest, Task
 from argus_tui.domain.storage import Volume
 from argus_tui.services.assistant import SuggestedAction
 from argus_tui.services.runner import Outcome
@@ -107,6 +108,38 @@ class PowerRequested(Message):
 
     guest: Guest
     action: str
+
+
+@dataclass
+class MigrateRequested(Message):
+    """Migrate one guest to a target node in its mode (already checked in the picker)."""
+
+    guest: Guest
+    target: str
+    mode: Mode
+    with_local_disks: bool = False
+
+
+@dataclass
+class EvacuateRequested(Message):
+    """Run an evacuation plan (already shown and confirmed)."""
+
+    plan: EvacuationPlan
+
+
+@dataclass
+class NodePowerRequested(Message):
+    """Reboot or shut down a node (already confirmed by typing its name)."""
+
+    node: str
+    command: str  # reboot | shutdown
+
+
+@dataclass
+class TaskStopRequested(Message):
+    """Stop a running task (already checked and confirmed)."""
+
+    task: Task
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """What the guests screen offers beyond power: the snapshots view, a backup now, the guest's
-backups; and how `w` explains each of them.
+backups, a migration; and how `w` explains each of them.
 
 Every rule is `domain.operations.why_not` on the refresh's privileges and storages (the
 same explanation as the CLI's), plus "a task of Argus's is still running on it".
@@ -19,6 +19,7 @@ from argus_tui.ui.screens.power import Verdict
 
 BUSY = "a task of Argus's is still running on it"
 NO_BACKUP_STORAGE = "no storage visible to this token takes backups"
+NO_OTHER_NODE = "no other node is online"
 SNAPSHOT_OPS = ("snapshot", "rollback", "snapshot-delete")
 
 
@@ -36,6 +37,20 @@ def denial(name: str, guest: Guest, snapshot: ClusterSnapshot, session: Session)
     if session.runner.busy(guest.vmid):
         return BUSY
     return None
+
+
+def migrate_denial(guest: Guest, snapshot: ClusterSnapshot, session: Session) -> str | None:
+    """Why `m` is not offered on `guest`: the operation's rule, then another online node."""
+    reason = denial("migrate", guest, snapshot, session)
+    if reason is None and not any(n.online and n.name != guest.node for n in snapshot.nodes):
+        return NO_OTHER_NODE
+    return reason
+
+
+def migrate_candidates(
+    guests: Sequence[Guest], snapshot: ClusterSnapshot, session: Session
+) -> list[Candidate]:
+    return [(guest, migrate_denial(guest, snapshot, session)) for guest in guests]
 
 
 def backup_candidates(
@@ -67,4 +82,5 @@ def verdicts(guest: Guest, snapshot: ClusterSnapshot, session: Session) -> list[
         reason = NO_BACKUP_STORAGE
     out.append((OPERATIONS["backup"].label, reason))
     out.append(("Backups", None if has_backup_storage(snapshot) else NO_BACKUP_STORAGE))
+    out.append((OPERATIONS["migrate"].label, migrate_denial(guest, snapshot, session)))
     return out

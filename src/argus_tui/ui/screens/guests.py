@@ -22,6 +22,7 @@ from argus_tui.ui.messages import (
     BackupRequested,
     FilterToNode,
     GuestSelected,
+    MigrateRequested,
     OfferPower,
     PowerRequested,
     ScreenWords,
@@ -32,6 +33,7 @@ from argus_tui.ui.screens import guest_ops
 from argus_tui.ui.screens.backup_form import BackupChoice, BackupForm
 from argus_tui.ui.screens.base import ArgusScreen
 from argus_tui.ui.screens.guest_rows import COLUMNS, SORT_KEYS, TYPE_WORDS, guest_cells
+from argus_tui.ui.screens.migrate import Choice, MigratePicker
 from argus_tui.ui.screens.power import BulkPlan, ConfirmAction, WhyNot, confirm_text
 from argus_tui.ui.screens.snapshots import SnapshotsScreen
 from argus_tui.ui.widgets.bars import Tab
@@ -50,10 +52,12 @@ class GuestsScreen(ArgusScreen):
         Binding("R", "power('reboot')", "Reboot", id="power.reboot"),
         Binding("X", "power('reset')", "Reset", id="power.reset"),
         Binding("Z", "power('suspend')", "Suspend", id="power.suspend"),
+        Binding("H", "power('hibernate')", "Hibernate", id="power.hibernate"),
         Binding("U", "power('resume')", "Resume", id="power.resume"),
         Binding("n", "snapshots", "Snapshots", id="guests.snapshots"),
         Binding("b", "backup", "Backup", id="guests.backup"),
         Binding("B", "backups", "Backups", id="guests.backups"),
+        Binding("m", "migrate", "Migrate", id="guests.migrate"),
         # Priority: keys typed right after `/` (a fast typist, a paste) reach the filter.
         Binding("slash", "table_filter", "Filter", id="guests.filter", priority=True),
         Binding("escape", "clear_table_filter", "Clear filter", show=False, id="guests.clear"),
@@ -244,7 +248,7 @@ class GuestsScreen(ArgusScreen):
     def _offer(self) -> tuple[str, ...]:
         targets = self._targets()
         power = tuple(a for a in ACTION_ORDER if any(i.runs for i in self._plan(a, targets)))
-        others = ("snapshots", "backup", "backups")
+        others = ("snapshots", "backup", "backups", "migrate")
         return power + tuple(name for name in others if self._offers(name))
 
     def _offers(self, name: str) -> bool:
@@ -256,6 +260,9 @@ class GuestsScreen(ArgusScreen):
             return bool(guest_ops.backup_offer(self._targets(), snapshot, session)[1])
         if name == "backups":
             return selected is not None and guest_ops.has_backup_storage(snapshot)
+        if name == "migrate":
+            candidates = guest_ops.migrate_candidates(self._targets(), snapshot, session)
+            return any(reason is None for _, reason in candidates)
         return selected is not None
 
     def _update_keys(self) -> None:
@@ -270,7 +277,7 @@ class GuestsScreen(ArgusScreen):
         if action == "power":
             name = str(parameters[0]) if parameters else ""
             return any(item.runs for item in self._plan(name, self._targets()))
-        if action in ("snapshots", "backup", "backups"):
+        if action in ("snapshots", "backup", "backups", "migrate"):
             return self._offers(action)
         return True
 
@@ -284,7 +291,7 @@ class GuestsScreen(ArgusScreen):
             self.app.push_screen(BulkPlan(action, items), lambda ok: self._go(ok, runnable))
             return
         item = runnable[0]
-        if action in self.confirm:
+        if action in self.confirm or action == "hibernate":  # always: its memory goes to disk
             question = confirm_text(action, item.guest.label, item.guest.vmid, item.guest.node)
             self.app.push_screen(ConfirmAction(question), lambda ok: self._go(ok, [item]))
         else:
@@ -387,6 +394,33 @@ class GuestsScreen(ArgusScreen):
             self._update_keys()
 
         self.app.push_screen(BackupForm(candidates, storages), answered)
+
+    def action_migrate(self) -> None:
+        snapshot, session = self.snapshot, self.session
+        if snapshot is None or session is None:
+            return
+        candidates = guest_ops.migrate_candidates(self._targets(), snapshot, session)
+        guests = [guest for guest, reason in candidates if reason is None]
+        if not guests:
+            return  # hidden keys do nothing, even if pressed
+        skipped = [f"{g.label}: {reason}" for g, reason in candidates if reason is not None]
+
+        def answered(choice: Choice | None) -> None:
+            if choice is None:
+                self.say("cancelled")
+                return
+            if self.table.marked:
+                self.table.clear_marks()
+            for one in choice.plans:
+                if one.guest.node == choice.target:
+                    continue  # already there
+                local = bool(one.precondition.local_disks)
+                self.post_message(MigrateRequested(one.guest, choice.target, one.mode, local))
+            self._update_keys()
+
+        if skipped:
+            self.say("skipped " + "; ".join(skipped))
+        self.app.push_screen(MigratePicker(guests, session, snapshot), answered)
 
     def action_backups(self) -> None:
         guest = self.selected

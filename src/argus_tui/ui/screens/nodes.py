@@ -17,12 +17,16 @@ from textual.message import Message
 from textual.widgets import Static
 
 from argus_tui.domain.format import bytes_, pct_style, percent, uptime
+from argus_tui.domain.migration import EvacuationPlan
 from argus_tui.domain.models import ClusterSnapshot, Node
+from argus_tui.domain.operations import node_power_denial, why_not
 from argus_tui.errors import ArgusError
 from argus_tui.services.session import Session
 from argus_tui.services.views import filter_rows, node_haystack
-from argus_tui.ui.messages import ShowNodeGuests
+from argus_tui.ui.messages import EvacuateRequested, NodePowerRequested, ShowNodeGuests
 from argus_tui.ui.screens.base import ArgusScreen
+from argus_tui.ui.screens.node_ops import EvacuationModal, TypeNodeName
+from argus_tui.ui.screens.power import Verdict, WhyNot
 from argus_tui.ui.widgets.bars import Tab
 from argus_tui.ui.widgets.filter import TableFilter
 from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
@@ -37,6 +41,31 @@ COLUMNS = (
     Column("uptime", "UPTIME", 8, "right", priority=4),
     Column("version", "VERSION", 12, priority=3),
 )
+
+
+EVACUATE = "Evacuate"
+POWER_LABELS = {"reboot": "Reboot node", "shutdown": "Shutdown node"}
+
+
+def node_verdicts(node: Node, snapshot: ClusterSnapshot, read_only: bool) -> list[Verdict]:
+    """`w` on the nodes screen, and whether each maintenance key is offered."""
+    if read_only:
+        return [(label, "the profile is read-only") for label in (EVACUATE, *POWER_LABELS.values())]
+    offline = None if node.online else f"the node is {node.status}"
+    evacuate = offline
+    if evacuate is None and not any(n.online and n.name != node.name for n in snapshot.nodes):
+        evacuate = "no other node is online"
+    if evacuate is None:
+        running = [
+            g for g in snapshot.guests if g.node == node.name and g.status in ("running", "paused")
+        ]
+        if not running:
+            evacuate = "no guest is running on it"
+        elif all(why_not("migrate", g, snapshot.privileges) for g in running):
+            evacuate = f"needs VM.Migrate on the guests (/vms/{running[0].vmid})"
+    denied = node_power_denial(node.name, snapshot.privileges)
+    power = offline or (denied.text if denied is not None else None)
+    return [(EVACUATE, evacuate), *((label, power) for label in POWER_LABELS.values())]
 
 
 def node_cells(node: Node, extra: dict[str, Any] | None) -> tuple[Cell, ...]:
@@ -81,6 +110,10 @@ class NodesScreen(ArgusScreen):
     """Offline nodes stay in the list, marked offline, never dropped."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("E", "evacuate", "Evacuate", id="nodes.evacuate"),
+        Binding("R", "node_power('reboot')", "Reboot node", id="nodes.reboot"),
+        Binding("D", "node_power('shutdown')", "Shutdown node", id="nodes.shutdown"),
+        Binding("w", "why", "Why not?", show=False, id="nodes.why"),
         Binding("slash", "table_filter", "Filter", id="nodes.filter", priority=True),
         Binding("escape", "clear_table_filter", "Clear filter", show=False, id="nodes.clear"),
     ]
@@ -115,6 +148,7 @@ class NodesScreen(ArgusScreen):
             )
         notice.display = bool(hidden)
         self._render_rows()
+        self.refresh_bindings()
         online = [n.name for n in snapshot.nodes if n.online and n.name not in hidden]
         if online and self.session is not None:
             self._fetch_status(self.session, online)
@@ -122,6 +156,66 @@ class NodesScreen(ArgusScreen):
     def assistant_target(self) -> Node | None:
         key = self.query_one(VirtualTable).cursor_key
         return next((n for n in self._node_list if n.name == key), None)
+
+    # -- maintenance --------------------------------------------------------------------------
+
+    @property
+    def selected(self) -> Node | None:
+        return self.assistant_target()
+
+    def _verdicts(self, node: Node) -> list[Verdict]:
+        snapshot, session = self.snapshot, self.session
+        if snapshot is None or session is None:
+            return []
+        return node_verdicts(node, snapshot, session.read_only)
+
+    def _offers(self, label: str) -> bool:
+        node = self.selected
+        return node is not None and dict(self._verdicts(node)).get(label, "") is None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Maintenance keys the token may not use on the selected node are absent."""
+        if action == "evacuate":
+            return self._offers(EVACUATE)
+        if action == "node_power":
+            return self._offers(POWER_LABELS.get(str(parameters[0]) if parameters else "", ""))
+        return True
+
+    def action_evacuate(self) -> None:
+        node, snapshot, session = self.selected, self.snapshot, self.session
+        if node is None or snapshot is None or session is None or not self._offers(EVACUATE):
+            return  # hidden keys do nothing, even if pressed
+
+        def answered(plan: EvacuationPlan | None) -> None:
+            if plan is None:
+                self.say("cancelled")
+            else:
+                self.post_message(EvacuateRequested(plan))
+
+        self.app.push_screen(EvacuationModal(node.name, session, snapshot), answered)
+
+    def action_node_power(self, command: str) -> None:
+        node, snapshot = self.selected, self.snapshot
+        if node is None or snapshot is None or not self._offers(POWER_LABELS.get(command, "")):
+            return
+        running = sum(1 for g in snapshot.guests if g.node == node.name and g.status == "running")
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                self.post_message(NodePowerRequested(node.name, command))
+            else:
+                self.say("cancelled")
+
+        self.app.push_screen(TypeNodeName(command, node.name, running), answered)
+
+    def action_why(self) -> None:
+        node = self.selected
+        if node is not None:
+            self.app.push_screen(WhyNot(f"node {node.name}", (), self._verdicts(node)))
+
+    @on(VirtualTable.Highlighted, "#nodes")
+    def _highlighted(self) -> None:
+        self.refresh_bindings()
 
     def _render_rows(self) -> None:
         nodes = filter_rows(self._node_list, self.filter_text, node_haystack)

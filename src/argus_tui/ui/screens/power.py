@@ -59,6 +59,7 @@ def confirm_text(action: str, label: str, vmid: int, node: str) -> Text:
     consequence = {
         "stop": "This cuts the power: the guest gets no chance to shut down cleanly.",
         "reset": "This is a hard reset: unsaved data in the guest is lost.",
+        "hibernate": "Its memory is written to disk and it stops; Start or Resume brings it back.",
     }.get(action, "")
     text.append(consequence, style="yellow")
     return text

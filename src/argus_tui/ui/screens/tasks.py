@@ -14,12 +14,14 @@ from textual.message import Message
 from textual.widgets import RichLog, Static
 
 from argus_tui.domain.models import ClusterSnapshot, Task
+from argus_tui.domain.operations import task_stop_denial
 from argus_tui.domain.text import printable
 from argus_tui.errors import ArgusError
 from argus_tui.services.session import RecentTasks, Session
 from argus_tui.services.views import filter_rows, task_haystack
-from argus_tui.ui.messages import RefreshRequested
+from argus_tui.ui.messages import RefreshRequested, TaskStopRequested
 from argus_tui.ui.screens.base import ArgusScreen
+from argus_tui.ui.screens.power import ConfirmAction, WhyNot
 from argus_tui.ui.screens.task_log import TaskLogScreen
 from argus_tui.ui.widgets.bars import Tab
 from argus_tui.ui.widgets.filter import TableFilter
@@ -113,6 +115,8 @@ class TasksScreen(ArgusScreen):
         Binding("f", "failed", "Failed only", id="tasks.failed"),
         Binding("l", "cluster_log", "Cluster log", id="tasks.cluster_log"),
         Binding("enter", "open", "Log", id="tasks.open"),
+        Binding("x", "stop_task", "Stop task", id="tasks.stop"),
+        Binding("w", "why", "Why not?", show=False, id="tasks.why"),
         Binding("slash", "table_filter", "Filter", id="tasks.filter", priority=True),
         Binding("escape", "clear_table_filter", "Clear filter", show=False, id="tasks.clear"),
     ]
@@ -173,6 +177,7 @@ class TasksScreen(ArgusScreen):
         if self.filter_text:
             table.empty_text = "No task matches the filter."
         table.set_rows((t.upid, task_cells(t, now)) for t in rows)
+        self.refresh_bindings()
 
     def _paint_alerts(self) -> None:
         self.query_one("#alerts", Static).update(alerts(self.snapshot, self._tasks, time.time()))
@@ -185,6 +190,58 @@ class TasksScreen(ArgusScreen):
 
     def find_task(self, upid: object) -> Task | None:
         return next((t for t in self._tasks if t.upid == upid), None)
+
+    # -- stopping a task ----------------------------------------------------------------------
+
+    @property
+    def selected(self) -> Task | None:
+        return self.assistant_target()
+
+    def stop_denial(self, task: Task) -> str | None:
+        """Why `x` is not offered on `task`: finished, read-only, or neither its owner nor
+        Sys.Modify on its node."""
+        snapshot, session = self.snapshot, self.session
+        if snapshot is None or session is None:
+            return "not loaded yet"
+        if not task.running:
+            return "the task has finished"
+        if session.read_only:
+            return "the profile is read-only"
+        denied = task_stop_denial(task.user, task.node, session.token_id, snapshot.privileges)
+        return denied.text if denied is not None else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop_task":
+            task = self.selected
+            return task is not None and self.stop_denial(task) is None
+        return True
+
+    def action_stop_task(self) -> None:
+        task = self.selected
+        if task is None or self.stop_denial(task) is not None:
+            return  # hidden keys do nothing, even if pressed
+        question = Text("Stop task ", style="bold red")
+        question.append(printable(f"{task.type} {task.id}".strip()), style="bold")
+        question.append(f" on node {printable(task.node)}?\n\n")
+        question.append(f"started by {printable(task.user)}\n{printable(task.upid)}", style="dim")
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                self.post_message(TaskStopRequested(task))
+            else:
+                self.say("cancelled")
+
+        self.app.push_screen(ConfirmAction(question), answered)
+
+    def action_why(self) -> None:
+        task = self.selected
+        if task is not None:
+            title = f"task {task.type} {task.id} on {task.node}".replace("  ", " ")
+            self.app.push_screen(WhyNot(title, (), [("Stop task", self.stop_denial(task))]))
+
+    @on(VirtualTable.Highlighted, "#tasks")
+    def _highlighted(self) -> None:
+        self.refresh_bindings()
 
     def action_failed(self) -> None:
         self.failed_only = not self.failed_only

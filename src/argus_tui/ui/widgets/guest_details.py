@@ -1,5 +1,6 @@
 """The guests screen's details panel: the selected guest as the list has it at once, then
-its status/current and config, fetched in a worker.
+its status/current, config and addresses (or why there are none), fetched in a worker for
+the selected guest only, so a refresh makes no more requests.
 
 Fetched details are kept per guest, so coming back to a guest shows them without flicker
 while fresh ones are fetched.
@@ -20,18 +21,25 @@ from argus_tui.domain.format import bytes_, percent, uptime
 from argus_tui.domain.models import Guest
 from argus_tui.domain.text import printable
 from argus_tui.errors import ArgusError
+from argus_tui.services.maintenance import Addresses
 from argus_tui.services.session import Session
 
 
 class DetailsReady(Message):
     def __init__(
-        self, session: Session, vmid: int, details: dict[str, Any] | None, error: str | None
+        self,
+        session: Session,
+        vmid: int,
+        details: dict[str, Any] | None,
+        error: str | None,
+        addresses: Addresses | None = None,
     ) -> None:
         super().__init__()
         self.session = session
         self.vmid = vmid
         self.details = details
         self.error = error
+        self.addresses = addresses
 
 
 class GuestDetails(VerticalScroll):
@@ -41,6 +49,7 @@ class GuestDetails(VerticalScroll):
         self._guest: Guest | None = None  # the guest on show
         self._fetching: int | None = None  # the guest whose details were asked for last
         self._cache: dict[int, dict[str, Any]] = {}
+        self._addresses: dict[int, Addresses] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("", id="guest-details-text")
@@ -51,6 +60,7 @@ class GuestDetails(VerticalScroll):
     def _new_session(self, session: Session) -> None:
         self._session = session
         self._cache = {}
+        self._addresses = {}
         self._fetching = None
 
     def show(self, guest: Guest | None, *, force: bool = False) -> None:
@@ -63,7 +73,7 @@ class GuestDetails(VerticalScroll):
         if not self.display:
             return
         cached = self._cache.get(guest.vmid)
-        text.update(details_text(guest, cached, None))
+        text.update(details_text(guest, cached, None, self._addresses.get(guest.vmid)))
         if (force or (cached is None and self._fetching != guest.vmid)) and self._session:
             self._fetching = guest.vmid
             self._fetch(self._session, guest)
@@ -75,7 +85,8 @@ class GuestDetails(VerticalScroll):
         except ArgusError as exc:
             self.post_message(DetailsReady(session, guest.vmid, None, str(exc)))
         else:
-            self.post_message(DetailsReady(session, guest.vmid, details, None))
+            addresses = session.addresses(guest)  # never raises: a refusal is the reason shown
+            self.post_message(DetailsReady(session, guest.vmid, details, None, addresses))
 
     def on_details_ready(self, message: DetailsReady) -> None:
         message.stop()
@@ -83,14 +94,23 @@ class GuestDetails(VerticalScroll):
             return  # details of the cluster before a profile switch
         if message.details is not None:
             self._cache[message.vmid] = message.details
+        if message.addresses is not None:
+            self._addresses[message.vmid] = message.addresses
         guest = self._guest
         if guest is not None and guest.vmid == message.vmid:
             text = self.query_one("#guest-details-text", Static)
-            text.update(details_text(guest, message.details, message.error))
+            addresses = self._addresses.get(guest.vmid)
+            text.update(details_text(guest, message.details, message.error, addresses))
 
 
-def details_text(guest: Guest, details: dict[str, Any] | None, error: str | None) -> Text:
-    """The details panel: what the list says, then status/current and config when fetched."""
+def details_text(
+    guest: Guest,
+    details: dict[str, Any] | None,
+    error: str | None,
+    addresses: Addresses | None = None,
+) -> Text:
+    """The details panel: what the list says, then status/current, addresses and config
+    when fetched."""
     text = Text()
     text.append(f"{printable(guest.label)}\n", style="bold")
     text.append(
@@ -133,6 +153,8 @@ def details_text(guest: Guest, details: dict[str, Any] | None, error: str | None
     if isinstance(ha, dict) and ha.get("managed"):
         text.append(f"{'ha':>16} ", style="dim")
         text.append(f"{printable(str(ha.get('state', '?')))}\n")
+    if addresses is not None:
+        addresses_text(text, addresses)
     text.append("\nconfig\n", style="bold")
     for key in sorted(config):
         if key in ("digest",) or _secret_like(key):
@@ -141,6 +163,15 @@ def details_text(guest: Guest, details: dict[str, Any] | None, error: str | None
         text.append(f"{key:>16} ", style="dim")
         text.append(f"{printable(value)[:60]}\n")
     return text
+
+
+def addresses_text(text: Text, addresses: Addresses) -> None:
+    text.append("\naddresses\n", style="bold")
+    if not addresses.addresses:
+        text.append(f"  {printable(addresses.why_none)}\n", style="yellow")
+    for address in addresses.addresses:
+        text.append(f"{printable(address.interface):>16} ", style="dim")
+        text.append(f"{printable(address.address)}\n")
 
 
 def _secret_like(key: str) -> bool:
