@@ -68,6 +68,9 @@ class Evacuation:
         maintenance is better drained steadily); (move, outcome, error) per move."""
         results: list[tuple[Move, Outcome | None, str]] = []
         for move in plan.moves:
+            if self.migration.runner.closing:  # the app quits: send no further move
+                results.append((move, None, "not sent: Argus was closing"))
+                continue
 
             def progress(text: str, move: Move = move) -> None:
                 if on_progress is not None:

@@ -73,6 +73,11 @@ class TaskRunner:
         """Stop following tasks (the tasks themselves run on in Proxmox)."""
         self._closing.set()
 
+    @property
+    def closing(self) -> bool:
+        """The session is closing: start nothing new."""
+        return self._closing.is_set()
+
     def busy(self, vmid: int) -> bool:
         with self._lock:
             return vmid in self._busy
