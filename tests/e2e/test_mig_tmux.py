@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import shutil
-import subprocess
 import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.e2e.tmux_pane import Pane
 
 pytestmark = pytest.mark.e2e
 
@@ -36,56 +33,6 @@ GUEST_ROW = re.compile(r"^[ ●]\s+(\d{3,4}) (\S+)")
 GUESTS = re.compile(r"(?m)^\s*VMID\b.*\bNAME\b")
 
 
-class Pane:
-    """One tmux session on a private server, running one command."""
-
-    def __init__(self, command: list[str], env: dict[str, str], workdir: Path) -> None:
-        self.socket = f"argus-mig-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.config = workdir / f"{self.socket}.conf"
-        self.config.write_text("set -g remain-on-exit on\nset -g history-limit 5000\n")
-        assignments = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(env.items()))
-        shell = f"env -i {assignments} {shlex.join(command)}; echo EXIT=$?; sleep 5"
-        self._tmux("new-session", "-d", "-s", "argus", "-x", "160", "-y", "45", shell)
-
-    def _tmux(self, *args: str) -> str:
-        assert TMUX is not None
-        result = subprocess.run(
-            [TMUX, "-L", self.socket, "-f", str(self.config), *args],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        if result.returncode != 0:
-            raise AssertionError(f"tmux {' '.join(args[:2])} failed: {result.stderr.strip()}")
-        return result.stdout
-
-    def screen(self) -> str:
-        return self._tmux("capture-pane", "-p", "-t", "argus")
-
-    def keys(self, *keys: str) -> None:
-        self._tmux("send-keys", "-t", "argus", *keys)
-
-    def type(self, text: str) -> None:
-        self._tmux("send-keys", "-t", "argus", "-l", text)
-
-    def wait(self, check: Callable[[str], bool], what: str, timeout: float = 10.0) -> str:
-        deadline = time.monotonic() + timeout
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if check(screen):
-                return screen
-            time.sleep(0.05)
-        if "EXIT=" in screen:
-            screen = self._tmux("capture-pane", "-p", "-S", "-", "-t", "argus")
-        raise AssertionError(f"timed out after {timeout}s waiting for {what}; screen:\n{screen}")
-
-    def kill(self) -> None:
-        subprocess.run(
-            [str(TMUX), "-L", self.socket, "kill-server"], capture_output=True, timeout=10
-        )
-
-
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[Pane]:
     env = {
@@ -99,7 +46,7 @@ def demo(tmp_path: Path) -> Iterator[Pane]:
         # The code under test (a checkout on PYTHONPATH) and the tests' scenario.
         "PYTHONPATH": os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), ROOT) if p),
     }
-    pane = Pane([sys.executable, "-m", "tests.e2e.mig_app"], env, tmp_path)
+    pane = Pane([sys.executable, "-m", "tests.e2e.mig_app"], env, tmp_path, "mig")
     yield pane
     pane.kill()
 
