@@ -30,6 +30,7 @@ from argus_tui.ui.screens.help import HelpScreen
 from argus_tui.ui.screens.power import BulkPlan, ConfirmAction, WhyNot
 from argus_tui.ui.widgets.bars import StatusLine
 from tests.ui.conftest import session_for, settle, until, watch_notifications
+from tests.ui.ops_pilot import guests_screen, select
 
 # Footer label -> key, in the order of the bindings.
 POWER_KEYS = {
@@ -133,24 +134,10 @@ async def driving(app: ArgusApp, sim: Simulator) -> AsyncIterator[Pilot[int]]:
         finally:
             sim.advance(3600)
             # Let the last refresh land before the app closes: a snapshot arriving while
-            # the screen is being torn down crashes show_snapshot (see the report).
+            # the screen is being torn down crashes show_snapshot.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(app.workers.wait_for_complete(), 3)
             await pilot.pause()
-
-
-def guests_screen(app: ArgusApp) -> GuestsScreen:
-    screen = app.screen
-    assert isinstance(screen, GuestsScreen), type(screen).__name__
-    return screen
-
-
-async def select(pilot: Pilot[int], vmid: int) -> None:
-    table = guests_screen(pilot.app).table  # type: ignore[arg-type]
-    table.move_to(vmid)
-    await pilot.pause()
-    await pilot.pause()  # the footer recomposes after the bindings change
-    assert table.cursor_key == vmid
 
 
 def active_power(app: ArgusApp) -> frozenset[str]:
