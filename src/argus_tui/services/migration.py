@@ -9,7 +9,7 @@ second as well, until the guest is on its target (docs/proxmox.md, Migration).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from argus_tui.domain.migration import (
@@ -191,7 +191,3 @@ def running_mode_problem(guest: Guest, *, online: bool, restart: bool) -> str | 
             " and start it again (containers cannot move live)"
         )
     return None
-
-
-def guests_on(snapshot: ClusterSnapshot, node: str) -> Sequence[Guest]:
-    return [g for g in snapshot.guests if g.node == node]
