@@ -156,3 +156,9 @@ class LlmCutOff(LlmError):
 
 class LlmEmptyAnswer(LlmError):
     """The model finished without a word: nothing to show, nothing to keep."""
+
+
+class ConsoleRefused(OperationFailed):
+    """The server's console does not accept API tokens (an older Proxmox build)."""
+
+    title = "Console"

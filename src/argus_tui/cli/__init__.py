@@ -38,6 +38,8 @@ MODULES: dict[str | None, str] = {
     "evacuate": "migrate",
     "node": "node",
     "task-stop": "tasks",
+    "console": "console",
+    "shell": "console",
     "history": "history",
     "ask": "ask",
 }

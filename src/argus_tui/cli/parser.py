@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     _cluster(commands)
     _operations(commands)
     _maintenance(commands)
+    _console(commands)
     _history(commands)
     _task_log(commands)
     _assistant(commands)
@@ -304,6 +305,33 @@ def _maintenance(commands: Commands) -> None:
     )
     _connection_flags(task_stop)
     task_stop.add_argument("upid", metavar="UPID", help="the task id")
+
+
+def _console(commands: Commands) -> None:
+    """A guest's console or a node's shell in this terminal."""
+    console = commands.add_parser(
+        "console",
+        help="a guest's console in this terminal (VM.Console); ctrl+] returns",
+        description="Open a container's console or a VM's serial console in this terminal,"
+        " through the API token (termproxy). A VM needs a serial socket (qm set VMID"
+        " --serial0 socket) and a getty on it. ctrl+] (or 'console.leave' in [ui.keymap])"
+        " returns.",
+    )
+    _connection_flags(console)
+    console.add_argument("vmid", type=int, metavar="VMID")
+    console.add_argument(
+        "--serial",
+        choices=("serial0", "serial1", "serial2", "serial3"),
+        help="a VM's serial port (default: the first serial socket)",
+    )
+    shell = commands.add_parser(
+        "shell",
+        help="a node's shell in this terminal (Sys.Console); ctrl+] returns",
+        description="Open a node's shell in this terminal, through the API token. Proxmox"
+        " logs in only root@pam itself: a token gets the node's Linux login prompt.",
+    )
+    _connection_flags(shell)
+    shell.add_argument("node", metavar="NODE")
 
 
 def _history(commands: Commands) -> None:

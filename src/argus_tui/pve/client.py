@@ -29,6 +29,7 @@ from argus_tui.errors import (
     PermissionDenied,
     TLSFailure,
 )
+from argus_tui.pve.console import ConsoleApi
 from argus_tui.pve.maintenance import MaintenanceApi
 from argus_tui.pve.operations import OperationsApi
 from argus_tui.pve.paths import entity_path
@@ -58,7 +59,7 @@ class Response:
     total: int | None
 
 
-class PveClient(OperationsApi, MaintenanceApi):
+class PveClient(OperationsApi, MaintenanceApi, ConsoleApi):
     """Synchronous; call it from worker threads, never from the UI event loop."""
 
     def __init__(self, settings: ConnectionSettings) -> None:

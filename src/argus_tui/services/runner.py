@@ -225,6 +225,11 @@ class TaskRunner:
             Outcome(guests[0], action, upid, True, sent, 0.0, "", target, tuple(guests[1:]))
         )
 
+    def journal_failed(self, error: str) -> None:
+        """Keep a journal failure of another service, to be shown once with the others."""
+        with self._lock:
+            self.journal_errors.append(error)
+
     def take_journal_errors(self) -> list[str]:
         """Journal failures since the last call, to be shown once (the action itself ran)."""
         with self._lock:

@@ -22,6 +22,7 @@ from argus_tui.services import snapshot as snapshot_service
 from argus_tui.services import storage as storage_service
 from argus_tui.services import tasks as task_service
 from argus_tui.services.backups import BackupService
+from argus_tui.services.console import ConsoleService
 from argus_tui.services.guest_snapshots import SnapshotService
 from argus_tui.services.history import ChangesView, load_changes, usage_rows
 from argus_tui.services.maintenance import Addresses, Evacuation, NodePower
@@ -107,6 +108,7 @@ class Session:
     migration: MigrationService = field(init=False)
     evacuation: Evacuation = field(init=False)
     node_power: NodePower = field(init=False)
+    console: ConsoleService = field(init=False)
     recorder: Recorder | None = field(init=False)
     _closed: bool = field(init=False, default=False)
 
@@ -118,6 +120,7 @@ class Session:
         self.migration = MigrationService(self.runner, read_only=self.read_only)
         self.evacuation = Evacuation(self.migration)
         self.node_power = NodePower(self.runner, self.read_only)
+        self.console = ConsoleService(self.runner)
         self.recorder = (
             Recorder(self.history, self.history_profile) if self.history is not None else None
         )
