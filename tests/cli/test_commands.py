@@ -62,7 +62,8 @@ def test_status_json_schema(sim: Simulator, tmp_path: Path) -> None:
     # the power actions valid in the state, then snapshot and backup
     ops = ["snapshot", "backup"]
     running_vm = ["shutdown", "stop", "reboot", "reset", "suspend", "hibernate"]
-    assert by_id[101]["allowed_actions"] == [*running_vm, *ops, "migrate"]
+    # then the console of a running guest
+    assert by_id[101]["allowed_actions"] == [*running_vm, *ops, "migrate", "console"]
     assert by_id[200]["allowed_actions"] == [
         "shutdown",
         "stop",
@@ -70,12 +71,13 @@ def test_status_json_schema(sim: Simulator, tmp_path: Path) -> None:
         "suspend",
         *ops,
         "migrate",
+        "console",
     ]
     assert by_id[110]["allowed_actions"] == ["start", *ops, "migrate"]
     assert by_id[109]["allowed_actions"] == ["stop", "resume", *ops, "migrate"]
-    # a template is backed up, never snapshotted or powered; a locked guest takes nothing
+    # a template is backed up, never snapshotted or powered; a locked guest takes no task
     assert by_id[9000]["allowed_actions"] == ["backup"] and by_id[9000]["template"] is True
-    assert by_id[104]["allowed_actions"] == []
+    assert by_id[104]["allowed_actions"] == ["console"]  # a lock stops tasks, not consoles
     assert by_id[104]["lock"] == "backup" and by_id[100]["hastate"] == "started"
     assert isinstance(by_id[102]["cpu"], float) and 0 <= by_id[102]["cpu"] <= 1
     assert by_id[110]["uptime"] == 0 and data["warnings"] == []
@@ -103,7 +105,8 @@ def test_allowed_actions_follow_the_acl(make_sim: Callable[..., Simulator], tmp_
     env = env_for(sim, tmp_path, ARGUS_TOKEN_ID="ops@pve!tui", ARGUS_TOKEN_SECRET="ops-secret")
     data = json.loads(run(["status", "--json"], env, tmp_path).stdout)
     allowed = {g["vmid"]: g["allowed_actions"] for g in data["guests"]}
-    assert allowed[102] == ["shutdown", "stop", "reboot", "reset", "suspend", "hibernate"]
+    power = ["shutdown", "stop", "reboot", "reset", "suspend", "hibernate"]
+    assert allowed[102] == [*power, "console"]  # PVEVMUser holds VM.Console
     assert all(actions == [] for vmid, actions in allowed.items() if vmid != 102)
 
 

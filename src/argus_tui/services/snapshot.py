@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from argus_tui.domain.console import console_denial
 from argus_tui.domain.models import ClusterSnapshot, Entity, Guest, Node, Privileges
 from argus_tui.domain.operations import allowed_operations
 from argus_tui.domain.permissions import allowed_actions
@@ -84,10 +85,14 @@ def guest_actions(
     A snapshot's storage check needs the guest's config, which a refresh does not read:
     a guest whose disk is on a storage that cannot snapshot still lists `snapshot` here,
     and `argus snapshot create` says why it would fail before sending. `migrate` where
-    another node is online (the power actions include `hibernate`)."""
+    another node is online (the power actions include `hibernate`). `console` for a
+    running guest with VM.Console (a VM's serial socket is in its config, which is not
+    read here either: `argus console` says when one is missing)."""
+    console = [] if console_denial(guest, privileges) is not None else ["console"]
     return [
         *allowed_actions(guest, privileges),
         *allowed_operations(guest, privileges, storages, nodes),
+        *console,
     ]
 
 
