@@ -49,11 +49,16 @@ FEATURES = (
     Feature(
         "task_stop", "Stopping other users' tasks", "Sys.Modify", "/nodes/{node}", "ArgusNodeAdmin"
     ),
+    Feature("console", "Guest consoles", "VM.Console", "/vms", "ArgusOperator"),
+    Feature(
+        "shell", "Node shell (a Linux login prompt)", "Sys.Console", "/nodes/{node}",
+        "ArgusNodeAdmin",
+    ),  # fmt: skip
 )
 
 #: Rebooting and shutting down a node: checked on each node (one line per node).
 NODE_ROLE = "ArgusNodeAdmin"
-NODE_PRIVS = "Sys.Audit Sys.PowerMgmt Sys.Modify"
+NODE_PRIVS = "Sys.Audit Sys.PowerMgmt Sys.Modify Sys.Console"
 #: A guest's addresses from its agent: PVE 9 has a privilege of its own (PVEAuditor holds
 #: it); PVE 8 asks for VM.Monitor on every agent call, which only the admin roles carry.
 AGENT_PRIVILEGE = {"9": "VM.GuestAgent.Audit", "8": "VM.Monitor"}
@@ -66,7 +71,7 @@ AUDITOR_PRIVS = "Sys.Audit Sys.Syslog VM.Audit Datastore.Audit Pool.Audit"
 OPERATOR_PRIVS = (
     AUDITOR_PRIVS
     + " VM.PowerMgmt VM.Snapshot VM.Snapshot.Rollback VM.Backup Datastore.AllocateSpace"
-    + " VM.Migrate"
+    + " VM.Migrate VM.Console"
 )
 SNAPSHOT_PRIVS = "VM.Audit VM.Snapshot VM.Snapshot.Rollback"
 
@@ -82,9 +87,9 @@ def recommended_roles(token_id: str, major: str = "9") -> list[str]:
         f'pveum role add {AGENT_ROLE} --privs "VM.Audit {agent}"',
         f"pveum acl modify / --tokens {quoted} --roles ArgusAuditor    # read-only",
         f"pveum acl modify / --tokens {quoted} --roles ArgusOperator   # power, snapshots,"
-        " backups, migration",
+        " backups, migration, consoles",
         f"pveum acl modify /nodes --tokens {quoted} --roles {NODE_ROLE}   # node reboot and"
-        " shutdown, stopping others' tasks",
+        " shutdown, stopping others' tasks, node shells",
         f"pveum acl modify /vms --tokens {quoted} --roles {AGENT_ROLE}   # guest addresses"
         " from the agent",
         f"pveum acl modify /vms/VMID --tokens {quoted} --roles SnapshotOnly   # snapshots of"
