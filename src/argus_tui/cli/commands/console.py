@@ -39,8 +39,6 @@ def escape_key(ctx: CliContext) -> tuple[str, int]:
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
     shell = args.command == "shell"
     what = "argus shell" if shell else "argus console"
-    if not (os.isatty(sys.stdin.fileno()) and os.isatty(sys.stdout.fileno())):
-        raise ConfigError(f"{what} needs a terminal", hint="run it in an interactive terminal")
     key, byte = escape_key(ctx)
     session = ctx.session()
     snapshot = session.snapshot()
@@ -58,6 +56,9 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     if denial is not None:
         refuse(denial, doing)
     plan = session.console.prepare(target, serial=getattr(args, "serial", None))
+    # Checked after the server's answers, so a script learns why it could not open one.
+    if not (os.isatty(sys.stdin.fileno()) and os.isatty(sys.stdout.fileno())):
+        raise ConfigError(f"{what} needs a terminal", hint="run it in an interactive terminal")
     if plan.notice:
         warn(plan.notice)
     with session.console.open(plan) as opened:
