@@ -51,9 +51,8 @@ FEATURES = (
     ),
     Feature("console", "Guest consoles", "VM.Console", "/vms", "ArgusOperator"),
     Feature(
-        "shell", "Node shell (a Linux login prompt)", "Sys.Console", "/nodes/{node}",
-        "ArgusNodeAdmin",
-    ),  # fmt: skip
+        "shell", "Node shell (a login prompt)", "Sys.Console", "/nodes/{node}", "ArgusNodeAdmin"
+    ),
 )
 
 #: Rebooting and shutting down a node: checked on each node (one line per node).

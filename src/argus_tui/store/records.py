@@ -28,8 +28,9 @@ class ActionRecord:
     """One action as journaled: who, on what, the task it started and its result.
 
     `action` is a power action or an operation (snapshot, rollback, snapshot-delete,
-    backup, backup-delete); `target` what it was about beyond the guest (the snapshot
-    name, the backup volume, the storage a backup went to).
+    backup, backup-delete, migrate, console, shell, ...); `target` what it was about
+    beyond the guest (the snapshot name, the backup volume, the storage a backup went to,
+    the node of a shell).
     """
 
     ts: float
