@@ -59,6 +59,7 @@ def build_guest(spec: GuestSpec, seed: int, now: float, node_up: bool) -> Guest:
         ips=list(spec.ips),
         local_resources=list(spec.local_resources),
         onboot=spec.onboot,
+        serial=spec.serial,
     )
     for snap in spec.snapshots:
         guest.snapshots[snap.name] = Snapshot(

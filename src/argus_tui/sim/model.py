@@ -68,6 +68,7 @@ class Guest:
     local_resources: list[str] = field(default_factory=list)  # qemu: usb0, hostpci0, serial0...
     onboot: bool = False  # started by the node's `startall` when it boots
     vmstate: str | None = None  # qemu: the saved RAM while hibernated (suspended to disk)
+    serial: str = ""  # qemu: the serialN that is a socket (its serial console), "" = none
 
     @property
     def key(self) -> str:

@@ -101,6 +101,7 @@ class GuestSpec:
     ips: list[str] = field(default_factory=list)
     local_resources: list[str] = field(default_factory=list)
     onboot: bool = False
+    serial: str = ""  # qemu: the serialN that is a socket (a serial console), "" = none
 
 
 @dataclass(slots=True)
@@ -153,6 +154,9 @@ class Scenario:
     tasks: list[TaskSpec] = field(default_factory=list)
     faults: Faults = field(default_factory=Faults)
     default_storages: bool = False  # no [[storage]]: guests' disks on the shared default
+    # termproxy verifies API tokens (qemu-server >= 9.1.7 / 8.4.7, pve-container >= 6.1.3 /
+    # 5.3.4); false: older packages, whose consoles close before `OK` for a token
+    console_tokens: bool = True
 
     @property
     def pve_major(self) -> int:
@@ -275,6 +279,7 @@ def _guest(item: dict[str, Any], where: str, sc: Scenario, seen: set[int]) -> Gu
         ips=extras.ips,
         local_resources=extras.local_resources,
         onboot=extras.onboot,
+        serial=extras.serial,
     )
 
 
@@ -308,13 +313,14 @@ def scenario_from_dict(data: dict[str, Any]) -> Scenario:
     check_keys(data, known | {"task", "faults"}, "scenario")
     sc = Scenario()
     cluster = table(data, "cluster")
-    check_keys(cluster, {"name", "version", "seed"}, "[cluster]")
+    check_keys(cluster, {"name", "version", "seed", "console_tokens"}, "[cluster]")
     if "name" in cluster:
         sc.cluster_name = get(cluster, "name", str, "[cluster]")
     sc.version = get(cluster, "version", str, "[cluster]", "9.1.2")
     if not re.match(r"^\d+\.\d+([.-]\d+)?$", sc.version):
         raise ScenarioError(f"[cluster]: version must look like '8.2.4', got {sc.version!r}")
     sc.seed = get(cluster, "seed", int, "[cluster]", 0)
+    sc.console_tokens = get(cluster, "console_tokens", bool, "[cluster]", True)
 
     sc.nodes = _nodes(data)
     if sc.cluster_name is None and len(sc.nodes) > 1:

@@ -1,4 +1,5 @@
-"""The `[[guest]]` keys of migration and guest addresses: agent, ips, local_resources, onboot.
+"""The `[[guest]]` keys of migration, addresses and consoles: agent, ips, local_resources,
+onboot, serial.
 
 Read here so scenario.py stays about the cluster's shape; `local_disks` is read with the
 other storage keys in scenario_storage.py because it decides where the disks are.
@@ -13,7 +14,8 @@ from typing import Any
 
 from argus_tui.sim.scenario_fields import ScenarioError, get, strings
 
-GUEST_KEYS = {"agent", "ips", "local_resources", "onboot"}
+GUEST_KEYS = {"agent", "ips", "local_resources", "onboot", "serial"}
+SERIAL_PORTS = ("serial0", "serial1", "serial2", "serial3")
 # What qemu-server's check_local_resources counts as a device tied to its node.
 _LOCAL_RESOURCE_RE = re.compile(r"^(usb|hostpci|serial|parallel|virtiofs)\d{1,2}$|^ivshmem$")
 
@@ -24,6 +26,7 @@ class GuestExtras:
     ips: list[str] = field(default_factory=list)
     local_resources: list[str] = field(default_factory=list)
     onboot: bool = False
+    serial: str = ""
 
 
 def parse_guest_extras(item: dict[str, Any], where: str, gtype: str) -> GuestExtras:
@@ -57,4 +60,21 @@ def parse_guest_extras(item: dict[str, Any], where: str, gtype: str) -> GuestExt
         ips=ips,
         local_resources=resources,
         onboot=get(item, "onboot", bool, where, False),
+        serial=_serial_socket(item, where, gtype, resources),
     )
+
+
+def _serial_socket(item: dict[str, Any], where: str, gtype: str, resources: list[str]) -> str:
+    """`serial = true`: the VM's first serial port that is not a host device (listed in
+    local_resources) becomes a socket, the serial console `qm terminal` opens."""
+    if not get(item, "serial", bool, where, False):
+        return ""
+    if gtype != "qemu":
+        raise ScenarioError(f"{where}: serial is for qemu guests (containers have a console)")
+    free = [name for name in SERIAL_PORTS if name not in resources]
+    if not free:
+        raise ScenarioError(
+            f"{where}: serial = true needs a free port, but local_resources makes"
+            " serial0 to serial3 all host devices"
+        )
+    return free[0]

@@ -19,8 +19,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from argus_tui.sim import certs
+from argus_tui.sim import certs, websocket
 from argus_tui.sim.api import Api
+from argus_tui.sim.console import Consoles
 from argus_tui.sim.scenario import FaultRule, Faults, Scenario
 from argus_tui.sim.state import ClusterState, SimClock, SimError
 
@@ -163,7 +164,17 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             result = sim.api.handle(authid, method, urllib.parse.unquote(api_path), params)
         except SimError as exc:
+            if exc.status == 401 and sim.faults.auth_delay_s:  # PVE delays every 401
+                time.sleep(sim.faults.auth_delay_s)
             self._error(exc)
+            return
+        if method == "GET" and api_path.endswith("/vncwebsocket") and "Upgrade" in self.headers:
+            # The route checked permission and ticket; PVE now relays to termproxy's port.
+            self.close_connection = True
+            node, port = api_path.split("/")[2], int(result.data["port"])
+            websocket.serve(
+                self.connection, self.rfile, self.path, self.headers, sim.consoles, node, port
+            )
             return
         payload: dict[str, Any] = {"data": result.data}
         if result.total is not None:
@@ -252,6 +263,24 @@ class Simulator:
     def clock(self) -> SimClock:
         return self.state.clock
 
+    @property
+    def consoles(self) -> Consoles:
+        """The termproxy sessions (text consoles) open now."""
+        return self.state.consoles
+
+    @property
+    def console_accept_timeout(self) -> float:
+        """Real seconds termproxy waits for the WebSocket, then for the ticket line (10)."""
+        return self.state.consoles.accept_timeout
+
+    @console_accept_timeout.setter
+    def console_accept_timeout(self, seconds: float) -> None:
+        self.state.consoles.accept_timeout = seconds
+
+    def close_consoles(self) -> None:
+        """Drop every console connection now, as if each console program had exited."""
+        self.state.consoles.close_all()
+
     def advance(self, seconds: float) -> None:
         """Move simulated time forward; tasks due by then finish."""
         self.state.clock.advance(seconds)
@@ -306,6 +335,7 @@ class Simulator:
 
     def stop(self) -> None:
         self.stopping.set()
+        self.state.consoles.close_all()
         if self._thread is not None:
             self._httpd.shutdown()
             self._thread.join(5)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from argus_tui.domain.upid import UPID
 from argus_tui.sim.build import OFFLINE_SINCE, build_guest, build_storages
 from argus_tui.sim.clock import SimClock
+from argus_tui.sim.console import Consoles
 from argus_tui.sim.metrics import Usage, unit
 from argus_tui.sim.model import BackupJob, Guest, Node, Snapshot, Task
 from argus_tui.sim.permissions import PermissionEngine
@@ -112,6 +113,7 @@ class ClusterState:
         self._timer_seq = 0
         self._due: float | None = None
         self._flocks: dict[str, list[tuple[Task, Callable[[float], None]]]] = {}
+        self.consoles = Consoles(self)  # termproxy sessions (text consoles)
         for task_spec in scenario.tasks:
             self._seed_task(task_spec, now - task_spec.ago)
 

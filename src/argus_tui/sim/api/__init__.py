@@ -11,6 +11,7 @@ from argus_tui.sim.api import (
     access,
     agent,
     cluster,
+    console,
     content,
     guests,
     ha,
@@ -47,6 +48,7 @@ ROUTES = RouteTable.merge(
     pools.routes,
     migrate.routes,
     agent.routes,
+    console.routes,
 )
 
 

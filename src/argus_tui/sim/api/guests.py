@@ -227,6 +227,8 @@ def config_of(state: ClusterState, guest: Guest) -> dict[str, Any]:
             cfg["agent"] = "1"
         for device in guest.local_resources:
             cfg[device] = _LOCAL_DEVICES[device.rstrip("0123456789")]
+        if guest.serial:
+            cfg[guest.serial] = "socket"
         if guest.vmstate:
             cfg.update(
                 vmstate=guest.vmstate,
