@@ -97,6 +97,9 @@ async def test_a_vm_without_a_serial_port_loses_the_key_once_its_config_is_known
         assert "qm set 101 --serial0 socket" in reason and "getty" in reason
         await press_hidden(pilot, sim, ["c"], app.screen)
         assert terminal.plans == []
+        # A closed panel keeps nothing current: the key is offered, `prepare` decides.
+        await pilot.press("d")
+        assert await keys_shown(pilot, GUEST_KEYS) == {"Console"}
 
 
 async def test_console_absent_without_vm_console(
