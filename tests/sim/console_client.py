@@ -12,6 +12,7 @@ TLS socket whose reads and writes take turns.
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import ssl
@@ -273,10 +274,8 @@ class RawConsole:
 
     def send(self, data: bytes, *, mask: bool = True, fin: bool = True) -> None:
         """One binary frame; the server may drop the connection while it is written."""
-        try:
+        with contextlib.suppress(ConnectionError, ssl.SSLError):
             self.send_frame(Frame(Opcode.BINARY, data, fin), mask=mask)
-        except (ConnectionError, ssl.SSLError):
-            pass
 
     def frames(self, timeout: float = 5.0) -> list[Frame] | None:
         """The frames that come within `timeout`; None once the server closed the socket."""

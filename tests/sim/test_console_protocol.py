@@ -158,8 +158,7 @@ def test_ticket_is_for_its_port_and_caller(csim: Simulator) -> None:
     with pytest.raises(InvalidStatus) as other_port:
         console.connect(port=5901)
     assert other_port.value.response.status_code == 401
-    ws, first = console.join()
-    assert first.startswith(b"OK")
+    assert console.join()[1].startswith(b"OK")
 
 
 def test_a_second_connection_gets_no_answer(csim: Simulator) -> None:
@@ -181,7 +180,10 @@ def test_no_authorization_is_401_no_ticket(csim: Simulator) -> None:
 
 def test_token_without_vm_console_is_403_on_post_and_upgrade(csim: Simulator) -> None:
     post = termproxy(csim, CT, AUDITOR, AUDITOR_SECRET)
-    assert (post.status_code, post.reason) == (403, "Permission check failed (/vms/200, VM.Console)")
+    assert (post.status_code, post.reason) == (
+        403,
+        "Permission check failed (/vms/200, VM.Console)",
+    )
     console = open_console(csim, CT)
     denied = Console(csim, CT, console.answer, AUDITOR, AUDITOR_SECRET)
     with pytest.raises(InvalidStatus) as refused:
@@ -198,7 +200,9 @@ def test_unknown_guest_and_offline_node(csim: Simulator) -> None:
     assert missing.status_code == 500
     assert missing.reason == "Configuration file 'nodes/pve-a/qemu-server/999.conf' does not exist"
     assert termproxy(csim, "/nodes/pve-b/lxc/200").status_code == 500  # 200 is on pve-a
-    assert termproxy(csim, "/nodes/nope").reason == "Unable to get IP for node 'nope' - node offline?"
+    assert (
+        termproxy(csim, "/nodes/nope").reason == "Unable to get IP for node 'nope' - node offline?"
+    )
     bad = termproxy(csim, VM, serial="serial9")
     assert bad.status_code == 400 and "serial" in bad.json()["errors"]
 
@@ -321,7 +325,7 @@ def test_wrong_serial_type(make_sim: MakeSim) -> None:
     assert wrong == b"OKwrong serial type on interface 'serial0'\r\n"
     missing = _failure(sim, VM, serial="serial2")
     assert missing == b"OKserial interface 'serial2' is not configured\r\n"
-    ws, first = open_console(sim, VM).join()
+    first = open_console(sim, VM).join()[1]
     assert first.startswith(b"OKstarting serial terminal on interface serial1\r\n")
 
 
@@ -337,7 +341,10 @@ def test_non_utf8_and_multibyte_input_is_echoed_exactly(csim: Simulator) -> None
     send_input(ws, b"\r")
     out = read_until(ws, CT_PROMPT)
     assert out == b"\r\n-bash: \xff\xfe\xc3\xa9: command not found\r\n" + CT_PROMPT
-    assert _run(ws, b"echo \xff\xfe \xc3\xa9") == b"echo \xff\xfe \xc3\xa9\r\n\xff\xfe \xc3\xa9\r\n" + CT_PROMPT
+    assert (
+        _run(ws, b"echo \xff\xfe \xc3\xa9")
+        == b"echo \xff\xfe \xc3\xa9\r\n\xff\xfe \xc3\xa9\r\n" + CT_PROMPT
+    )
 
 
 def test_a_length_shorter_than_the_data_cuts_it(csim: Simulator) -> None:
