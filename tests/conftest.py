@@ -23,6 +23,20 @@ SHARED_PVE = Path(
 FROZEN_EPOCH = 1_790_000_000.0  # a fixed "now" for deterministic tests
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """In-process code never writes to the user's own data directory (the history, what a
+    server refused): a refusal remembered there would change what later runs show."""
+    path = tmp_path_factory.mktemp("data")
+    old = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = old
+
+
 @pytest.fixture(scope="session")
 def cert_bundle() -> certs.CertBundle:
     """One certificate for the whole run: generating RSA keys is the slow part of a start."""

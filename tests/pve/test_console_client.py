@@ -215,6 +215,12 @@ def test_ended_console_and_failures_are_named(sim: Simulator, tmp_path: Path) ->
         opened, BridgeEnd("ended", "the connection closed", last_line="VM 102 not running")
     )
     assert failed.kind == "failed" and failed.exit_code == 1 and "not running" in failed.message
+    # a console that says why it closes, then signs off (dtach's last word)
+    dtach = "lxc-console: 203 is not running\n[EOF - dtach terminating]"
+    stopped = service.finish(
+        opened, BridgeEnd("ended", last_line="[EOF - dtach terminating]", tail=dtach)
+    )
+    assert stopped.kind == "failed" and "203 is not running" in stopped.message
     signalled = service.finish(opened, BridgeEnd("signal", signal=15))
     assert signalled.exit_code == 128 + 15
 

@@ -65,10 +65,8 @@ class ConsolePlan:
 
     def banner(self, escape_key: str) -> str:
         """The one line printed on the terminal as the console opens."""
-        return (
-            f"[argus] connected to {self.target.what} on {self.target.node};"
-            f" press {escape_key} to return"
-        )
+        where = "" if self.target.is_node else f" on {self.target.node}"
+        return f"[argus] connected to {self.target.what}{where}; press {escape_key} to return"
 
 
 @dataclass(slots=True)
@@ -228,7 +226,7 @@ class ConsoleService:
             return ConsoleEnd("left", f"left {target.what}")
         if end.how == "signal":
             return ConsoleEnd("signal", f"{target.what} closed by signal {end.signal}", end.signal)
-        failure = _FAILURES.search(end.last_line)
+        failure = _FAILURES.search(end.tail or end.last_line)
         if failure is not None:
             text = failure.group(0)
             if text.startswith("unable to find") and target.vmid is not None:

@@ -52,6 +52,7 @@ class BridgeEnd:
     signal: int | None = None
     last_line: str = ""
     seconds: float = 0.0
+    tail: str = ""  # the last few lines, for the same purpose
 
 
 def bridge(
@@ -113,7 +114,7 @@ def bridge(
             os.close(wake_r)
             os.close(wake_w)
     reason = reasons[0] if reasons and how == "ended" else ""
-    return BridgeEnd(how, reason, signum, tail.last_line(), clock() - started)
+    return BridgeEnd(how, reason, signum, tail.last_line(), clock() - started, tail.lines())
 
 
 def _loop(
@@ -215,8 +216,15 @@ class _Tail:
     def feed(self, data: bytes) -> None:
         self._data = (self._data + data)[-512:]
 
-    def last_line(self) -> str:
+    def _lines(self) -> list[str]:
         text = _ANSI_RE.sub("", self._data.decode("utf-8", "replace"))
-        lines = [line.strip() for line in re.split(r"[\r\n]+", text)]
-        last = next((line for line in reversed(lines) if line), "")
-        return "".join(ch for ch in last if ch.isprintable())[:200]
+        lines = (line.strip() for line in re.split(r"[\r\n]+", text))
+        return ["".join(ch for ch in line if ch.isprintable())[:200] for line in lines if line]
+
+    def last_line(self) -> str:
+        lines = self._lines()
+        return lines[-1] if lines else ""
+
+    def lines(self, count: int = 4) -> str:
+        """The last `count` lines: a console may say why it closes, then sign off."""
+        return "\n".join(self._lines()[-count:])
