@@ -472,6 +472,31 @@ def test_a_frame_of_exactly_128_kib_is_fine(csim: Simulator) -> None:
     raw.close()
 
 
+def test_a_first_frame_sent_with_the_request_is_read(csim: Simulator) -> None:
+    console = open_console(csim, CT)
+    raw = RawConsole(console, early=console.line + b"0:3:tty")
+    seen = b""
+    while not seen.endswith(b"tty"):
+        frames = raw.frames()
+        assert frames is not None
+        seen += b"".join(f.data for f in frames)
+    assert seen == b"OK" + CT_PROMPT + b"tty"
+    raw.close()
+
+
+def test_an_invalid_ticket_is_answered_after_the_auth_delay(make_sim: MakeSim) -> None:
+    data = _data()
+    data["faults"] = {"auth_delay_s": 0.4}
+    sim = make_sim(data)
+    console = open_console(sim, CT)
+    started = time.monotonic()
+    with pytest.raises(InvalidStatus) as refused:
+        console.connect(vncticket="PVEVNC:00000000::x")
+    assert refused.value.response.status_code == 401
+    assert time.monotonic() - started >= 0.4
+    assert [s.port for s in sim.consoles.sessions] == [5900]
+
+
 def test_plain_get_answers_the_port(csim: Simulator) -> None:
     console = open_console(csim, CT)
     resp = requests.get(
