@@ -100,7 +100,7 @@ class Console:
             open_timeout=5,
             close_timeout=1,
             max_size=None,
-            legacy=True,  # the tests hold connections across helpers, not in a with block
+            legacy=True,  # tests keep connections open across functions, not in a with block
         )
 
     def join(self) -> tuple[ClientConnection, bytes]:
