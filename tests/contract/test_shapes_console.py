@@ -36,7 +36,8 @@ from tests.sim.console_client import (
 MakeSim = Callable[..., Simulator]
 TOKEN, SECRET = "argus@pve!tui", "tui-secret"  # the token the examples are written for
 AUDITOR, AUDITOR_SECRET = "aud@pve!ro", "aud-secret"
-VM, CT, NODE = "/nodes/pve-a/qemu/100", "/nodes/pve-a/lxc/200", "/nodes/pve-a"
+VM, CT, NODE = "/nodes/pve-a/qemu/102", "/nodes/pve-a/lxc/200", "/nodes/pve-a"
+VM100 = "/nodes/pve-a/qemu/100"  # the VM the example texts name
 
 
 def _data(**cluster: Any) -> dict[str, Any]:
@@ -191,7 +192,7 @@ def test_console_failures(make_sim: MakeSim) -> None:
     sim.advance(41)
     started = time.monotonic()
     stopped = _data()
-    next(g for g in stopped["guest"] if g["vmid"] == 100)["status"] = "stopped"
+    next(g for g in stopped["guest"] if g["vmid"] == 100).update(status="stopped", serial=True)
     # case (start of the example's text) -> (phrases of its result, what the simulator did)
     ours: dict[str, tuple[list[str], list[str]]] = {
         "vncticket wrong/expired": (
@@ -206,7 +207,7 @@ def test_console_failures(make_sim: MakeSim) -> None:
             ["HTTP 403 'Permission check failed (/vms/100, VM.Console)'"],
             [
                 _upgrade_refused(
-                    Console(sim, VM, open_console(sim, VM).answer, AUDITOR, AUDITOR_SECRET)
+                    Console(sim, VM100, open_console(sim, VM100).answer, AUDITOR, AUDITOR_SECRET)
                 )
             ],
         ),
@@ -229,7 +230,7 @@ def test_console_failures(make_sim: MakeSim) -> None:
         ),
         "qemu guest not running": (
             ["'OK' then 'VM 100 not running' and close"],
-            [_after_ok(make_sim(stopped), VM)],
+            [_after_ok(make_sim(stopped), VM100)],
         ),
         "client frame fragmented / unmasked / > 128 KiB": (
             ["connection dropped"],

@@ -100,7 +100,7 @@ class Console:
             open_timeout=5,
             close_timeout=1,
             max_size=None,
-            legacy=True,  # the tests hold connections across helpers, not in a with block
+            legacy=True,  # tests keep connections open across functions, not in a with block
         )
 
     def join(self) -> tuple[ClientConnection, bytes]:
@@ -247,7 +247,8 @@ class SerialTLS:
 class RawConsole:
     """A WebSocket opened by hand over TLS, to send frames any way a test likes."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, early: bytes = b"") -> None:
+        """Upgraded; `early` is sent as a first frame together with the request."""
         sim = console.sim
         self.sock = ssl_context(sim).wrap_socket(
             socket.create_connection(("127.0.0.1", sim.port), timeout=5),
@@ -260,7 +261,8 @@ class RawConsole:
             "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: binary\r\n\r\n"
         )
-        self.sock.sendall(request.encode())
+        first = Frame(Opcode.BINARY, early).serialize(mask=True) if early else b""
+        self.sock.sendall(request.encode() + first)
         head = b""
         while b"\r\n\r\n" not in head:
             head += self.sock.recv(4096)

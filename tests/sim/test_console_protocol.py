@@ -37,7 +37,7 @@ from argus_tui.sim.server import Simulator
 MakeSim = Callable[..., Simulator]
 CT = "/nodes/pve-a/lxc/200"  # nginx-lb-01, running
 CT_PROMPT = b"root@nginx-lb-01:~# "
-VM = "/nodes/pve-a/qemu/100"  # gw-edge-01, running, serial0: socket
+VM = "/nodes/pve-a/qemu/102"  # pg-primary, running, serial0: socket
 AUDITOR, AUDITOR_SECRET = "aud@pve!ro", "aud-secret"
 CT_COMMAND = (
     "/usr/bin/termproxy 5900 --path /vms/200 --perm VM.Console --vncticket-endpoint"
@@ -104,9 +104,9 @@ def test_container_session_bytes(csim: Simulator) -> None:
 def test_vm_serial_console_logs_in_without_password(csim: Simulator) -> None:
     console = open_console(csim, VM)
     ws, first = console.join()
-    assert first == b"OKstarting serial terminal on interface serial0\r\ngw-edge-01 login: "
-    assert _run(ws, b"ops", b"$ ") == b"ops\r\nops@gw-edge-01:~$ "
-    assert _run(ws, b"tty", b"$ ") == b"tty\r\n/dev/ttyS0\r\nops@gw-edge-01:~$ "
+    assert first == b"OKstarting serial terminal on interface serial0\r\npg-primary login: "
+    assert _run(ws, b"ops", b"$ ") == b"ops\r\nops@pg-primary:~$ "
+    assert _run(ws, b"tty", b"$ ") == b"tty\r\n/dev/ttyS0\r\nops@pg-primary:~$ "
     assert console.answer["port"] == "5900"  # the only console on pve-a
 
 
@@ -318,7 +318,7 @@ def test_stopped_container(csim: Simulator) -> None:
 
 def test_wrong_serial_type(make_sim: MakeSim) -> None:
     data = _data()
-    vm = next(g for g in data["guest"] if g["vmid"] == 100)
+    vm = next(g for g in data["guest"] if g["vmid"] == 102)
     vm["local_resources"] = ["serial0"]  # a host device; `serial` then makes serial1 a socket
     sim = make_sim(data)
     wrong = _failure(sim, VM, serial="serial0")
@@ -470,6 +470,31 @@ def test_a_frame_of_exactly_128_kib_is_fine(csim: Simulator) -> None:
     raw.send_frame(Frame(Opcode.PING, b"hi"))
     assert [(f.opcode, f.data) for f in raw.frames() or []] == [(Opcode.PONG, b"hi")]
     raw.close()
+
+
+def test_a_first_frame_sent_with_the_request_is_read(csim: Simulator) -> None:
+    console = open_console(csim, CT)
+    raw = RawConsole(console, early=console.line + b"0:3:tty")
+    seen = b""
+    while not seen.endswith(b"tty"):
+        frames = raw.frames()
+        assert frames is not None
+        seen += b"".join(f.data for f in frames)
+    assert seen == b"OK" + CT_PROMPT + b"tty"
+    raw.close()
+
+
+def test_an_invalid_ticket_is_answered_after_the_auth_delay(make_sim: MakeSim) -> None:
+    data = _data()
+    data["faults"] = {"auth_delay_s": 0.4}
+    sim = make_sim(data)
+    console = open_console(sim, CT)
+    started = time.monotonic()
+    with pytest.raises(InvalidStatus) as refused:
+        console.connect(vncticket="PVEVNC:00000000::x")
+    assert refused.value.response.status_code == 401
+    assert time.monotonic() - started >= 0.4
+    assert [s.port for s in sim.consoles.sessions] == [5900]
 
 
 def test_plain_get_answers_the_port(csim: Simulator) -> None:
