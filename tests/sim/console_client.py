@@ -6,17 +6,16 @@ subprotocol, no compression, the certificate checked against the simulator's CA.
 
 websockets' sync client reads in a thread of its own while the caller writes; over TLS
 that puts two threads into one OpenSSL session at once, which OpenSSL does not allow
-(seen here as `[SSL] internal error`, lost handshakes and hangs). `SerialTLS` gives it a
-TLS socket whose reads and writes take turns.
+(seen as `[SSL] internal error`, lost handshakes and hangs). Argus's own
+`SharedTLSSocket` (pve/tls_socket.py) gives it a TLS socket whose reads and writes take
+turns; this client uses it too.
 """
 
 from __future__ import annotations
 
 import contextlib
-import select
 import socket
 import ssl
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any, cast
@@ -31,6 +30,7 @@ from websockets.protocol import OPEN
 from websockets.sync.client import ClientConnection, connect
 from websockets.uri import parse_uri
 
+from argus_tui.pve.tls_socket import SharedTLSSocket
 from argus_tui.sim.server import Simulator
 
 
@@ -91,7 +91,7 @@ class Console:
         )
         return connect(
             self.url("ws", **override),
-            sock=cast(socket.socket, SerialTLS(tls)),
+            sock=cast(socket.socket, SharedTLSSocket(tls)),
             additional_headers=auth(self.sim, self.token, self.secret)
             if headers is None
             else headers,
@@ -186,62 +186,6 @@ def closed_by_server(ws: ClientConnection, timeout: float = 5.0) -> bool:
     except TimeoutError:
         return False
     return False
-
-
-class SerialTLS:
-    """A TLS socket for websockets' sync client whose reads and writes never overlap:
-    both run non-blocking under one lock and wait for the socket outside it."""
-
-    def __init__(self, sock: ssl.SSLSocket) -> None:
-        self._sock = sock
-        self._lock = threading.Lock()
-        self.family = sock.family
-        sock.setblocking(False)
-
-    def fileno(self) -> int:
-        return self._sock.fileno()
-
-    def setsockopt(self, *args: Any) -> None:
-        self._sock.setsockopt(*args)
-
-    def settimeout(self, timeout: float | None) -> None:
-        """Ignored: reads wait for data, writes for room, as a blocking socket does."""
-
-    def getpeername(self) -> Any:
-        return self._sock.getpeername()
-
-    def getsockname(self) -> Any:
-        return self._sock.getsockname()
-
-    def recv(self, size: int) -> bytes:
-        while True:
-            with self._lock:
-                try:
-                    return self._sock.recv(size)
-                except ssl.SSLWantWriteError:
-                    wait = ([], [self._sock])
-                except (ssl.SSLWantReadError, BlockingIOError):
-                    wait = ([self._sock], [])
-            select.select(*wait, [], 0.05)
-
-    def sendall(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            with self._lock:
-                try:
-                    view = view[self._sock.send(view) :]
-                    continue
-                except ssl.SSLWantReadError:
-                    wait = ([self._sock], [])
-                except (ssl.SSLWantWriteError, BlockingIOError):
-                    wait = ([], [self._sock])
-            select.select(*wait, [], 0.05)
-
-    def shutdown(self, how: int) -> None:
-        socket.socket.shutdown(self._sock, how)
-
-    def close(self) -> None:
-        self._sock.close()
 
 
 class RawConsole:

@@ -3,8 +3,9 @@
 The WebSocket goes to the host that answered the POST (termproxy listens on that node's
 localhost and accepts one connection within 10 s), over the same TLS trust as every API
 call: the CA file, the system store, or the pinned fingerprint, which is checked before
-the upgrade request (and the token in its Authorization header) is sent. docs/proxmox.md,
-Consoles, has the protocol.
+the upgrade request (and the token in its Authorization header) is sent. The TLS socket
+is Argus's own (`tls_socket.py`), safe for websockets' reader thread and the sender.
+docs/proxmox.md, Consoles, has the protocol.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import socket
 import ssl
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import quote
 
 from websockets.exceptions import (
@@ -25,6 +26,7 @@ from websockets.exceptions import (
     InvalidStatus,
 )
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from argus_tui.domain.console import ConsoleTarget, tokens_refused_text
 from argus_tui.domain.models import Entity
@@ -41,6 +43,7 @@ from argus_tui.errors import (
 )
 from argus_tui.pve.paths import entity_path
 from argus_tui.pve.settings import ConnectionSettings
+from argus_tui.pve.tls_socket import SharedTLSSocket
 
 #: termproxy waits this long for the WebSocket and then for the ticket line.
 OPEN_TIMEOUT = 10.0
@@ -113,15 +116,20 @@ class ConsoleApi:
         settings = self.settings
         query = f"port={ticket.port}&vncticket={quote(ticket.ticket.reveal(), safe='')}"
         host = f"[{settings.host}]" if ":" in settings.host else settings.host
-        uri = f"wss://{host}:{settings.port}/api2/json{console_path(target)}/vncwebsocket?{query}"
+        # ws://: the socket handed to websockets below is already TLS (and checked).
+        path = f"/api2/json{console_path(target)}/vncwebsocket?{query}"
+        uri = f"ws://{host}:{settings.port}{path}"
         user, _, token_name = settings.token_id.partition("!")
         auth = f"PVEAPIToken={user}!{token_name}={settings.secret.reveal()}"
+        tls = _open_tls(settings)
         try:
             ws = connect(
                 uri,
-                ssl=_ssl_context(settings),
+                # Our own TLS socket (verified or pinned above, shareable by websockets'
+                # reader thread and the sender): the URI's scheme must not add TLS again.
+                sock=cast(socket.socket, SharedTLSSocket(tls)),
                 additional_headers={"Authorization": auth},
-                subprotocols=["binary"],  # type: ignore[list-item]
+                subprotocols=[Subprotocol("binary")],
                 compression=None,
                 open_timeout=OPEN_TIMEOUT,
                 ping_interval=30,
@@ -129,10 +137,7 @@ class ConsoleApi:
                 close_timeout=2,
                 max_size=2**20,
                 user_agent_header="argus",
-                create_connection=_pinned(settings),
             )
-        except ArgusError:
-            raise
         except InvalidStatus as exc:
             raise _status_error(settings, target, exc) from None
         except (InvalidHandshake, ConnectionClosed, EOFError):
@@ -140,8 +145,6 @@ class ConsoleApi:
                 f"{settings.address} closed the console of {target.label} before it opened",
                 hint="termproxy waits only 10 s for the connection; try again",
             ) from None
-        except ssl.SSLError as exc:
-            raise TLSFailure(f"TLS handshake with {settings.address} failed: {exc}") from None
         except (OSError, TimeoutError) as exc:
             raise ConnectionFailed(
                 f"cannot open the console WebSocket to {settings.address}: {exc}"
@@ -228,29 +231,43 @@ def _ssl_context(settings: ConnectionSettings) -> ssl.SSLContext:
     return context
 
 
-def _pinned(settings: ConnectionSettings) -> type[ClientConnection]:
-    """A connection class that refuses the server before any byte (or the token) is sent
-    unless it presents the pinned certificate."""
-    tls = settings.tls
-    if tls.mode != "fingerprint" or not tls.fingerprint:
-        return ClientConnection
-    expected = tls.fingerprint
-
-    class PinnedConnection(ClientConnection):
-        def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
-            der = sock.getpeercert(binary_form=True) if isinstance(sock, ssl.SSLSocket) else None
-            got = _fingerprint(der or b"")
-            if got != expected:
-                raise TLSFailure(
-                    f"the certificate of {settings.address} has changed: pinned {expected},"
-                    f" server presents {got}",
-                    hint="if the change is expected (renewed certificate), run 'argus login'"
-                    " again to pin the new one; otherwise someone may be intercepting the"
-                    " connection",
-                )
-            super().__init__(sock, *args, **kwargs)
-
-    return PinnedConnection
+def _open_tls(settings: ConnectionSettings) -> ssl.SSLSocket:
+    """A TLS connection to the server, trusted as the API is: nothing (and no token) is
+    sent before the certificate is verified or matches the pinned fingerprint."""
+    host = settings.host
+    try:
+        raw = socket.create_connection((host, settings.port), timeout=OPEN_TIMEOUT)
+    except OSError as exc:
+        raise ConnectionFailed(
+            f"cannot reach {settings.address} for the console: {exc.strerror or exc}",
+            hint="check the host and port, and that pveproxy is running",
+        ) from None
+    try:
+        tls = _ssl_context(settings).wrap_socket(raw, server_hostname=host)
+    except ssl.SSLCertVerificationError as exc:
+        raw.close()
+        raise TLSFailure(
+            f"cannot verify the certificate of {settings.address} ({exc.verify_message})",
+            hint="Proxmox uses a self-signed certificate: pin it with 'argus login' (which"
+            " shows its fingerprint) or pass --fingerprint or --ca-file",
+        ) from None
+    except (OSError, ssl.SSLError) as exc:
+        raw.close()
+        raise TLSFailure(f"TLS handshake with {settings.address} failed: {exc}") from None
+    pinned = settings.tls.fingerprint if settings.tls.mode == "fingerprint" else None
+    if pinned:
+        got = _fingerprint(tls.getpeercert(binary_form=True) or b"")
+        if got != pinned:
+            tls.close()
+            raise TLSFailure(
+                f"the certificate of {settings.address} has changed: pinned {pinned},"
+                f" server presents {got}",
+                hint="if the change is expected (renewed certificate), run 'argus login'"
+                " again to pin the new one; otherwise someone may be intercepting the"
+                " connection",
+            )
+    tls.settimeout(None)
+    return tls
 
 
 def _fingerprint(der: bytes) -> str:
