@@ -261,3 +261,19 @@ def test_broken_memo_file_is_ignored(tmp_path: Path) -> None:
     assert not memo.refused("h:8006", "9.1.2", shell=False)
     memo.remember("h:8006", "9.1.2", shell=False, refused=True)
     assert memo.refused("h:8006", "9.1.2", shell=False)
+
+
+def test_typing_while_a_large_output_streams(sim: Simulator) -> None:
+    """websockets reads in its own thread while this one sends: the TLS session is shared
+    safely (an unsafe one fails with SSL errors or hangs here)."""
+    client = make_client(sim)
+    ticket = client.termproxy(CT)
+    with client.console(CT, ticket) as sock:
+        read_until(sock, b"# ")
+        sock.send(input_frame(b"seq 300000\r"))
+        for _ in range(300):
+            sock.send(b"2")  # keepalives while the output streams in
+        shown = read_until(sock, b"300000\r\nroot@nginx-lb-01:~# ", timeout=30)
+        assert shown.endswith(b"299999\r\n300000\r\nroot@nginx-lb-01:~# ")
+        sock.send(input_frame(b"hostname\r"))
+        assert b"nginx-lb-01\r\n" in read_until(sock, b"nginx-lb-01\r\n")
