@@ -1,9 +1,10 @@
 """The Argus application: the screens as modes, global keys, actions, profiles.
 
-The state every screen follows is reactives of the app (here and in the refresh loop it
-extends, ui/refresh.py), changed only by the app, on the event loop. Screens and widgets
-watch it and post requests (ui/messages.py); the app answers them and posts commands to
-the screen on view. It never calls into a screen.
+The state every screen follows is reactives of the app (here and in the parts it
+extends: the refresh loop, ui/refresh.py, and consoles, ui/console_flow.py), changed only
+by the app, on the event loop. Screens and widgets watch it and post requests
+(ui/messages.py); the app answers them and posts commands to the screen on view. It
+never calls into a screen.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from argus_tui.ui.action_flow import (
     follow_task,
     run_job,
 )
-from argus_tui.ui.keymap import keymap_problems
-from argus_tui.ui.refresh import RefreshingApp
+from argus_tui.ui.console_flow import ConsoleApp, Escape
+from argus_tui.ui.keymap import CONSOLE_LEAVE, console_leave, keymap_problems
 from argus_tui.ui.registry import SCREENS, SUBSCREENS, TABS
 from argus_tui.ui.screens.command import CommandLine
 from argus_tui.ui.screens.help import HelpScreen
@@ -44,7 +45,7 @@ SCREEN_KEYS: list[BindingType] = [
 ]
 
 
-class ArgusApp(RefreshingApp):
+class ArgusApp(ConsoleApp):
     """Run with a connected Session; `argus` and `argus --demo` build one."""
 
     TITLE = "Argus"
@@ -78,7 +79,7 @@ class ArgusApp(RefreshingApp):
         open_profile: Callable[[str], Session] | None = None,
         warnings: list[str] | None = None,
     ) -> None:
-        super().__init__(session, interval=interval)
+        super().__init__(session, interval=interval, escape=Escape.of(console_leave(keymap)))
         self.confirm = confirm
         for info in SCREENS:
             self.add_mode(info.mode, partial(info.screen, info.mode, TABS))
@@ -86,7 +87,7 @@ class ArgusApp(RefreshingApp):
         self.startup_warnings = list(warnings or ())
         if keymap:
             self.startup_warnings += keymap_problems(keymap, self.binding_ids())
-            self.set_keymap(keymap)
+            self.set_keymap({bid: keys for bid, keys in keymap.items() if bid != CONSOLE_LEAVE})
 
     def binding_ids(self) -> dict[str, dict[str, str]]:
         """{screen: {binding id: keys}} for the app and every main screen (for the keymap)."""
@@ -257,12 +258,15 @@ class ArgusApp(RefreshingApp):
     # -- actions ----------------------------------------------------------------------------
 
     async def action_quit(self) -> None:
+        self.quit_with(0)
+
+    def quit_with(self, code: int) -> None:
         self.session.power.close()  # followers stop polling, so the app exits at once
         self.chat.cancel()  # and an answer stops streaming
-        self.exit(0)
+        self.exit(code)
 
-    async def on_quit_requested(self, _message: m.QuitRequested) -> None:
-        await self.action_quit()
+    def on_quit_requested(self, message: m.QuitRequested) -> None:
+        self.quit_with(message.code)
 
     def action_assistant(self) -> None:
         self.screen.post_message(m.ToggleAssistant())

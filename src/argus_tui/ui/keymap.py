@@ -2,6 +2,23 @@
 
 from __future__ import annotations
 
+from argus_tui.domain.console import DEFAULT_ESCAPE, escape_byte
+
+#: The key that leaves a console. Not a Textual binding: it is read from the raw
+#: terminal while the TUI is suspended, so only a control key can be it.
+CONSOLE_LEAVE = "console.leave"
+
+
+def console_leave(keymap: dict[str, str] | None) -> str:
+    """The key that leaves a console; the default when the keymap's is not a control key
+    (`keymap_problems` says so at start)."""
+    key = (keymap or {}).get(CONSOLE_LEAVE, DEFAULT_ESCAPE)
+    try:
+        escape_byte(key)
+    except ValueError:
+        return DEFAULT_ESCAPE
+    return key
+
 
 def keymap_problems(keymap: dict[str, str], groups: dict[str, dict[str, str]]) -> list[str]:
     """Keymap entries that name no binding, or give a key another binding of the same
@@ -9,6 +26,12 @@ def keymap_problems(keymap: dict[str, str], groups: dict[str, dict[str, str]]) -
     problems: list[str] = []
     known = {bid for ids in groups.values() for bid in ids}
     for bid, keys in keymap.items():
+        if bid == CONSOLE_LEAVE:
+            try:
+                escape_byte(keys)
+            except ValueError as exc:
+                problems.append(f"[ui.keymap] {bid!r}: {exc}; {DEFAULT_ESCAPE} is used")
+            continue
         if bid not in known:
             problems.append(f"[ui.keymap] {bid!r} is not a binding id; see the README")
             continue

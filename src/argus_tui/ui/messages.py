@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from argus_tui.domain.console import ConsoleTarget
 from argus_tui.domain.migration import EvacuationPlan, Mode
 from argus_tui.domain.models import Guest, Task
 from argus_tui.domain.storage import Volume
@@ -23,12 +24,22 @@ from argus_tui.ui.jobs import Job, Tracked
 # -- results of the app's workers --------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class ConsoleRefusals:
+    """Whether this server, at its version, was seen refusing API tokens for guests'
+    consoles and for node shells: then `c` is not offered there, and `w` says why."""
+
+    guests: bool = False
+    shells: bool = False
+
+
 @dataclass
 class Refreshed(Message):
     """A poll of `session`; one of a session switched away from is dropped."""
 
     session: Session
     refresh: Refresh
+    consoles: ConsoleRefusals = ConsoleRefusals()
 
 
 @dataclass
@@ -175,6 +186,14 @@ class BackupDeleteRequested(Message):
 
 
 @dataclass
+class ConsoleRequested(Message):
+    """Open a guest's console or a node's shell in this terminal (already checked; a node
+    shell already confirmed)."""
+
+    target: ConsoleTarget
+
+
+@dataclass
 class ShowBackups(Message):
     """The storage screen with the backups of one guest."""
 
@@ -213,7 +232,9 @@ class OpenProfile(Message):
 
 @dataclass
 class QuitRequested(Message):
-    """`:quit`: as the `q` key."""
+    """`:quit`: as the `q` key; `code` is the exit status (a signal's, after a console)."""
+
+    code: int = 0
 
 
 @dataclass

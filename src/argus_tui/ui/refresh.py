@@ -24,18 +24,36 @@ from argus_tui.domain.models import ClusterSnapshot
 from argus_tui.errors import ArgusError
 from argus_tui.services.recorder import Recorded
 from argus_tui.services.session import RecentTasks, Session
-from argus_tui.ui.messages import ChangesSeen, Refreshed, RefreshFailed, RefreshRequested
+from argus_tui.ui.messages import (
+    ChangesSeen,
+    ConsoleRefusals,
+    Refreshed,
+    RefreshFailed,
+    RefreshRequested,
+)
 from argus_tui.ui.widgets.bars import Status
 
 
 def poll(session: Session, *, with_tasks: bool) -> Message:
     """Blocking (a worker's body): one refresh of `session`, as the message for its result."""
     try:
-        return Refreshed(session, session.refresh(with_tasks=with_tasks))
+        refresh = session.refresh(with_tasks=with_tasks)
+        return Refreshed(session, refresh, console_refusals(session, refresh.snapshot))
     except ArgusError as exc:
         return RefreshFailed(session, str(exc))
     except Exception as exc:  # a bug or an unmapped failure: keep running, say what
         return RefreshFailed(session, f"unexpected error: {type(exc).__name__}: {exc}")
+
+
+def console_refusals(session: Session, snapshot: ClusterSnapshot) -> ConsoleRefusals:
+    """Blocking (it reads a small file): whether consoles were seen refused at this version.
+
+    Read with every poll, so a refusal learnt elsewhere (`argus console`) or forgotten
+    after an upgrade shows at the next refresh.
+    """
+    version = snapshot.cluster.version
+    guests, shells = (session.console.refused(version, shell=node) for node in (False, True))
+    return ConsoleRefusals(guests=guests, shells=shells)
 
 
 class RefreshingApp(App[int]):
@@ -50,6 +68,7 @@ class RefreshingApp(App[int]):
     status: var[Status] = var(Status())
     paused: var[bool] = var(False)
     unseen: var[int] = var(0)  # changes since the user last looked at them
+    console_refused: var[ConsoleRefusals] = var(ConsoleRefusals())  # `c` hidden where True
 
     def __init__(self, session: Session, *, interval: float) -> None:
         self._first_session = session
@@ -106,6 +125,7 @@ class RefreshingApp(App[int]):
         self.unseen = 0
         self.tasks = None
         self.snapshot = None
+        self.console_refused = ConsoleRefusals()
         self.status = Status(message=f"profile {session.profile}")
         self.session = session
         self.refresh_now()
@@ -122,6 +142,7 @@ class RefreshingApp(App[int]):
         self.session.backoff.success()
         if refresh.recorded is not None:
             self._recorded(refresh.recorded)
+        self.console_refused = message.consoles  # before the snapshot: its keys use both
         self.tasks = refresh.tasks  # before the snapshot: the tasks screen's alerts use both
         self.snapshot = refresh.snapshot
         self._after_poll(None)

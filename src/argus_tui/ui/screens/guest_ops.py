@@ -1,14 +1,17 @@
 """What the guests screen offers beyond power: the snapshots view, a backup now, the guest's
-backups, a migration; and how `w` explains each of them.
+backups, a migration, the console; and how `w` explains each of them.
 
 Every rule is `domain.operations.why_not` on the refresh's privileges and storages (the
-same explanation as the CLI's), plus "a task of Argus's is still running on it".
+same explanation as the CLI's), plus "a task of Argus's is still running on it"; the
+console's is `domain.console.console_denial` (a task running does not stop a console).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from argus_tui.domain.console import console_denial
 from argus_tui.domain.models import ClusterSnapshot, Guest
 from argus_tui.domain.operations import OPERATIONS, why_not
 from argus_tui.domain.storage import Storage
@@ -73,8 +76,23 @@ def has_backup_storage(snapshot: ClusterSnapshot) -> bool:
     return any(s.holds("backup") for s in snapshot.storages)
 
 
-def verdicts(guest: Guest, snapshot: ClusterSnapshot, session: Session) -> list[Verdict]:
-    """`w` on the guests screen, after the power actions."""
+def console_reason(
+    guest: Guest,
+    snapshot: ClusterSnapshot,
+    *,
+    refused: bool = False,
+    config: Mapping[str, Any] | None = None,
+) -> str | None:
+    """Why `c` is not offered on `guest` (`config` once the details panel has it, so a VM
+    without a serial port is explained before the key is pressed), or None."""
+    denied = console_denial(guest, snapshot.privileges, refused=refused, config=config)
+    return denied.text if denied is not None else None
+
+
+def verdicts(
+    guest: Guest, snapshot: ClusterSnapshot, session: Session, *, console: str | None
+) -> list[Verdict]:
+    """`w` on the guests screen, after the power actions; `console` is `console_reason`."""
     out: list[Verdict] = [("Snapshots", None)]
     out += [(OPERATIONS[op].label, denial(op, guest, snapshot, session)) for op in SNAPSHOT_OPS]
     reason = denial("backup", guest, snapshot, session)
@@ -83,4 +101,5 @@ def verdicts(guest: Guest, snapshot: ClusterSnapshot, session: Session) -> list[
     out.append((OPERATIONS["backup"].label, reason))
     out.append(("Backups", None if has_backup_storage(snapshot) else NO_BACKUP_STORAGE))
     out.append((OPERATIONS["migrate"].label, migrate_denial(guest, snapshot, session)))
+    out.append(("Console", console))
     return out

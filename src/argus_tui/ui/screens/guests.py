@@ -14,12 +14,15 @@ from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import Static
 
+from argus_tui.domain.console import ConsoleTarget
 from argus_tui.domain.models import ClusterSnapshot, Guest
 from argus_tui.domain.permissions import ACTION_ORDER, ACTIONS
 from argus_tui.services.power import PlanItem, Refusal, plan
 from argus_tui.services.views import filter_rows, guest_haystack, sort_rows
 from argus_tui.ui.messages import (
     BackupRequested,
+    ConsoleRefusals,
+    ConsoleRequested,
     FilterToNode,
     GuestSelected,
     MigrateRequested,
@@ -58,6 +61,7 @@ class GuestsScreen(ArgusScreen):
         Binding("b", "backup", "Backup", id="guests.backup"),
         Binding("B", "backups", "Backups", id="guests.backups"),
         Binding("m", "migrate", "Migrate", id="guests.migrate"),
+        Binding("c", "console", "Console", id="guests.console"),
         # Priority: keys typed right after `/` (a fast typist, a paste) reach the filter.
         Binding("slash", "table_filter", "Filter", id="guests.filter", priority=True),
         Binding("escape", "clear_table_filter", "Clear filter", show=False, id="guests.clear"),
@@ -80,6 +84,7 @@ class GuestsScreen(ArgusScreen):
         self._hay_cache: dict[int, str] = {}
         self._empty = "Loading guests…"
         self._perm_notice = ""
+        self._consoles = ConsoleRefusals()  # the app's: servers seen refusing consoles
 
     def compose_body(self) -> ComposeResult:
         yield TableFilter(id="guest-filter")
@@ -96,9 +101,14 @@ class GuestsScreen(ArgusScreen):
         table.sort_key = "vmid"
         self.set_focus(table)
         self.watch(self.app, "confirm", self._new_confirm)
+        self.watch(self.app, "console_refused", self._new_refusals)
 
     def _new_confirm(self, confirm: frozenset[str]) -> None:
         self.confirm = confirm
+
+    def _new_refusals(self, refusals: ConsoleRefusals) -> None:
+        self._consoles = refusals
+        self._update_keys()
 
     @property
     def table(self) -> VirtualTable:
@@ -248,7 +258,7 @@ class GuestsScreen(ArgusScreen):
     def _offer(self) -> tuple[str, ...]:
         targets = self._targets()
         power = tuple(a for a in ACTION_ORDER if any(i.runs for i in self._plan(a, targets)))
-        others = ("snapshots", "backup", "backups", "migrate")
+        others = ("snapshots", "backup", "backups", "migrate", "console")
         return power + tuple(name for name in others if self._offers(name))
 
     def _offers(self, name: str) -> bool:
@@ -263,7 +273,13 @@ class GuestsScreen(ArgusScreen):
         if name == "migrate":
             candidates = guest_ops.migrate_candidates(self._targets(), snapshot, session)
             return any(reason is None for _, reason in candidates)
+        if name == "console":
+            return selected is not None and self._console_reason(selected, snapshot) is None
         return selected is not None
+
+    def _console_reason(self, guest: Guest, snapshot: ClusterSnapshot) -> str | None:
+        config, refused = self.query_one(GuestDetails).config(guest.vmid), self._consoles.guests
+        return guest_ops.console_reason(guest, snapshot, refused=refused, config=config)
 
     def _update_keys(self) -> None:
         """Rebuild the footer only when the set of offered power keys changes (it is costly)."""
@@ -277,7 +293,7 @@ class GuestsScreen(ArgusScreen):
         if action == "power":
             name = str(parameters[0]) if parameters else ""
             return any(item.runs for item in self._plan(name, self._targets()))
-        if action in ("snapshots", "backup", "backups", "migrate"):
+        if action in ("snapshots", "backup", "backups", "migrate", "console"):
             return self._offers(action)
         return True
 
@@ -345,7 +361,8 @@ class GuestsScreen(ArgusScreen):
         if guest is None or snapshot is None or session is None:
             return
         items = self._plan_all(guest)
-        verdicts = guest_ops.verdicts(guest, snapshot, session)
+        console = self._console_reason(guest, snapshot)
+        verdicts = guest_ops.verdicts(guest, snapshot, session, console=console)
         self.app.push_screen(
             WhyNot(f"{guest.label} ({guest.vmid}) on {guest.node}", items, verdicts)
         )
@@ -422,6 +439,11 @@ class GuestsScreen(ArgusScreen):
             self.say("skipped " + "; ".join(skipped))
         self.app.push_screen(MigratePicker(guests, session, snapshot), answered)
 
+    def action_console(self) -> None:
+        guest = self.selected
+        if guest is not None and self._offers("console"):
+            self.post_message(ConsoleRequested(ConsoleTarget.of_guest(guest)))
+
     def action_backups(self) -> None:
         guest = self.selected
         if guest is not None and self._offers("backups"):
@@ -469,3 +491,6 @@ class GuestsScreen(ArgusScreen):
 
     def _refresh_details(self, force: bool = False) -> None:
         self.query_one(GuestDetails).show(self.selected, force=force)
+
+    def on_guest_details_loaded(self, _message: GuestDetails.Loaded) -> None:
+        self._update_keys()  # a VM's config says whether it has a serial console

@@ -16,17 +16,25 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Static
 
+from argus_tui.domain.console import ConsoleTarget, login_notice, shell_denial
 from argus_tui.domain.format import bytes_, pct_style, percent, uptime
 from argus_tui.domain.migration import EvacuationPlan
 from argus_tui.domain.models import ClusterSnapshot, Node
 from argus_tui.domain.operations import node_power_denial, why_not
+from argus_tui.domain.text import printable
 from argus_tui.errors import ArgusError
 from argus_tui.services.session import Session
 from argus_tui.services.views import filter_rows, node_haystack
-from argus_tui.ui.messages import EvacuateRequested, NodePowerRequested, ShowNodeGuests
+from argus_tui.ui.messages import (
+    ConsoleRefusals,
+    ConsoleRequested,
+    EvacuateRequested,
+    NodePowerRequested,
+    ShowNodeGuests,
+)
 from argus_tui.ui.screens.base import ArgusScreen
 from argus_tui.ui.screens.node_ops import EvacuationModal, TypeNodeName
-from argus_tui.ui.screens.power import Verdict, WhyNot
+from argus_tui.ui.screens.power import ConfirmAction, Verdict, WhyNot
 from argus_tui.ui.widgets.bars import Tab
 from argus_tui.ui.widgets.filter import TableFilter
 from argus_tui.ui.widgets.table import Cell, Column, VirtualTable
@@ -45,10 +53,20 @@ COLUMNS = (
 
 EVACUATE = "Evacuate"
 POWER_LABELS = {"reboot": "Reboot node", "shutdown": "Shutdown node"}
+SHELL = "Shell"
 
 
-def node_verdicts(node: Node, snapshot: ClusterSnapshot, read_only: bool) -> list[Verdict]:
-    """`w` on the nodes screen, and whether each maintenance key is offered."""
+def node_verdicts(
+    node: Node, snapshot: ClusterSnapshot, read_only: bool, *, shell_refused: bool = False
+) -> list[Verdict]:
+    """`w` on the nodes screen, and whether each key is offered: the maintenance keys,
+    then the shell (a read-only profile may open one: a shell changes nothing by itself)."""
+    denied = shell_denial(node.name, snapshot.privileges, online=node.online, refused=shell_refused)
+    shell = (SHELL, denied.text if denied is not None else None)
+    return [*_maintenance_verdicts(node, snapshot, read_only), shell]
+
+
+def _maintenance_verdicts(node: Node, snapshot: ClusterSnapshot, read_only: bool) -> list[Verdict]:
     if read_only:
         return [(label, "the profile is read-only") for label in (EVACUATE, *POWER_LABELS.values())]
     offline = None if node.online else f"the node is {node.status}"
@@ -113,6 +131,7 @@ class NodesScreen(ArgusScreen):
         Binding("E", "evacuate", "Evacuate", id="nodes.evacuate"),
         Binding("R", "node_power('reboot')", "Reboot node", id="nodes.reboot"),
         Binding("D", "node_power('shutdown')", "Shutdown node", id="nodes.shutdown"),
+        Binding("c", "shell", SHELL, id="nodes.shell"),
         Binding("w", "why", "Why not?", show=False, id="nodes.why"),
         Binding("slash", "table_filter", "Filter", id="nodes.filter", priority=True),
         Binding("escape", "clear_table_filter", "Clear filter", show=False, id="nodes.clear"),
@@ -122,6 +141,7 @@ class NodesScreen(ArgusScreen):
         super().__init__(mode, tabs)
         self._node_list: list[Node] = []
         self._status: dict[str, dict[str, Any]] = {}
+        self._consoles = ConsoleRefusals()  # the app's: servers seen refusing shells
 
     def compose_body(self) -> ComposeResult:
         yield TableFilter()
@@ -131,6 +151,11 @@ class NodesScreen(ArgusScreen):
     def on_mount(self) -> None:
         self.query_one("#node-notice", Static).display = False
         self.set_focus(self.query_one(VirtualTable))
+        self.watch(self.app, "console_refused", self._new_refusals)
+
+    def _new_refusals(self, refusals: ConsoleRefusals) -> None:
+        self._consoles = refusals
+        self.refresh_bindings()
 
     def session_changed(self) -> None:
         self._status = {}
@@ -167,7 +192,7 @@ class NodesScreen(ArgusScreen):
         snapshot, session = self.snapshot, self.session
         if snapshot is None or session is None:
             return []
-        return node_verdicts(node, snapshot, session.read_only)
+        return node_verdicts(node, snapshot, session.read_only, shell_refused=self._consoles.shells)
 
     def _offers(self, label: str) -> bool:
         node = self.selected
@@ -179,6 +204,8 @@ class NodesScreen(ArgusScreen):
             return self._offers(EVACUATE)
         if action == "node_power":
             return self._offers(POWER_LABELS.get(str(parameters[0]) if parameters else "", ""))
+        if action == "shell":
+            return self._offers(SHELL)
         return True
 
     def action_evacuate(self) -> None:
@@ -207,6 +234,24 @@ class NodesScreen(ArgusScreen):
                 self.say("cancelled")
 
         self.app.push_screen(TypeNodeName(command, node.name, running), answered)
+
+    def action_shell(self) -> None:
+        """Said before connecting: a node's shell asks most users for a local login."""
+        node = self.selected
+        if node is None or not self._offers(SHELL):
+            return
+        question = Text("Open the shell of node ", style="bold")
+        question.append(printable(node.name), style="bold cyan")
+        question.append("?\n\n")
+        question.append(printable(login_notice(node.name)), style="yellow")
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                self.post_message(ConsoleRequested(ConsoleTarget.of_node(node.name)))
+            else:
+                self.say("cancelled")
+
+        self.app.push_screen(ConfirmAction(question), answered)
 
     def action_why(self) -> None:
         node = self.selected

@@ -8,6 +8,7 @@ while fresh ones are fetched.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rich.text import Text
@@ -43,6 +44,13 @@ class DetailsReady(Message):
 
 
 class GuestDetails(VerticalScroll):
+    class Loaded(Message):
+        """A guest's details (its config) arrived: what its keys depend on is known."""
+
+        def __init__(self, vmid: int) -> None:
+            super().__init__()
+            self.vmid = vmid
+
     def __init__(self) -> None:
         super().__init__(id="guest-details")
         self._session: Session | None = None
@@ -78,6 +86,12 @@ class GuestDetails(VerticalScroll):
             self._fetching = guest.vmid
             self._fetch(self._session, guest)
 
+    def config(self, vmid: int) -> Mapping[str, Any] | None:
+        """The guest's config as last fetched (None until the panel has loaded it)."""
+        details = self._cache.get(vmid)
+        config = details.get("config") if details is not None else None
+        return config if isinstance(config, Mapping) else None
+
     @work(thread=True, exclusive=True, group="details", exit_on_error=False)
     def _fetch(self, session: Session, guest: Guest) -> None:
         try:
@@ -94,6 +108,7 @@ class GuestDetails(VerticalScroll):
             return  # details of the cluster before a profile switch
         if message.details is not None:
             self._cache[message.vmid] = message.details
+            self.post_message(self.Loaded(message.vmid))
         if message.addresses is not None:
             self._addresses[message.vmid] = message.addresses
         guest = self._guest
