@@ -338,7 +338,9 @@ def profile_bridge(sim: SimProcess, chars: int) -> None:
             round_trips(term, chars)
             for command in COMMANDS.values():
                 throughput(term, command, sim.proc.pid)
-        pstats.Stats(str(out)).sort_stats("tottime").print_stats(25)
+        stats = pstats.Stats(str(out))
+        stats.sort_stats("tottime").print_stats(25)
+        stats.print_callers("set_default_verify_paths")
 
 
 # -- report -------------------------------------------------------------------------------------

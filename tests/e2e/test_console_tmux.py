@@ -131,6 +131,52 @@ def test_container_console_then_back_in_cooked_mode(
     assert cooked(tail), tail
 
 
+# -- 2. the same from the TUI: `c` on the guests screen -----------------------------------
+
+GUESTS = re.compile(r"(?m)^\s*VMID\b.*\bNAME\b")
+DETAILS_200 = "CT 200 on pve-a"  # the details panel's line for the selected guest
+
+
+def footer(screen: str) -> str:
+    return screen.rstrip("\n").splitlines()[-1]
+
+
+def status_line(screen: str) -> str:
+    return screen.rstrip("\n").splitlines()[-2]
+
+
+def select_200(pane: Pane) -> str:
+    """From the first row (100), down the 14 VMs to CT 200 with `j`."""
+    pane.wait(lambda s: GUESTS.search(s) is not None and "nginx-lb-01" in s, "guests")
+    pane.keys(*["j"] * 14)
+    return pane.wait(lambda s: DETAILS_200 in s and "K Stop" in footer(s), "CT 200 selected")
+
+
+def test_console_from_the_tui(
+    make_sim: Callable[..., Simulator], panes: Callable[..., Pane], tmp_path: Path
+) -> None:
+    sim = make_sim()
+    pane = panes([*ARGUS], sim_env(tmp_path, sim))
+    screen = select_200(pane)
+    screen = pane.wait(lambda s: "c Console" in footer(s), "Console in the footer")
+
+    pane.keys("c")
+    screen = console_open(pane)
+    assert "[argus] connecting to the console of CT 200 (nginx-lb-01)" in screen, screen
+    run_in_console(pane, "hostname", lambda s: "hostname\nnginx-lb-01\n" in s, "the hostname")
+
+    pane.keys("C-]")
+    screen = pane.wait(
+        lambda s: GUESTS.search(s) is not None and "left the console" in status_line(s),
+        "the guests screen again",
+    )
+    assert "left the console of CT 200 (nginx-lb-01)" in status_line(screen), screen
+    assert DETAILS_200 in screen, screen  # the same guest selected
+    assert "c Console" in footer(screen), footer(screen)
+    pane.keys("q")
+    assert "EXIT=0" in pane.wait(lambda s: "EXIT=" in s, "exit")
+
+
 # -- 3. the terminal restored when the server dies or argus is terminated --------------------
 
 
@@ -194,6 +240,23 @@ def test_sigterm_mid_session(
     assert cooked(tail), tail
 
 
+def test_sigterm_in_a_console_from_the_tui(
+    make_sim: Callable[..., Simulator], panes: Callable[..., Pane], tmp_path: Path
+) -> None:
+    """A SIGTERM meant for argus ends the console and the TUI with it, terminal cooked."""
+    sim = make_sim()
+    pane = panes([*ARGUS], sim_env(tmp_path, sim), after="stty -a")
+    select_200(pane)
+    pane.wait(lambda s: "c Console" in footer(s), "Console in the footer")
+    pane.keys("c")
+    console_open(pane)
+    os.kill(pane.pid(), signal.SIGTERM)
+    screen = pane.wait(lambda s: "EXIT=" in s and "speed" in s, "the shell's stty -a")
+    tail = after_exit(screen)
+    assert tail.startswith("EXIT=143"), screen
+    assert cooked(tail), tail
+
+
 # -- 4-6. the refusals ----------------------------------------------------------------------
 
 
@@ -209,6 +272,24 @@ def power_only_scenario() -> dict[str, Any]:
         {"path": "/vms", "subject": "pow@pve", "role": "PowerOnly"},
     ]
     return data
+
+
+def test_token_without_vm_console_in_the_tui(
+    make_sim: Callable[..., Simulator], panes: Callable[..., Pane], tmp_path: Path
+) -> None:
+    sim = make_sim(power_only_scenario())
+    pane = panes([*ARGUS], sim_env(tmp_path, sim, "pow@pve!tui", "pow-secret"))
+    screen = select_200(pane)  # Stop in the footer: the token may power it
+    screen = pane.wait(lambda s: "Snapshots" in footer(s), "the footer's other keys")
+    assert "Console" not in footer(screen), footer(screen)
+    pane.keys("w")
+    screen = pane.wait(lambda s: "Esc closes" in s, "why")
+    assert re.search(r"Console\s+needs VM\.Console on /vms/200", screen), screen
+    pane.keys("Escape")
+    pane.wait(lambda s: "Esc closes" not in s, "the box closed")
+    pane.keys("c", "w")  # `c` is not offered: it does nothing, and `w` comes after it
+    screen = pane.wait(lambda s: "Esc closes" in s, "why, again")
+    assert "[argus]" not in screen and "console" not in status_line(screen), screen
 
 
 def test_token_without_vm_console(
