@@ -24,7 +24,8 @@ over TLS with the pinned fingerprint like every client. Two levels are measured:
    the CPU the simulator and the client used meanwhile, as a share of that wall time
    (1.0 = one core busy all along; from /proc/PID/stat, every thread).
 3. Start-up (bridge only): from spawning `argus console 200` to the prompt on the pty
-   (interpreter start, imports, the snapshot, the checks, termproxy, the WebSocket).
+   (interpreter start, imports, the snapshot, the checks, termproxy, the WebSocket);
+   beside it a fresh `argus status --json` (the same start-up and snapshot, no console).
 
 Figures are medians over the runs (the p99 is over all keystrokes of all runs); `min-max`
 gives the spread. Results: docs/PERFORMANCE.md, "Consoles".
@@ -44,6 +45,7 @@ import select
 import signal
 import statistics
 import struct
+import subprocess
 import sys
 import tempfile
 import termios
@@ -263,6 +265,19 @@ def record(
         cpu[f"{who}_{key}"].append(out[f"{who}_cpu"] / out["seconds"])
 
 
+def status_seconds(sim: SimProcess, home: str) -> float:
+    """A fresh `argus status --json`, for comparison: the same start-up and snapshot
+    without the console."""
+    started = time.perf_counter()
+    subprocess.run(
+        [*argus_command(), "status", "--json"],
+        env=cli_env(sim, home),
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
+    return time.perf_counter() - started
+
+
 def bench(sim: SimProcess, runs: int, chars: int) -> dict[str, Any]:
     echo: dict[str, list[float]] = {"api": [], "bridge": []}
     echo_runs: dict[str, list[float]] = {"api": [], "bridge": []}
@@ -270,6 +285,7 @@ def bench(sim: SimProcess, runs: int, chars: int) -> dict[str, Any]:
     rates: dict[str, list[float]] = {f"{lvl}_{c}": [] for lvl in echo for c in COMMANDS}
     cpu: dict[str, list[float]] = {f"{who}_{key}": [] for who in WHO for key in rates}
     startup: list[float] = []
+    status: list[float] = []
     with tempfile.TemporaryDirectory() as home:
         for run in range(runs):
             print(f"run {run + 1}/{runs}", file=sys.stderr, flush=True)
@@ -281,6 +297,7 @@ def bench(sim: SimProcess, runs: int, chars: int) -> dict[str, Any]:
                     out = throughput(api, command, sim.proc.pid)
                     sizes[name] = int(out["bytes"])
                     record(f"api_{name}", out, rates, cpu)
+            status.append(status_seconds(sim, home))
             with pty_console(sim, home) as (term, seconds):
                 startup.append(seconds)
                 times = round_trips(term, chars)
@@ -305,6 +322,7 @@ def bench(sim: SimProcess, runs: int, chars: int) -> dict[str, Any]:
         "mb_per_s": {key: spread(values) for key, values in rates.items()},
         "cpu_share": {key: spread(values) for key, values in cpu.items()},
         "startup_s": spread(startup),
+        "status_s": spread(status),
     }
 
 
@@ -382,7 +400,8 @@ def table(result: dict[str, Any]) -> str:
             )
     lines += [
         "",
-        f"Start-up (`argus console 200` to the prompt): {cell(result['startup_s'], 3, ' s')}",
+        f"Start-up (`argus console 200` to the prompt): {cell(result['startup_s'], 3, ' s')};"
+        f" `argus status --json` for comparison: {cell(result['status_s'], 3, ' s')}",
     ]
     return "\n".join(lines)
 

@@ -123,6 +123,10 @@ def test_container_console_then_back_in_cooked_mode(
     screen = run_in_console(
         pane, "hostname", lambda s: f"{PROMPT}hostname\nnginx-lb-01\n{PROMPT.rstrip()}" in s, "out"
     )
+    # raw mode: ctrl+c goes to the guest's shell (a fresh prompt), argus stays
+    pane.type("sleep")
+    pane.keys("C-c")
+    pane.wait(lambda s: f"{PROMPT}sleep^C\n{PROMPT.rstrip()}" in s, "^C in the guest")
     pane.keys("C-]")
     screen = pane.wait(lambda s: "EXIT=" in s and "speed" in s, "the shell's stty -a")
     assert "[argus] left the console of CT 200 (nginx-lb-01)" in screen, screen
