@@ -26,6 +26,8 @@ over TLS with the pinned fingerprint like every client. Two levels are measured:
 3. Start-up (bridge only): from spawning `argus console 200` to the prompt on the pty
    (interpreter start, imports, the snapshot, the checks, termproxy, the WebSocket);
    beside it a fresh `argus status --json` (the same start-up and snapshot, no console).
+4. For comparison with the bridge's rates, a pty alone: a child writing 8 MB in 128 KiB
+   blocks in raw mode, this process reading the master, once per run.
 
 Figures are medians over the runs (the p99 is over all keystrokes of all runs); `min-max`
 gives the spread. Results: docs/PERFORMANCE.md, "Consoles".
@@ -50,6 +52,7 @@ import sys
 import tempfile
 import termios
 import time
+import tty
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -278,6 +281,35 @@ def status_seconds(sim: SimProcess, home: str) -> float:
     return time.perf_counter() - started
 
 
+def bare_pty(size: int = 8_000_000, block: int = 128 * 1024) -> float:
+    """MB/s of a pty alone, for comparison: a child writes `size` bytes in raw mode in
+    blocks as large as the console's frames, this process reads them as a terminal would."""
+    data = (b"1234567\r\n" * (block // 9 + 1))[:block]
+    count = -(-size // block)
+    pid, fd = pty.fork()
+    if pid == 0:  # child: raw, a start mark, then the blocks
+        tty.setraw(0)
+        os.write(1, b"S")
+        for _ in range(count):
+            view = memoryview(data)
+            while view:
+                view = view[os.write(1, view) :]
+        time.sleep(5)  # until killed: closing the pty early would drop unread bytes
+        os._exit(0)
+    try:
+        while os.read(fd, 1) != b"S":
+            pass
+        started = time.perf_counter()
+        received = 0
+        while received < count * block:
+            received += len(os.read(fd, 65536))
+        return received / (time.perf_counter() - started) / 1e6
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(fd)
+
+
 def bench(sim: SimProcess, runs: int, chars: int) -> dict[str, Any]:
     echo: dict[str, list[float]] = {"api": [], "bridge": []}
     echo_runs: dict[str, list[float]] = {"api": [], "bridge": []}
@@ -286,6 +318,7 @@ def bench(sim: SimProcess, runs: int, chars: int) -> dict[str, Any]:
     cpu: dict[str, list[float]] = {f"{who}_{key}": [] for who in WHO for key in rates}
     startup: list[float] = []
     status: list[float] = []
+    bare: list[float] = []
     with tempfile.TemporaryDirectory() as home:
         for run in range(runs):
             print(f"run {run + 1}/{runs}", file=sys.stderr, flush=True)
@@ -298,6 +331,7 @@ def bench(sim: SimProcess, runs: int, chars: int) -> dict[str, Any]:
                     sizes[name] = int(out["bytes"])
                     record(f"api_{name}", out, rates, cpu)
             status.append(status_seconds(sim, home))
+            bare.append(bare_pty())
             with pty_console(sim, home) as (term, seconds):
                 startup.append(seconds)
                 times = round_trips(term, chars)
@@ -321,6 +355,7 @@ def bench(sim: SimProcess, runs: int, chars: int) -> dict[str, Any]:
         "output_bytes": sizes,
         "mb_per_s": {key: spread(values) for key, values in rates.items()},
         "cpu_share": {key: spread(values) for key, values in cpu.items()},
+        "bare_pty_mb_per_s": spread(bare),
         "startup_s": spread(startup),
         "status_s": spread(status),
     }
@@ -400,6 +435,7 @@ def table(result: dict[str, Any]) -> str:
             )
     lines += [
         "",
+        f"A pty alone (8 MB in 128 KiB blocks, raw): {cell(result['bare_pty_mb_per_s'])} MB/s",
         f"Start-up (`argus console 200` to the prompt): {cell(result['startup_s'], 3, ' s')};"
         f" `argus status --json` for comparison: {cell(result['status_s'], 3, ' s')}",
     ]
