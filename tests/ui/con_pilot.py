@@ -74,11 +74,13 @@ def con_app(
 class PipeTerminal:
     """The console step with pipes for the terminal: the real console opened on the
     simulator, the real bridge run with `typed` as the user's keys (`signal` arrives once
-    the console is on, as a SIGTERM would); what the terminal showed is kept in `shown`."""
+    the console is on, as a SIGTERM would; `before` runs as the step starts, after the
+    checks); what the terminal showed is kept in `shown`."""
 
     def __init__(self) -> None:
         self.typed = b""
         self.signal: int | None = None
+        self.before: Callable[[], None] | None = None
         self.plans: list[ConsolePlan] = []
         self.shown = b""
 
@@ -86,6 +88,8 @@ class PipeTerminal:
         self, app: App[Any], console: ConsoleService, plan: ConsolePlan, escape: Escape
     ) -> Attached:
         self.plans.append(plan)
+        if self.before is not None:
+            self.before()
         keys_r, keys_w = os.pipe()
         screen_r, screen_w = os.pipe()
         shown = bytearray()
@@ -117,11 +121,10 @@ class PipeTerminal:
         return Attached(opened, end)
 
 
-def why_console(app: ArgusApp, label: str) -> str | None:
+def why_console(app: App[Any], label: str) -> str | None:
     """What the open `w` modal says about `label` (None: allowed)."""
     why = app.screen
     assert isinstance(why, WhyNot), type(why).__name__
     verdicts = dict(why.operations)
     assert label in verdicts, verdicts
     return verdicts[label]
-

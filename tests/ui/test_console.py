@@ -10,8 +10,14 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from argus_tui.domain.console import login_notice, no_serial_text, tokens_refused_text
-from argus_tui.domain.console import ConsoleTarget
+from textual.pilot import Pilot
+
+from argus_tui.domain.console import (
+    ConsoleTarget,
+    login_notice,
+    no_serial_text,
+    tokens_refused_text,
+)
 from argus_tui.services.console import ConsoleMemo
 from argus_tui.sim.server import Simulator
 from argus_tui.store import open_history
@@ -35,18 +41,17 @@ WIDE = (200, 45)  # the details panel is open: a VM's config is known once it lo
 NARROW = (120, 40)  # no details panel: a VM's serial port is known only to `prepare`
 
 
-async def details_loaded(pilot: object, vmid: int) -> None:
-    app = pilot.app  # type: ignore[attr-defined]
-    panel = app.screen.query_one(GuestDetails)
-    await until(pilot, lambda: panel.config(vmid) is not None, f"the config of {vmid}")  # type: ignore[arg-type]
-    await pilot.pause()  # type: ignore[attr-defined]
+async def details_loaded(pilot: Pilot[int], vmid: int) -> None:
+    panel = pilot.app.screen.query_one(GuestDetails)
+    await until(pilot, lambda: panel.config(vmid) is not None, f"the config of {vmid}")
+    await pilot.pause()
 
 
-async def why(pilot: object, label: str) -> str | None:
-    await pilot.press("w")  # type: ignore[attr-defined]
-    app = pilot.app  # type: ignore[attr-defined]
-    reason = why_console(app, label)
-    await pilot.press("escape")  # type: ignore[attr-defined]
+async def why(pilot: Pilot[int], label: str) -> str | None:
+    """What `w` says about `label` (None: allowed), then the modal closed."""
+    await pilot.press("w")
+    reason = why_console(pilot.app, label)
+    await pilot.press("escape")
     return reason
 
 
@@ -92,6 +97,9 @@ async def test_a_vm_without_a_serial_port_loses_the_key_once_its_config_is_known
         assert "qm set 101 --serial0 socket" in reason and "getty" in reason
         await press_hidden(pilot, sim, ["c"], app.screen)
         assert terminal.plans == []
+        # A closed panel keeps nothing current: the key is offered, `prepare` decides.
+        await pilot.press("d")
+        assert await keys_shown(pilot, GUEST_KEYS) == {"Console"}
 
 
 async def test_console_absent_without_vm_console(
@@ -173,7 +181,40 @@ async def test_prepare_refusing_is_said_without_handing_the_terminal_over(
         await settle(pilot)
         assert terminal.plans == []
         assert ("Console not opened", no_serial_text(101), "error") in notes
-        assert isinstance(app.screen, type(guests_screen(app)))
+        guests_screen(app)  # still there: nothing was suspended or pushed
+
+
+async def test_a_console_that_fails_says_why_in_an_error_toast(
+    make_sim: Callable[..., Simulator], tmp_path: Path
+) -> None:
+    """The VM loses its serial socket between the checks and the console: `qm terminal`
+    says so and the console closes at once; that is an error, not a session that ended."""
+    sim = con_sim(make_sim)
+    app, terminal = con_app(sim, tmp_path / "console.json")
+    notes = watch_notifications(app)
+
+    def unplug() -> None:
+        with sim.state.lock:
+            sim.state.guests[SERIAL_VM].serial = ""
+
+    terminal.before = unplug
+    async with driving(app, sim) as pilot:
+        await settle(pilot)
+        await select(pilot, SERIAL_VM)
+        await details_loaded(pilot, SERIAL_VM)
+        await pilot.press("c")
+        await until(pilot, lambda: "closed" in status_text(app), "the console to close")
+        await settle(pilot)
+        text = f"the console of VM {SERIAL_VM} (db01) closed: {no_serial_text(SERIAL_VM)}"
+        assert text in status_text(app)
+        assert ("Console", text, "error") in notes
+        assert b"unable to find a serial interface" in terminal.shown
+        guests_screen(app)
+        assert not app.console_open  # the next console may open
+        # The refresh at once brings the config without the port: the key goes.
+        panel = app.screen.query_one(GuestDetails)
+        await until(pilot, lambda: "serial0" not in (panel.config(SERIAL_VM) or {}), "config")
+        assert await keys_shown(pilot, GUEST_KEYS) == frozenset()
 
 
 async def test_a_server_refusing_tokens_hides_the_key_and_says_so_once(
@@ -208,11 +249,7 @@ async def test_a_server_refusing_tokens_hides_the_key_and_says_so_once(
         await settle(pilot)
         await select(pilot, CT)
         assert await keys_shown(pilot, GUEST_KEYS) == frozenset()
-    assert ConsoleMemo(memo).refused(sim_address(again), "9.1.2", shell=False)
-
-
-def sim_address(app: object) -> str:
-    return app.session.console.address  # type: ignore[attr-defined,no-any-return]
+    assert ConsoleMemo(memo).refused(again.session.console.address, "9.1.2", shell=False)
 
 
 async def test_the_node_shell_asks_first_naming_the_login_prompt(

@@ -174,6 +174,7 @@ async def test_why_not_on_the_guests_screen(make_sim: Callable[..., Simulator]) 
             "Backup needs VM.Backup on /vms/101",
             "Backups allowed",
             "Migrate needs VM.Migrate on /vms/101",
+            "Console needs VM.Console on /vms/101",
         ]
         await pilot.press("escape")
         await select(pilot, 102)
@@ -186,6 +187,7 @@ async def test_why_not_on_the_guests_screen(make_sim: Callable[..., Simulator]) 
             "Backup allowed",
             "Backups allowed",
             "Migrate needs VM.Migrate on /vms/102",
+            "Console needs VM.Console on /vms/102",
         ]
         await pilot.press("escape")
         await select(pilot, 105)

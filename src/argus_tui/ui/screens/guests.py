@@ -479,6 +479,7 @@ class GuestsScreen(ArgusScreen):
         panel.display = not panel.display
         if panel.display:
             self._refresh_details(force=True)
+        self._update_keys()  # the console's key follows the VM's config only while shown
 
     @on(VirtualTable.Highlighted, "#guests")
     def _highlighted(self) -> None:

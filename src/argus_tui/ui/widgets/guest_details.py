@@ -87,8 +87,9 @@ class GuestDetails(VerticalScroll):
             self._fetch(self._session, guest)
 
     def config(self, vmid: int) -> Mapping[str, Any] | None:
-        """The guest's config as last fetched (None until the panel has loaded it)."""
-        details = self._cache.get(vmid)
+        """The guest's config as last fetched; None until the panel has loaded it, and
+        while the panel is closed (then nothing keeps it current)."""
+        details = self._cache.get(vmid) if self.display else None
         config = details.get("config") if details is not None else None
         return config if isinstance(config, Mapping) else None
 
