@@ -237,12 +237,26 @@ EXTRA_PARAMS: dict[str, list[dict[str, Any]]] = {
 }
 
 
+# Parameters only a previous call can fill: a vncwebsocket needs the port and ticket of a
+# termproxy that was just started for that path (see `_fresh_params`).
+FRESH_PARAMS = {"/vncwebsocket": ("port", "vncticket")}
+
+
+def _fresh_params(wire: Wire, template: str, path: str) -> dict[str, Any]:
+    """The values of FRESH_PARAMS for this request path (none for other routes)."""
+    if not template.endswith("/vncwebsocket"):
+        return {}
+    answer = wire.envelope("POST", path.removesuffix("/vncwebsocket") + "/termproxy")["data"]
+    return {"port": answer["port"], "vncticket": answer["ticket"]}
+
+
 def _param_cases(route: Route) -> list[dict[str, Any]]:
     """Required parameters filled in (each enum value once), then optional enum values."""
+    fresh = next((names for end, names in FRESH_PARAMS.items() if route.template.endswith(end)), ())
     required: dict[str, Param] = {
         name: p
         for name, p in route.params.items()
-        if not p.optional and f"{{{name}}}" not in route.template
+        if not p.optional and f"{{{name}}}" not in route.template and name not in fresh
     }
     cases: list[dict[str, Any]] = [{}]
     for name, param in required.items():
@@ -268,6 +282,7 @@ def test_get_route_returns_schema_shaped_data(route: Route, wire: Wire, cluster:
     requests_made = 0
     for path in _path_cases(route, cluster):
         for params in _param_cases(route):
+            params = {**params, **_fresh_params(wire, route.template, path)}
             resp = wire.request("GET", path, params)
             requests_made += 1
             label = f"GET {path} {params}"

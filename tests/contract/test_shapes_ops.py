@@ -611,9 +611,6 @@ def test_qmigrate_log_lines_have_pve_shapes(make_sim: MakeSim) -> None:
 
 NOT_COMPARED_YET = {
     "derived/agent-exec.derived.json": "agent exec is not simulated (issue #13: read commands)",
-    "derived/console-session.derived.json": "issue #14 (console)",
-    "derived/termproxy-post.derived.json": "issue #14 (console)",
-    "task-log-vncproxy-termproxy-timeout.go-proxmox-issue-221.json": "issue #14 (console)",
 }
 
 

@@ -109,3 +109,71 @@ def test_the_config_shows_them(make_sim: Callable[..., Simulator]) -> None:
     assert api.get("/nodes/pve1/qemu/100/status/current")["agent"] == 1
     lxc = api.get("/nodes/pve2/lxc/200/config")
     assert "onboot" not in lxc and lxc["rootfs"].startswith("ceph-vm:vm-200-disk-0")
+
+
+# -- consoles: `serial` and `[cluster] console_tokens` ----------------------------------
+
+
+def test_serial_gives_the_vm_a_serial_socket(make_sim: Callable[..., Simulator]) -> None:
+    data = base()
+    data["guest"][0]["serial"] = True
+    data["guest"].append(
+        {
+            "vmid": 101,
+            "type": "qemu",
+            "node": "pve1",
+            "serial": True,
+            "local_resources": ["serial0"],
+        }
+    )
+    data["guest"].append({"vmid": 102, "type": "qemu", "node": "pve1"})
+    sc = scenario_from_dict(data)
+    assert [g.serial for g in sc.guests] == ["serial0", "", "serial1", ""]
+    assert sc.console_tokens is True
+    api = Api(make_sim(data))
+    assert api.get("/nodes/pve1/qemu/100/config")["serial0"] == "socket"
+    both = api.get("/nodes/pve1/qemu/101/config")
+    assert (both["serial0"], both["serial1"]) == ("/dev/ttyS0", "socket")
+    assert not any(k.startswith("serial") for k in api.get("/nodes/pve1/qemu/102/config"))
+
+
+def test_console_keys_in_the_demo() -> None:
+    vms = [g for g in demo_scenario().guests if g.type == "qemu"]
+    running = [g for g in vms if g.status == "running"]
+    assert sum(bool(g.serial) for g in running) >= 3
+    assert any(not g.serial for g in running)  # a VM whose console has no serial port
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"guest": 1, "serial": True},
+            "[[guest]] #2: serial is for qemu guests (containers have a console)",
+        ),
+        ({"guest": 0, "serial": "yes"}, "[[guest]] #1: 'serial' must be bool, got 'yes'"),
+        (
+            {
+                "guest": 0,
+                "serial": True,
+                "local_resources": ["serial0", "serial1", "serial2", "serial3"],
+            },
+            "[[guest]] #1: serial = true needs a free port, but local_resources makes"
+            " serial0 to serial3 all host devices",
+        ),
+        ({"cluster": {"console_tokens": 0}}, "[cluster]: 'console_tokens' must be bool, got 0"),
+    ],
+)
+def test_console_key_mistakes(change: dict[str, Any], message: str) -> None:
+    data = base()
+    if "cluster" in change:
+        data["cluster"].update(change["cluster"])
+    else:
+        index = change.pop("guest")
+        data["guest"][index].update(change)
+    with pytest.raises(ScenarioError) as caught:
+        scenario_from_dict(data)
+    assert str(caught.value) == message
+    data = base()
+    data["cluster"]["console_tokens"] = False
+    assert scenario_from_dict(data).console_tokens is False
