@@ -21,8 +21,8 @@ over TLS with the pinned fingerprint like every client. Two levels are measured:
 2. Throughput of a large output, from the Enter that ends the command line to the prompt
    that comes back after the output: `cat /var/log/syslog` (about 4 MiB) and
    `seq 1000000` (7.9 MB); MB/s with MB = 10^6 bytes, counting the bytes received; and
-   the CPU the simulator and the client used meanwhile, as a share of that wall time
-   (1.0 = one core busy all along; from /proc/PID/stat, every thread).
+   the CPU the simulator, argus (bridge) and this process used meanwhile, as a share of
+   that wall time (1.0 = one core busy all along; from /proc/PID/stat, every thread).
 3. Start-up (bridge only): from spawning `argus console 200` to the prompt on the pty
    (interpreter start, imports, the snapshot, the checks, termproxy, the WebSocket);
    beside it a fresh `argus status --json` (the same start-up and snapshot, no console).
