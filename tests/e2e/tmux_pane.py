@@ -22,13 +22,21 @@ class Pane:
     """One tmux session on a private server, running one command."""
 
     def __init__(
-        self, command: list[str], env: dict[str, str], workdir: Path, name: str = "e2e"
+        self,
+        command: list[str],
+        env: dict[str, str],
+        workdir: Path,
+        name: str = "e2e",
+        after: str = "",
     ) -> None:
+        """`after` is a shell command run in the same terminal once `command` has exited
+        (after `echo EXIT=$?`), e.g. `stty -a` to see the state it left the terminal in."""
         self.socket = f"argus-{name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.config = workdir / f"{self.socket}.conf"
         self.config.write_text("set -g remain-on-exit on\nset -g history-limit 5000\n")
         assignments = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(env.items()))
-        shell = f"env -i {assignments} {shlex.join(command)}; echo EXIT=$?; sleep 5"
+        then = f"; {after}" if after else ""
+        shell = f"env -i {assignments} {shlex.join(command)}; echo EXIT=$?{then}; sleep 5"
         self._tmux("new-session", "-d", "-s", "argus", "-x", "160", "-y", "45", shell)
 
     def _tmux(self, *args: str) -> str:
@@ -51,6 +59,22 @@ class Pane:
 
     def type(self, text: str) -> None:
         self._tmux("send-keys", "-t", "argus", "-l", text)
+
+    def resize(self, columns: int, rows: int) -> None:
+        """Resize the window, as a user resizing their terminal would."""
+        self._tmux("resize-window", "-t", "argus", "-x", str(columns), "-y", str(rows))
+
+    def pid(self) -> int:
+        """The process id of the command (the child of the pane's shell)."""
+        shell = int(self._tmux("display-message", "-p", "-t", "argus", "#{pane_pid}"))
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == shell:
+                return int(stat.parent.name)
+        raise AssertionError(f"no process runs under the pane's shell {shell}")
 
     def wait(self, check: Callable[[str], bool], what: str, timeout: float = 10.0) -> str:
         deadline = time.monotonic() + timeout
