@@ -283,6 +283,7 @@ class ConsoleService:
                     result=result,
                     duration=round(duration, 3),
                     target=target.node if target.is_node else "",
+                    operator=self.runner.operator,
                 )
             )
         except ArgusError as exc:

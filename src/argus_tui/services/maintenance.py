@@ -169,6 +169,7 @@ def _journal(
                 result=result,
                 duration=round(duration, 3),
                 target=f"{task.type} {task.id}".strip() if task is not None else node,
+                operator=runner.operator,
             )
         )
     except ArgusError as exc:

@@ -17,6 +17,7 @@ from argus_tui.domain.upid import UPID
 from argus_tui.errors import ArgusError, OperationFailed
 from argus_tui.pve.client import PveClient
 from argus_tui.pve.mapping import as_str
+from argus_tui.services.operator import operator_name
 from argus_tui.store import ActionRecord, HistoryStore
 
 
@@ -64,6 +65,7 @@ class TaskRunner:
         self.history = history
         self.poll = poll
         self.timeout = timeout
+        self.operator = operator_name()  # who acts, journaled beside the token
         self._busy: dict[int, str] = {}
         self._lock = threading.Lock()
         self._closing = threading.Event()
@@ -254,6 +256,7 @@ class TaskRunner:
                         result=outcome.result_of(guest.vmid),
                         duration=round(outcome.duration, 3),
                         target=outcome.target,
+                        operator=self.operator,
                     )
                 )
             except ArgusError as exc:

@@ -44,6 +44,7 @@ class ActionRecord:
     result: str
     duration: float
     target: str = ""
+    operator: str = ""  # the person: ARGUS_OPERATOR, else login name and host (user@host)
 
 
 @dataclass(frozen=True, slots=True)

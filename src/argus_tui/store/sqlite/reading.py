@@ -164,8 +164,8 @@ def export(conn: sqlite3.Connection, profile: str, since: float, until: float | 
         ),
         "actions": dicts(
             conn.execute(
-                "SELECT ts, token_id, vmid, guest, node, action, target, upid, result, duration"
-                " FROM actions WHERE profile = ? AND ts >= ? AND ts < ? ORDER BY ts, id",
+                "SELECT ts, operator, token_id, vmid, guest, node, action, target, upid, result,"
+                " duration FROM actions WHERE profile = ? AND ts >= ? AND ts < ? ORDER BY ts, id",
                 window,
             )
         ),

@@ -21,6 +21,8 @@ What is kept (schema 3, see docs/PERFORMANCE.md "History" for sizes):
   the context or the answer text, never a secret.
 - `actions.target` (schema 4): what an operation was about beyond the guest (a snapshot
   name, a backup volume, the storage a backup went to); empty for power actions.
+- `actions.operator` (schema 5): the person who acted (`ARGUS_OPERATOR`, else login name
+  and host), beside the token they acted with: a team shares one history.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from argus_tui.errors import StoreError
 from ..records import GUEST_FIELDS
 from .errors import HINT
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _migrate_1(db: sqlite_utils.Database) -> None:
@@ -122,12 +124,17 @@ def _migrate_4(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE actions ADD COLUMN target TEXT NOT NULL DEFAULT ''")
 
 
+def _migrate_5(db: sqlite_utils.Database) -> None:
+    db.execute("ALTER TABLE actions ADD COLUMN operator TEXT NOT NULL DEFAULT ''")
+
+
 #: MIGRATIONS[n] takes a file from schema n to n + 1.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _migrate_1,
     _migrate_2,
     _migrate_3,
     _migrate_4,
+    _migrate_5,
 ]
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
