@@ -51,7 +51,8 @@ async def test_changes_screen_since_last_look(sim: Simulator, tmp_path: Path) ->
         await settle(pilot)
         changes = rows(app)
         assert len(changes) == 1
-        assert changes[0][1:] == ("stopped", "VM 100 (gw-edge-01)", "on pve-a")
+        # WHO is empty: Argus saw the change, nobody did it through Argus
+        assert changes[0][1:] == ("stopped", "VM 100 (gw-edge-01)", "on pve-a", "")
 
         # Leaving marks what was on screen as seen; coming back shows only what is new.
         await pilot.press("2")

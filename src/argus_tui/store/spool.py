@@ -64,6 +64,7 @@ class SpooledHistory:
         self._lock = threading.RLock()
         self._reachable: bool | None = None
         self._reason = ""
+        self._error: StoreUnavailable | None = None  # the last "away", said again to reads
         self._kept_here: list[str] = []
         self._pending: dict[str, Pending] = {}
         self._loaded = False
@@ -84,6 +85,7 @@ class SpooledHistory:
     def _away(self, exc: StoreUnavailable) -> None:
         self._reachable = False
         self._reason = exc.reason or exc.message
+        self._error = exc
 
     def _reached(self) -> None:
         self._reachable = True
@@ -94,20 +96,27 @@ class SpooledHistory:
             self._kept_here.append(what)
 
     def _call(self, call: Callable[[], T]) -> T:
-        """Any call to the database: note whether it answered; once it does, send the
-        backlog (unless another thread is already sending it)."""
+        """Any other call to the database: what was kept goes first (a read then sees it;
+        unless another thread is sending it already), and whether it answered is noted."""
+        if self._lock.acquire(blocking=False):
+            try:
+                if not self._replay():
+                    raise self._unavailable()  # away: the call would fail the same way
+            finally:
+                self._lock.release()
         try:
             result = call()
         except StoreUnavailable as exc:
             self._away(exc)
             raise
         self._reached()
-        if self._lock.acquire(blocking=False):
-            try:
-                self._replay()
-            finally:
-                self._lock.release()
         return result
+
+    def _unavailable(self) -> StoreUnavailable:
+        last = self._error
+        if last is None:
+            return StoreUnavailable(f"team history {self.name} unreachable")
+        return StoreUnavailable(last.message, hint=last.hint, reason=last.reason)
 
     def _replay(self) -> bool:
         """Send the spool, then the kept refreshes; True when nothing is left (nothing
@@ -118,9 +127,9 @@ class SpooledHistory:
         if self.spool.has_entries():
             try:
                 done, warnings = self.spool.drain(self._send)
-            except OSError as exc:
+            except OSError as exc:  # nothing can be sent from it: the database is not to blame
                 self._warnings.append(f"the team history spool cannot be read: {exc}")
-                return False
+                done, warnings = True, []
             self._warnings += warnings
             if not done:
                 return False

@@ -73,7 +73,7 @@ def _entity_ids(
 ) -> dict[tuple[str, str], int]:
     conn.executemany(
         "INSERT OR IGNORE INTO entities (profile, kind, key) VALUES (?, ?, ?)",
-        [(profile, kind, key) for kind, key in set(keys)],
+        [(profile, kind, key) for kind, key in dict.fromkeys(keys)],  # in the export's order
     )
     return {
         (kind, key): eid
