@@ -49,6 +49,19 @@ class StoreError(ArgusError):
     title = "History"
 
 
+class StoreUnavailable(StoreError):
+    """The history's database cannot be reached or refused the login (refused, timed
+    out, name not resolved, connection dropped, authentication failed): nothing was
+    written, and what was to be written can be kept and sent later."""
+
+    exit_code = EXIT_UNREACHABLE
+    title = "History"
+
+    def __init__(self, message: str, *, hint: str = "", reason: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.reason = reason  # a few words for one line: "connection refused", "timed out"
+
+
 class ConnectionFailed(ArgusError):
     """The server cannot be reached: refused, timed out, DNS, node unreachable."""
 
