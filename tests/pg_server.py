@@ -179,7 +179,9 @@ def start_server() -> PgServer:
         try:
             account = pwd.getpwnam("postgres")
         except KeyError:
-            raise PgUnavailable("no 'postgres' user to run initdb as (install postgresql)")
+            raise PgUnavailable(
+                "no 'postgres' user to run initdb as (install postgresql)"
+            ) from None
         if shutil.which("runuser"):
             run_as = ["runuser", "-u", "postgres", "--"]
         elif shutil.which("sudo"):

@@ -15,7 +15,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 
@@ -70,9 +70,11 @@ class Database:
         options = connect_options(
             self.target, os.environ, self.timeout, default_root_exists=root.exists()
         )
-        password = {} if self._password is None else {"password": self._password.reveal()}
+        keywords: dict[str, Any] = dict(options)
+        if self._password is not None:
+            keywords["password"] = self._password.reveal()  # a keyword, never in the URL
         try:
-            conn: Conn = psycopg.connect(self._url, autocommit=True, **options, **password)
+            conn: Conn = psycopg.connect(self._url, autocommit=True, **keywords)
         except psycopg.Error as exc:
             raise failure(self.where, "could not connect", exc) from None
         try:

@@ -101,9 +101,7 @@ def _hint_for(reason: str) -> str:
     if reason == "no password was given":
         return "store it with `argus history login`, or in ~/.pgpass or PGPASSWORD"
     if reason.startswith(("TLS", "the server's TLS")):
-        return (
-            "check the server's certificate, or set sslmode and sslrootcert=FILE in the URL"
-        )
+        return "check the server's certificate, or set sslmode and sslrootcert=FILE in the URL"
     return "it is reopened on the next call"
 
 

@@ -46,7 +46,7 @@ def _bounds(since: float, until: float | None) -> tuple[int, int]:
 
 def dicts(conn: Conn, query: str, params: list[Any]) -> list[dict[str, Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(query, params)  # type: ignore[arg-type]  # built from constants
+        cur.execute(query, params)
         return cur.fetchall()
 
 
@@ -62,11 +62,13 @@ def journal_rows(
     return dicts(conn, query + " ORDER BY ts, id", params)
 
 
-def tasks(conn: Conn, profile: str, since: float, until: float | None = None) -> list[dict[str, Any]]:
+def tasks(
+    conn: Conn, profile: str, since: float, until: float | None = None
+) -> list[dict[str, Any]]:
     return dicts(
         conn,
         'SELECT upid, node, type, id, "user", starttime, endtime, status FROM tasks'
-        ' WHERE profile = %s AND starttime >= %s AND starttime < %s'
+        " WHERE profile = %s AND starttime >= %s AND starttime < %s"
         ' ORDER BY starttime, upid COLLATE "C"',
         [profile, since, END if until is None else until],
     )
@@ -111,7 +113,7 @@ def changes(
     if limit is not None:
         query += " LIMIT %s"
         params.append(limit)
-    rows = conn.execute(query, params).fetchall()  # type: ignore[call-overload]
+    rows = conn.execute(query, params).fetchall()
     return [Change(*r) for r in reversed(rows)]
 
 

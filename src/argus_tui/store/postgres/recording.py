@@ -67,7 +67,9 @@ class _Profile:
 
 
 def _rows(state: State) -> dict[tuple[str, str], Row]:
-    out: dict[tuple[str, str], Row] = {("node", n): (s, None, None, None) for n, s in state.nodes.items()}
+    out: dict[tuple[str, str], Row] = {
+        ("node", n): (s, None, None, None) for n, s in state.nodes.items()
+    }
     for vmid, g in state.guests.items():
         out[("guest", str(vmid))] = g
     return out
@@ -249,7 +251,9 @@ class Recorder:
         ).fetchall()
         return {(r[0], r[1]) for r in done}
 
-    def _delete(self, conn: Conn, profile: str, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    def _delete(
+        self, conn: Conn, profile: str, keys: list[tuple[str, str]]
+    ) -> set[tuple[str, str]]:
         if not keys:
             return set()
         done = conn.execute(
@@ -301,13 +305,13 @@ class Recorder:
             rows.append((eid, slot, stamp, *values))
         rows.sort(key=lambda r: r[0])
         with conn.cursor() as cur:
-            copy_sql = f"COPY staging_samples (entity, bucket, ts, {_VALUES}) FROM STDIN (FORMAT BINARY)"
-            with cur.copy(copy_sql) as copy:
+            columns = f"entity, bucket, ts, {_VALUES}"
+            with cur.copy(f"COPY staging_samples ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(_COPY_TYPES)
                 for r in rows:
                     copy.write_row(r)
             cur.execute(
-                f"INSERT INTO samples (entity, bucket, ts, {_VALUES})"
+                f"INSERT INTO samples (entity, bucket, ts, {_VALUES})"  # noqa: S608 (constants)
                 f" SELECT entity, bucket, ts, {_VALUES} FROM staging_samples"
                 " ORDER BY ts, entity ON CONFLICT DO NOTHING"
             )
@@ -322,9 +326,7 @@ class Recorder:
     def record_tasks(self, conn: Conn, tasks: Iterable[Task], profile: str) -> None:
         """Upsert the tasks seen by UPID, in UPID order; unchanged ones cost nothing."""
         now = time.time()
-        fresh = {
-            t.upid: t for t in tasks if self._tasks_seen.get(t.upid) != (t.endtime, t.status)
-        }
+        fresh = {t.upid: t for t in tasks if self._tasks_seen.get(t.upid) != (t.endtime, t.status)}
         if not fresh:
             return
         rows = [

@@ -166,7 +166,7 @@ def _fold_sql(*, raw: bool) -> str:
     )
     cols = ", ".join(f"{f}, {f}_max" for f in GUEST_FIELDS)
     return (
-        f"WITH moved AS ({moved}),"
+        f"WITH moved AS ({moved}),"  # noqa: S608 (built from constants)
         f" folded AS (INSERT INTO rollups AS r (entity, step, ts, n, up, {cols})"
         f" SELECT entity, %(step)s, ts - ts %% %(step)s, {count}, {up}, {values}"
         " FROM moved GROUP BY 1, 3"

@@ -28,6 +28,7 @@ from ..records import (
 from . import reading, retention
 from .connection import Database
 from .recording import Recorder, create_staging
+from .retention import COUNTS
 from .schema import Conn
 
 _EXCHANGE_COLUMNS = (
@@ -71,7 +72,7 @@ class PostgresHistory:
         return self._db.writes
 
     def describe(self) -> str:
-        """"PostgreSQL argus@db.example:5432/argus": where the history is, no password."""
+        """Where the history is, never a password: "PostgreSQL argus@db.example:5432/argus"."""
         return self._db.target.describe()
 
     def policy(self, size: int, base: Retention | None = None) -> Policy:
@@ -257,12 +258,10 @@ class PostgresHistory:
             self._db.warnings.append(
                 "history: another Argus is pruning the team database; this prune was skipped"
             )
-            return dict.fromkeys(retention.COUNTS, 0)
+            return dict.fromkeys(COUNTS, 0)
         return counts
 
-    def _prune(
-        self, conn: Conn, now: float, override: Retention | None
-    ) -> dict[str, int] | None:
+    def _prune(self, conn: Conn, now: float, override: Retention | None) -> dict[str, int] | None:
         """Prune as of `now` if no other instance is at it (then None)."""
         with retention.pruner(conn) as held:
             if not held:

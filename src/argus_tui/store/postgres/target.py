@@ -43,7 +43,7 @@ class Target:
         return f"{who}{host}{port}/{self.dbname or self.user or '?'}"
 
     def describe(self) -> str:
-        """"PostgreSQL argus@db.example:5432/argus": for `argus history stats`."""
+        """For `argus history stats`: "PostgreSQL argus@db.example:5432/argus"."""
         return f"PostgreSQL {self.where()}"
 
 
@@ -98,9 +98,7 @@ def tls_options(
     if all(is_local(h) for h in hosts) and all(is_local(a) for a in addrs):
         return {}
     options = {"sslmode": "verify-full"}
-    if not (
-        target.params.get("sslrootcert") or env.get("PGSSLROOTCERT") or default_root_exists
-    ):
+    if not (target.params.get("sslrootcert") or env.get("PGSSLROOTCERT") or default_root_exists):
         options["sslrootcert"] = "system"
     return options
 
