@@ -40,6 +40,14 @@ ENV_URL = "ARGUS_TEST_PG_URL"
 _FAST = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 
 
+#: pg_hba.conf of a server started here (and of the one .ci/run starts).
+HBA = """\
+local all all trust
+host all {user} 127.0.0.1/32 trust
+host all all 127.0.0.1/32 scram-sha-256
+"""
+
+
 class PgUnavailable(Exception):
     """No PostgreSQL server for the tests; the message says what is missing."""
 
@@ -89,12 +97,30 @@ class PgServer:
         """A superuser connection in autocommit mode (for CREATE DATABASE and the like)."""
         return psycopg.connect(self.url(dbname), autocommit=True, connect_timeout=10)
 
-    def create_database(self, prefix: str = "argus_test") -> str:
-        """A fresh, empty database; returns its name."""
+    def create_database(self, prefix: str = "argus_test", *, owner: str = "") -> str:
+        """A fresh, empty database (owned by `owner` if given); returns its name."""
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if owner:
+            query += sql.SQL(" OWNER {}").format(sql.Identifier(owner))
         with self.admin() as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            conn.execute(query)
         return name
+
+    def create_role(self, password: str, prefix: str = "argus_role") -> str:
+        """A login role with `password` (checked over TCP: see `start_server`); its name."""
+        name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        with self.admin() as conn:
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(name), sql.Literal(password)
+                )
+            )
+        return name
+
+    def drop_role(self, name: str) -> None:
+        with self.admin() as conn:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
 
     def drop_database(self, name: str) -> None:
         """Drop `name`, ending the sessions still connected to it."""
@@ -206,6 +232,9 @@ def start_server() -> PgServer:
     if done.returncode != 0:
         shutil.rmtree(datadir, ignore_errors=True)
         raise PgUnavailable(f"initdb failed: {done.stderr.strip()[-500:]}")
+    # The superuser is trusted; every other role must give its password (scram), so the
+    # tests of a wrong password mean something.
+    (datadir / "pg_hba.conf").write_text(HBA.format(user=user))
     server = PgServer("127.0.0.1", 0, user, datadir=datadir, _run_as=run_as, _bindir=bindir)
     error: PgUnavailable | None = None
     for _ in range(3):  # the free port may be taken between choosing and binding it

@@ -50,7 +50,7 @@ class Database:
         except StoreError as exc:  # reported on first use: constructing never fails
             self.target, self._bad_url = Target("", "", "", ""), exc
         #: user@host:port/db for messages: never the password.
-        self.where = self.target.where()
+        self.where = "(URL not valid)" if self._bad_url else self.target.where()
         #: Write transactions committed through `transaction`.
         self.writes = 0
         self.warnings: list[str] = []
@@ -59,6 +59,10 @@ class Database:
         self._writer: Conn | None = None
         self._reader: Conn | None = None
         self._committing = False
+
+    def describe(self) -> str:
+        """For people, never a password: "PostgreSQL argus@db.example:5432/argus"."""
+        return f"PostgreSQL {self.where}"
 
     # -- connections -----------------------------------------------------------------------
 

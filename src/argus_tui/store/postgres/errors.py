@@ -15,9 +15,14 @@ from argus_tui.errors import StoreError, StoreUnavailable
 
 from .target import HINT
 
-#: libpq's own failures carry no SQLSTATE; these words in its message say which one it
-#: was (matched only, never repeated).
+#: libpq's own failures carry no SQLSTATE (nor do the server's refusals while logging
+#: in, as psycopg reports them); these words in its message say which one it was
+#: (matched only, never repeated): a reason, or the SQLSTATE it stands for.
 _LIBPQ = (
+    ("password authentication failed", "28P01"),
+    ("no pg_hba.conf entry", "28000"),
+    ("too many clients", "53300"),
+    ("the database system is", "57P03"),
     ("connection refused", "connection refused"),
     ("timeout expired", "timed out"),
     ("timed out", "timed out"),
@@ -26,9 +31,11 @@ _LIBPQ = (
     ("name or service not known", "could not resolve the host name"),
     ("no such file or directory", "no server on the local socket"),
     ("no password supplied", "no password was given"),
-    ("password authentication failed", "password authentication failed"),
+    ("ssl syscall error", "connection lost"),
+    ("eof detected", "connection lost"),
     ("certificate", "the server's TLS certificate was not accepted"),
     ("ssl", "TLS failed"),
+    ("does not exist", "3D000"),
     ("server closed the connection", "connection lost"),
     ("terminating connection", "connection lost"),
     ("connection is lost", "connection lost"),
@@ -83,7 +90,7 @@ def reason_of(exc: psycopg.Error, *, broken: bool = False) -> tuple[str, str, bo
         text = str(exc).lower()
         for needle, reason in _LIBPQ:
             if needle in text:
-                return reason, _hint_for(reason), True
+                return _STATES[reason] if reason in _STATES else (reason, _hint_for(reason), True)
         if broken or state:
             return "connection lost", "it is reopened on the next call", True
         return "could not connect", "check the URL and that the server is running", True

@@ -74,6 +74,17 @@ def tasks(
     )
 
 
+def series_query(field: str, agg: str) -> str:
+    """One entity's points of `field`: raw samples by (entity, ts), then rollups by
+    (entity, ts + step); parameters e (the entity id), lo and hi (whole seconds)."""
+    col = field if agg == "avg" else f"{field}_max"
+    return (
+        f"SELECT ts, {field} FROM samples WHERE entity = %(e)s AND ts >= %(lo)s AND ts < %(hi)s"  # noqa: S608 (identifiers are constants)
+        f" UNION ALL SELECT ts, {col} FROM rollups WHERE entity = %(e)s AND step > 0"
+        " AND ts + step > %(lo)s AND ts < %(hi)s ORDER BY 1"
+    )
+
+
 def series(
     conn: Conn, profile: str, kind: str, key: str, field: str, since: float,
     until: float | None, agg: str,
@@ -81,22 +92,15 @@ def series(
     """(ts, value) of one entity's field, raw and downsampled, oldest first.
 
     `agg` is "avg" or "max" (checked by the caller): which value of a rollup to take.
-    Two index range scans: samples by (entity, ts), rollups by (entity, ts + step).
     """
     lo, hi = _bounds(since, until)
-    col = field if agg == "avg" else f"{field}_max"
     row = conn.execute(
         "SELECT id FROM entities WHERE profile = %s AND kind = %s AND key = %s",
         [profile, kind, key],
     ).fetchone()
     if row is None:
         return []
-    points = conn.execute(
-        f"SELECT ts, {field} FROM samples WHERE entity = %(e)s AND ts >= %(lo)s AND ts < %(hi)s"  # noqa: S608 (identifiers are constants)
-        f" UNION ALL SELECT ts, {col} FROM rollups WHERE entity = %(e)s AND step > 0"
-        " AND ts + step > %(lo)s AND ts < %(hi)s ORDER BY 1",
-        {"e": row[0], "lo": lo, "hi": hi},
-    ).fetchall()
+    points = conn.execute(series_query(field, agg), {"e": row[0], "lo": lo, "hi": hi}).fetchall()
     scale = SCALE[field]
     return [(float(ts), int(v) / scale) for ts, v in points if v is not None]
 

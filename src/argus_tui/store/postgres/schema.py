@@ -122,8 +122,16 @@ def newer(where: str, version: int) -> StoreError:
 
 
 def version(conn: Conn) -> int | None:
-    """The schema version, None when the database has no schema_version table."""
-    row = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+    """The schema version, None when the database has no schema_version table.
+
+    Asks pg_tables (read with the statement's snapshot) rather than to_regclass(), whose
+    catalog cache may not yet show a table another instance created while this one
+    waited for the migration lock.
+    """
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables"
+        " WHERE schemaname = current_schema() AND tablename = 'schema_version')"
+    ).fetchone()
     if not row or not row[0]:
         return None
     row = conn.execute("SELECT max(version) FROM schema_version").fetchone()

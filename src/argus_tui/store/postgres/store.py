@@ -73,7 +73,7 @@ class PostgresHistory:
 
     def describe(self) -> str:
         """Where the history is, never a password: "PostgreSQL argus@db.example:5432/argus"."""
-        return self._db.target.describe()
+        return self._db.describe()
 
     def policy(self, size: int, base: Retention | None = None) -> Policy:
         return choose_policy(size, self.sample_interval, base or self.retention, self.large_cluster)
