@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from argus_tui.errors import StoreError, StoreUnavailable
+from argus_tui.errors import StoreUnavailable
 from argus_tui.store.postgres import PostgresHistory
 from argus_tui.store.postgres.errors import failure, reason_of
 
