@@ -50,6 +50,12 @@ def llm_account(profile: str) -> str:
     return f"llm-key:{profile}"
 
 
+def history_account(identity: str) -> str:
+    """The keyring account holding the team history's database password, by who connects
+    where (`user@host:port/dbname`): one entry per database login, whatever the profile."""
+    return f"history:{identity}"
+
+
 class _Backend(Protocol):
     def get_password(self, service: str, username: str) -> str | None: ...
     def set_password(self, service: str, username: str, password: str) -> None: ...

@@ -54,13 +54,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if name is None:
         parser.print_help()
         return EXIT_USAGE
+    ctx = CliContext.from_args(args)
     try:
         module = importlib.import_module(f"argus_tui.cli.commands.{name}")
         run: Command = module.run
-        return run(CliContext.from_args(args), args)
+        return run(ctx, args)
     except ArgusError as exc:
         return fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         return fail("interrupted", EXIT_FAILED)
     except BrokenPipeError:
         return EXIT_OK
+    finally:
+        ctx.finish()  # a team history unreachable meanwhile: one line on what was kept

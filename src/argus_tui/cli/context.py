@@ -13,15 +13,24 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from argus_tui.cli.output import warn
-from argus_tui.config import Config, Flags, LlmFlags, Resolved, resolve, resolve_llm
+from argus_tui.cli.output import note, warn
+from argus_tui.config import (
+    Config,
+    Flags,
+    LlmFlags,
+    Resolved,
+    TeamHistory,
+    resolve,
+    resolve_history,
+    resolve_llm,
+)
 from argus_tui.domain.models import ClusterSnapshot, Guest
 from argus_tui.domain.secret import Secret
-from argus_tui.errors import ConfigError, OperationFailed
+from argus_tui.errors import ArgusError, ConfigError, OperationFailed, SecretStoreError
 from argus_tui.llm.settings import LlmSettings
 from argus_tui.pve.settings import ConnectionSettings
-from argus_tui.secrets import SecretStore, llm_account, token_account
-from argus_tui.store import HistoryStore, Retention, open_history
+from argus_tui.secrets import SecretStore, history_account, llm_account, token_account
+from argus_tui.store import HistoryStore, Retention, Spooling, open_history
 
 if TYPE_CHECKING:
     from argus_tui.pve.client import PveClient
@@ -58,6 +67,9 @@ class CliContext:
         self._resolved: Resolved | None = None
         self._client: PveClient | None = None
         self._demo_history: Path | None = None
+        self._team: TeamHistory | None = None
+        self._team_known = False  # _team resolved (None then means the local history)
+        self._stores: list[HistoryStore] = []  # opened by this run, reported on at the end
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> CliContext:
@@ -151,16 +163,81 @@ class CliContext:
             return None
         return self.history_store()
 
+    @property
+    def team_history(self) -> TeamHistory | None:
+        """The team history in force (ARGUS_HISTORY_URL, .env, `[history] url`), or None
+        for the local one; the demo always has its own local one."""
+        if self._demo_history is not None:
+            return None
+        if not self._team_known:
+            self._team = resolve_history(self.environ, self.cwd, self.config)
+            self._team_known = True
+        return self._team
+
     def history_store(self) -> HistoryStore:
         """The history database with the `[history]` settings, recording on or off (the
-        history commands read it regardless)."""
+        history commands read it regardless): the team's when a URL is set, else the
+        local file."""
         if self._demo_history is not None:
             return open_history(self._demo_history)
+        team = self.team_history
+        if team is None:
+            return self.open_history()
+        return self.open_history(team)
+
+    def open_history(self, team: TeamHistory | None = None, *, spool: bool = True) -> HistoryStore:
+        """A history with the `[history]` settings: `team`'s database (keeping writes
+        locally while it is away, unless not `spool`), or the local file."""
         settings = self.config.history
         retention = Retention(
             raw=settings.raw, mid=settings.mid, long=settings.long, journal=settings.journal
         )
-        return open_history(sample_interval=settings.sample_interval, retention=retention)
+        if team is None:
+            return open_history(sample_interval=settings.sample_interval, retention=retention)
+        store = open_history(
+            url=team.url,
+            password=self.history_password(team),
+            name=team.name,
+            spool=spool,
+            sample_interval=settings.sample_interval,
+            retention=retention,
+        )
+        if spool:
+            self._stores.append(store)
+        return store
+
+    def history_password(self, team: TeamHistory) -> Secret | None:
+        """The database password `argus history login` stored, unless PGPASSWORD is set
+        (libpq's own mechanisms then apply). A locked or missing keyring is no password:
+        ~/.pgpass, a service file or a client certificate may still do."""
+        if self.environ.get("PGPASSWORD"):
+            return None
+        try:
+            return self.secrets.get(history_account(team.identity))
+        except SecretStoreError:
+            return None
+
+    def finish(self) -> None:
+        """The run is over: each team history opened is closed (its kept refreshes saved
+        for the next run), and when its database was unreachable, one line says what was
+        kept. Never raises: the command's own outcome stands."""
+        said = False
+        for store in self._stores:
+            try:
+                store.close()
+                warnings = store.take_warnings()
+            except ArgusError as exc:
+                warnings = [str(exc)]
+            if not self.quiet:
+                for warning in warnings:
+                    warn(warning)
+            if said or self.quiet or not isinstance(store, Spooling):
+                continue
+            backlog = store.backlog()
+            if backlog.reachable is False and backlog.kept_here:
+                note(unreachable_line(backlog.name, backlog.reason, backlog.kept_here))
+                said = True
+        self._stores.clear()
 
     def session(
         self, *, record: bool = True, llm: LlmSettings | None = None, llm_problem: str = ""
@@ -198,3 +275,25 @@ class CliContext:
 
     def _llm_key(self, profile: str) -> Secret | None:
         return self.secrets.get(llm_account(profile))
+
+
+_KEPT_WORDS = {
+    "action": "the action",
+    "exchange": "the assistant exchange",
+    "tasks": "the recent tasks",
+    "snapshot": "the snapshot",
+}
+
+
+def unreachable_line(name: str, reason: str, kept: tuple[str, ...]) -> str:
+    """One line on what a team history away has kept: "team history db:5432/argus
+    unreachable (connection refused); the action was kept locally and will be sent when
+    it is back"."""
+    words = [_KEPT_WORDS.get(k, k) for k in kept]
+    what = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    verb = "was" if len(words) == 1 else "were"
+    because = f" ({reason})" if reason else ""
+    return (
+        f"team history {name} unreachable{because}; {what} {verb} kept locally and will"
+        " be sent when it is back"
+    )

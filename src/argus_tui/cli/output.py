@@ -17,6 +17,11 @@ def fail(message: str, code: int) -> int:
     return code
 
 
+def note(message: str) -> None:
+    """Something the user should know that is neither a failure nor a warning."""
+    print(f"argus: {message}", file=sys.stderr)
+
+
 def warn(message: str) -> None:
     print(f"argus: warning: {message}", file=sys.stderr)
 

@@ -335,7 +335,12 @@ def _console(commands: Commands) -> None:
 
 
 def _history(commands: Commands) -> None:
-    history = commands.add_parser("history", help="what the local history holds")
+    history = commands.add_parser(
+        "history",
+        help="what the history holds (local, or the team's database)",
+        description="The history Argus records: the local SQLite file, or the team's"
+        " PostgreSQL database when [history] url or ARGUS_HISTORY_URL names one.",
+    )
     history_cmds = history.add_subparsers(
         dest="history_command", metavar="SUBCOMMAND", parser_class=_Parser, required=True
     )
@@ -347,6 +352,29 @@ def _history(commands: Commands) -> None:
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     prune_cmd = history_cmds.add_parser("prune", help="downsample and expire old data now")
     prune_cmd.add_argument("--vacuum", action="store_true", help="also shrink the file")
+    login = history_cmds.add_parser(
+        "login",
+        help="store the team database's password in the OS keyring",
+        description="Check the team history database's password and store it in the OS"
+        " keyring, for the URL's user@host:port/dbname. Not needed when ~/.pgpass,"
+        " PGPASSWORD, a service file or a client certificate already log you in.",
+    )
+    login.add_argument(
+        "--url", metavar="URL", help="postgresql://USER@HOST:PORT/DB (default: the one set)"
+    )
+    login.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    logout = history_cmds.add_parser(
+        "logout", help="remove the team database's password from the OS keyring"
+    )
+    logout.add_argument("--url", metavar="URL", help="default: the URL set")
+    copy = history_cmds.add_parser(
+        "copy",
+        help="copy the local history into the team database",
+        description="Copy everything the local SQLite history holds (every profile:"
+        " samples at every resolution, changes, tasks, actions, assistant exchanges) into"
+        " the team database. Rows already there are skipped, so it may be run again.",
+    )
+    copy.add_argument("--to", metavar="URL", required=True, help="postgresql://... to copy to")
 
 
 def _task_log(commands: Commands) -> None:

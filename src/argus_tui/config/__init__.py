@@ -7,6 +7,7 @@ listing profiles stays fast.
 
 from argus_tui.config.env import ENV_KEYS, layered_env, read_dotenv
 from argus_tui.config.file import Config
+from argus_tui.config.history import TeamHistory, resolve_history, team_history
 from argus_tui.config.llm import LlmFlags, llm_profile_name, resolve_llm
 from argus_tui.config.model import (
     COLOURS,
@@ -31,6 +32,7 @@ __all__ = [
     "LlmFlags",
     "Profile",
     "Resolved",
+    "TeamHistory",
     "UiSettings",
     "config_dir",
     "config_path",
@@ -40,6 +42,8 @@ __all__ = [
     "parse_host",
     "read_dotenv",
     "resolve",
+    "resolve_history",
     "resolve_llm",
+    "team_history",
     "validate_profile_name",
 ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from argus_tui.domain.dburl import parse_database_url
 from argus_tui.domain.durations import parse_span
 from argus_tui.domain.permissions import ACTION_ORDER
 from argus_tui.errors import ConfigError
@@ -83,9 +84,12 @@ class HistorySettings:
     Spans are seconds; in the file they may be numbers (seconds) or `90s`, `15m`, `24h`,
     `30d`, `52w`. The defaults are the store's: every refresh at most once a minute, full
     resolution for a day, 5-minute average and max for 30 days, hourly for a year.
+    `url` names a team history on PostgreSQL instead of the local file (never with a
+    password: see `check_history_url`).
     """
 
     enabled: bool = True
+    url: str = ""
     sample_interval: float = 60.0
     raw: float = 86400.0
     mid: float = 30 * 86400.0
@@ -204,7 +208,34 @@ def history_from(path: Path, raw: Any) -> HistorySettings:
         raise ConfigError(f"{where}: 'sample_interval' must be at least 1s")
     if not spans["raw"] <= spans["mid"] <= spans["long"]:
         raise ConfigError(f"{where}: expected raw <= mid <= long (each keeps a coarser step)")
-    return HistorySettings(enabled=enabled, **spans)
+    url = raw.get("url", "")
+    if not isinstance(url, str):
+        raise ConfigError(f"{where}: 'url' must be a postgresql:// URL")
+    url = check_history_url(url.strip(), f"{where}: 'url'")
+    return HistorySettings(enabled=enabled, url=url, **spans)
+
+
+def check_history_url(url: str, where: str) -> str:
+    """A team history's URL as given, or a ConfigError: not postgresql:// or postgres://,
+    unreadable, or carrying a password (passwords never go in config.toml or the
+    environment's URL: libpq's ~/.pgpass, PGPASSWORD or `argus history login` keep it).
+    An empty URL means the local history."""
+    if not url:
+        return url
+    try:
+        parsed = parse_database_url(url)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{where} is not a PostgreSQL URL: {exc}",
+            hint="e.g. postgresql://argus@db.example:5432/argus?sslmode=verify-full",
+        ) from None
+    if parsed.has_password:
+        raise ConfigError(
+            f"{where} carries a password, which Argus refuses to read from a URL",
+            hint="remove it from the URL and store it with 'argus history login',"
+            " or in ~/.pgpass, or set PGPASSWORD",
+        )
+    return url
 
 
 def parse_llm_timeout(value: Any, where: str) -> float:

@@ -20,7 +20,7 @@ from typing import Any
 
 from argus_tui.domain.durations import parse_span
 from argus_tui.errors import ConfigError
-from argus_tui.store import GUEST_FIELDS, Change, HistoryStore, Retention, Stats
+from argus_tui.store import GUEST_FIELDS, Backlog, Change, HistoryStore, Retention, Stats
 
 #: Order of the record kinds in an export, and the columns of each in CSV.
 SECTIONS = ("samples", "events", "tasks", "actions", "exchanges")
@@ -38,6 +38,7 @@ EVENT_COLUMNS = ("ts", "kind", "subject", "detail", "vmid", "node")
 TASK_COLUMNS = ("upid", "node", "type", "id", "user", "starttime", "endtime", "status")
 ACTION_COLUMNS = (
     "ts",
+    "operator",
     "token_id",
     "vmid",
     "guest",
@@ -137,16 +138,53 @@ def read_csv_export(text: str) -> dict[str, list[dict[str, str]]]:
     return out
 
 
-def stats_json(stats: Stats) -> dict[str, Any]:
+def stats_json(stats: Stats, backend: str = "", backlog: Backlog | None = None) -> dict[str, Any]:
     """`argus history stats`: a store's `stats()` as a JSON-ready dict.
 
-    Keys: path, schema, file_bytes, wal_bytes, page_size, pages, free_pages,
+    Keys: [backend], path, schema, file_bytes, wal_bytes, page_size, pages, free_pages,
     tables {name: {rows, bytes}}, profiles {name: {entities, last_sample, last_seen,
     resolutions {step: {points, oldest, newest}}, sample_interval, retention,
-    large_cluster_policy, events}}, last_prune, sample_interval, retention, large_cluster.
-    `render_stats` turns it into lines for a terminal. What only one backend reports
-    (SQLite: wal_bytes, page_size, pages, free_pages) sits beside file_bytes.
+    large_cluster_policy, events}}, last_prune, sample_interval, retention, large_cluster,
+    [spool]. `render_stats` turns it into lines for a terminal. What only one backend
+    reports (SQLite: wal_bytes, page_size, pages, free_pages) sits beside file_bytes.
+    `backend` (the store's `describe()`) comes first when given; `spool` (see
+    `spool_json`) last, for a team history.
     """
+    head = {"backend": backend} if backend else {}
+    tail = {"spool": spool_json(backlog)} if backlog is not None else {}
+    return {**head, **_stats_body(stats), **tail}
+
+
+def spool_json(backlog: Backlog) -> dict[str, Any]:
+    """What a team history keeps locally: {database, reachable, kept, path, reason}."""
+    return {
+        "database": backlog.name,
+        "reachable": backlog.reachable,
+        "kept": backlog.kept,
+        "path": backlog.path,
+        "reason": backlog.reason,
+    }
+
+
+def render_backend(backend: str, backlog: Backlog | None) -> str:
+    """What `argus history stats` can say while the database is away: which history,
+    and what waits locally."""
+    lines = [f"History database {backend}"]
+    if backlog is not None:
+        lines.append(_spool_line(spool_json(backlog)))
+    return "\n".join(lines) + "\n"
+
+
+def _spool_line(spool: dict[str, Any]) -> str:
+    if not spool["kept"]:
+        return "  spool: nothing kept locally"
+    state = "sent at the next call"
+    if spool["reachable"] is False:
+        state = f"sent when the team database is back ({spool['reason']})"
+    return f"  spool: {spool['kept']:,} kept in {spool['path']}, to be {state}"
+
+
+def _stats_body(stats: Stats) -> dict[str, Any]:
     return {
         "path": stats.location,
         "schema": stats.schema,
@@ -184,11 +222,14 @@ def render_stats(stats: dict[str, Any]) -> str:
             f" + WAL {_bytes(stats['wal_bytes'])},"
             f" {stats['free_pages']} of {stats['pages']} pages free"
         )
+    where = stats.get("backend") or stats["path"]
     lines = [
-        f"History database {stats['path']} (schema {stats['schema']})",
+        f"History database {where} (schema {stats['schema']})",
         size,
         f"  last pruned {_when(stats['last_prune'])}",
     ]
+    if "spool" in stats:
+        lines.append(_spool_line(stats["spool"]))
     for name, info in sorted(stats["tables"].items()):
         if name in ("schema_version", "meta"):
             continue
@@ -287,13 +328,48 @@ _FIRST_LOOK = 24 * 3600.0  # with nothing recorded as seen, "since last looked" 
 
 
 @dataclass(frozen=True, slots=True)
+class Acted:
+    """An action someone of the team took, as the changes view lists it beside the changes."""
+
+    ts: float
+    kind: str  # the action: stop, snapshot, migrate, console ...
+    subject: str  # "web (101)", "node pve-a"
+    detail: str  # its result, and what it was about
+    operator: str  # who: ARGUS_OPERATOR, else login@host
+    vmid: int | None = None
+    node: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ChangesView:
-    """What the changes screen shows: a window, its label and the changes, newest first."""
+    """What the changes screen shows: a window, its label, the changes and the team's
+    actions, each newest first."""
 
     window: str
     since: float
     label: str
     changes: tuple[Change, ...]
+    actions: tuple[Acted, ...] = ()
+
+
+def acted(row: dict[str, Any]) -> Acted:
+    """A journal row (`HistoryStore.actions`) as the changes view lists it."""
+    vmid = int(row.get("vmid") or 0)
+    guest, node = str(row.get("guest") or ""), str(row.get("node") or "")
+    subject = f"node {node}"
+    if vmid:
+        subject = f"{guest} ({vmid})" if guest else f"guest {vmid}"
+    target, result = str(row.get("target") or ""), str(row.get("result") or "")
+    detail = f"{result} · {target}" if target and target != node else result
+    return Acted(
+        ts=float(row["ts"]),
+        kind=str(row.get("action") or ""),
+        subject=subject,
+        detail=detail,
+        operator=str(row.get("operator") or row.get("token_id") or ""),
+        vmid=vmid or None,
+        node=node or None,
+    )
 
 
 def change_window(window: str, now: float, last_seen: float | None) -> tuple[float, str]:
@@ -317,11 +393,13 @@ def load_changes(
     last_seen: float | None = None,
     limit: int = 5000,
 ) -> ChangesView:
-    """The changes in a window, newest first (at most `limit`). Blocks: call from a worker."""
+    """The changes and the actions (by anyone of the team) in a window, newest first (at
+    most `limit` of each). Blocks: call from a worker."""
     current = time.time() if now is None else now
     since, label = change_window(window, current, last_seen)
     changes = store.changes(profile, since, limit=limit)
-    return ChangesView(window, since, label, tuple(reversed(changes)))
+    actions = [acted(row) for row in store.actions(since, profile)[-limit:]]
+    return ChangesView(window, since, label, tuple(reversed(changes)), tuple(reversed(actions)))
 
 
 def unseen_changes(store: HistoryStore, profile: str, now: float | None = None) -> int:

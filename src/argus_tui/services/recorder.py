@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from argus_tui.domain.models import ClusterSnapshot, Task
 from argus_tui.errors import ArgusError
 from argus_tui.services.history import unseen_changes
-from argus_tui.store import HistoryStore
+from argus_tui.store import HistoryStore, Spooling
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,7 @@ class Recorded:
     seen: float | None = None  # when the user last looked, as that count read it
     warnings: tuple[str, ...] = ()  # to be said once each (a corrupt file moved aside)
     error: str = ""  # the first failure of a run of them; later ones are not repeated
+    state: str = ""  # the history's state when it is not fine, for the status line
 
 
 class Recorder:
@@ -74,6 +75,15 @@ class Recorder:
         except ArgusError as exc:
             said = self._failing
             self._failing = True
-            return Recorded(error="" if said else f"{exc} (Argus keeps trying)")
+            error = "" if said else f"{exc} (Argus keeps trying)"
+            return Recorded(error=error, state=history_state(self.history))
         self._failing = False
-        return Recorded(unseen, seen, warnings)
+        return Recorded(unseen, seen, warnings, state=history_state(self.history))
+
+
+def history_state(history: HistoryStore) -> str:
+    """The status line's words about the history when it is not fine ("team database
+    unreachable, 3 kept"), "" while it is."""
+    if isinstance(history, Spooling):
+        return history.backlog().summary
+    return ""

@@ -10,11 +10,21 @@ history); a bad argument (an unknown field, a bad `agg`) is a ValueError.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from argus_tui.domain.models import ClusterSnapshot, Task
 
-from .records import ActionRecord, Change, ExchangeRecord, Export, Policy, Retention, Stats
+from .records import (
+    ActionRecord,
+    Backlog,
+    Change,
+    ExchangeRecord,
+    Export,
+    Policy,
+    Probe,
+    Retention,
+    Stats,
+)
 
 
 class HistoryStore(Protocol):
@@ -28,6 +38,12 @@ class HistoryStore(Protocol):
 
     def policy(self, size: int, base: Retention | None = None) -> Policy:
         """The sample interval and retention for a cluster of `size` nodes + guests."""
+        ...
+
+    def describe(self) -> str:
+        """The backend and where it is, for people: "SQLite /home/u/.local/share/argus/
+        history.db", "PostgreSQL argus@db.example:5432/argus". Never a password; opens
+        nothing."""
         ...
 
     # -- recording -------------------------------------------------------------------------
@@ -123,6 +139,26 @@ class HistoryStore(Protocol):
         """Sizes, row counts, time spans per profile and resolution, the policy."""
         ...
 
+    # -- moving and checking ---------------------------------------------------------------
+
+    def import_rows(self, profile: str, rows: Export) -> dict[str, int]:
+        """Add rows shaped as `export()` returns them to `profile`, skipping what is there.
+
+        Samples of every resolution, events, tasks, actions and exchanges; returns how
+        many rows of each section were added. Importing the same rows twice adds nothing
+        the second time (`argus history copy` may be run again). A row is "the same" by
+        samples (step, kind, key, ts; a raw sample in a taken sample bucket is skipped),
+        events (ts, kind, subject), tasks (upid), actions (ts, vmid, action, upid) and
+        exchanges (ts, model, question), each within the profile.
+        """
+        ...
+
+    def diagnose(self) -> list[Probe]:
+        """`argus doctor`'s checks of the history, in order: reachable, tls (a networked
+        backend), schema, write (a test write, rolled back). Never raises StoreError: a
+        failure is a Probe with ok=False and a hint; nothing follows a failed reachable."""
+        ...
+
     # -- upkeep ----------------------------------------------------------------------------
 
     def prune(self, now: float | None = None, retention: Retention | None = None) -> dict[str, int]:
@@ -143,4 +179,13 @@ class HistoryStore(Protocol):
 
     def close(self) -> None:
         """Release the connections; the store reopens them if used again."""
+        ...
+
+
+@runtime_checkable
+class Spooling(Protocol):
+    """A history that keeps writes locally while its database is away (the team history)."""
+
+    def backlog(self) -> Backlog:
+        """What is kept back, whether the database was reachable at the last call."""
         ...

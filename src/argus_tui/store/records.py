@@ -129,6 +129,41 @@ def choose_policy(
     return Policy(sample_interval, retention)
 
 
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """One check of the history for `argus doctor`: what was found, and what to do."""
+
+    name: str  # reachable | tls | schema | write (a backend may add others)
+    ok: bool
+    detail: str  # what was found, e.g. "PostgreSQL 15.8 at db.example:5432, database argus"
+    hint: str = ""  # what to do when not ok (a GRANT, sslmode=verify-full, ...)
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """What a history that keeps writes locally while its database is away holds back.
+
+    `reachable` is what the last call found (None: nothing tried yet); `kept` counts the
+    journal records waiting in the spool plus the snapshots kept to be recorded;
+    `kept_here` names what this process kept since the database was last reached
+    (action, exchange, tasks, snapshot), for a command's one line on stderr.
+    """
+
+    name: str  # the database in a few words: "db.example:5432/argus"
+    reachable: bool | None
+    kept: int
+    path: str  # the spool file
+    reason: str = ""  # why it is unreachable: "connection refused"
+    kept_here: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        """The status line's words while the database is away; "" while it is fine."""
+        if self.reachable is not False:
+            return ""
+        return f"team database unreachable, {self.kept} kept"
+
+
 # -- statistics ------------------------------------------------------------------------------
 
 

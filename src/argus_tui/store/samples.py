@@ -10,6 +10,8 @@ longer than `MAX_RATE_GAP` gives no rate (None) rather than a misleading long av
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from argus_tui.domain.models import Guest, Node
@@ -120,3 +122,45 @@ def decode(row: dict[str, Any], step: int) -> dict[str, Any]:
         else:
             out[f"{name}_max"] = out[name]
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """An exported sample (`decode`'s plain units) back in the integers a store keeps."""
+
+    step: int  # 0: a raw sample; else the rollup's bucket length in seconds
+    ts: int
+    kind: str  # "node" | "guest"
+    key: str
+    status: int | None  # raw samples: the status code; rollups: None
+    n: int  # samples averaged (raw: 1)
+    up: int  # how many of them were running or online
+    values: Values  # cpu mem disk netin netout diskread diskwrite (rollups: averages)
+    maxima: Values  # the same fields' maxima (raw: the values)
+
+
+def _stored(value: Any, field: str) -> int | None:
+    return None if value is None else round(float(value) * SCALE[field])
+
+
+def encode(row: Mapping[str, Any]) -> Encoded:
+    """The inverse of `decode`: an exported sample row as a store keeps it.
+
+    Lets `argus history copy` move samples of every resolution between backends
+    without either knowing the other's tables.
+    """
+    kind, step = str(row["entity"]), int(row["step"])
+    fields = GUEST_FIELDS if kind == "guest" else NODE_FIELDS
+    values = tuple(_stored(row.get(f), f) if f in fields else None for f in GUEST_FIELDS)
+    if step == 0:
+        codes = _GUEST_STATUS if kind == "guest" else _NODE_STATUS
+        name = row.get("status")
+        status = None
+        if name is not None:
+            status = codes.get(name, _UNKNOWN if name == "unknown" else _OTHER)
+        return Encoded(0, int(row["ts"]), kind, str(row["key"]), status, 1, int(status == 1),
+                       values, values)  # fmt: skip
+    n = int(row["n"])
+    up = 0 if row.get("up") is None else round(float(row["up"]) * n)
+    maxima = tuple(_stored(row.get(f"{f}_max"), f) if f in fields else None for f in GUEST_FIELDS)
+    return Encoded(step, int(row["ts"]), kind, str(row["key"]), None, n, up, values, maxima)

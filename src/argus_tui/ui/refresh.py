@@ -68,6 +68,7 @@ class RefreshingApp(App[int]):
     status: var[Status] = var(Status())
     paused: var[bool] = var(False)
     unseen: var[int] = var(0)  # changes since the user last looked at them
+    history_state: var[str] = var("")  # the history when it is not fine (a team db away)
     console_refused: var[ConsoleRefusals] = var(ConsoleRefusals())  # `c` hidden where True
 
     def __init__(self, session: Session, *, interval: float) -> None:
@@ -123,6 +124,7 @@ class RefreshingApp(App[int]):
             self._close_session(old)
         self._seen_at = None
         self.unseen = 0
+        self.history_state = ""
         self.tasks = None
         self.snapshot = None
         self.console_refused = ConsoleRefusals()
@@ -148,6 +150,7 @@ class RefreshingApp(App[int]):
         self._after_poll(None)
 
     def _recorded(self, recorded: Recorded) -> None:
+        self.history_state = recorded.state
         for warning in (recorded.error, *recorded.warnings):
             if warning:
                 self.notify(warning, title="History", severity="warning", timeout=10)

@@ -24,11 +24,12 @@ from ..records import (
     ExchangeRecord,
     Export,
     Policy,
+    Probe,
     Retention,
     Stats,
     choose_policy,
 )
-from . import reading, retention
+from . import checks, importing, reading, retention
 from .connection import HistoryFile
 from .recording import Recorder
 
@@ -80,6 +81,9 @@ class SqliteHistory:
 
     def policy(self, size: int, base: Retention | None = None) -> Policy:
         return choose_policy(size, self.sample_interval, base or self.retention, self.large_cluster)
+
+    def describe(self) -> str:
+        return f"SQLite {self.path}"
 
     def take_warnings(self) -> list[str]:
         return self._file.take_warnings()
@@ -227,6 +231,18 @@ class SqliteHistory:
             large_cluster=self.large_cluster,
             extra={"wal_bytes": wal, **pages},
         )
+
+    # -- moving and checking ---------------------------------------------------------------
+
+    def import_rows(self, profile: str, rows: Export) -> dict[str, int]:
+        with self._file.writing("could not import the history") as conn:
+            with self._file.transaction(conn):
+                counts = importing.import_rows(conn, profile, rows)
+            self._recorder.reset()  # the last sample times may have moved
+        return counts
+
+    def diagnose(self) -> list[Probe]:
+        return checks.diagnose(self.path, self._file.timeout)
 
     # -- upkeep ----------------------------------------------------------------------------
 

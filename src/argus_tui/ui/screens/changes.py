@@ -1,8 +1,9 @@
-"""Screen 5: what changed, from the local history.
+"""Screen 5: what changed, and who did what, from the history.
 
 Guests started, stopped, created, gone, migrated or renamed, and nodes going offline or
-coming back, since the user last opened this screen or in a chosen window (`t`). The
-moment of each visit is saved in the history, so "since you last looked" survives a
+coming back, beside the actions taken through Argus by anyone sharing the history (WHO
+names the operator), since the user last opened this screen or in a chosen window (`t`).
+The moment of each visit is saved in the history, so "since you last looked" survives a
 restart. Reads and the save run in thread workers.
 """
 
@@ -22,7 +23,7 @@ from textual.widgets import Static
 
 from argus_tui.domain.models import ClusterSnapshot
 from argus_tui.errors import ArgusError
-from argus_tui.services.history import CHANGE_WINDOWS, ChangesView
+from argus_tui.services.history import CHANGE_WINDOWS, Acted, ChangesView
 from argus_tui.services.session import Session
 from argus_tui.ui.messages import ChangesSeen, ScreenWords, ShowGuest
 from argus_tui.ui.screens.base import ArgusScreen
@@ -37,6 +38,7 @@ COLUMNS = (
     Column("kind", "CHANGE", 12, priority=10),
     Column("subject", "WHAT", 0, min_width=18, priority=9, max_width=48),
     Column("detail", "DETAIL", 32, priority=6),
+    Column("who", "WHO", 18, priority=7),
 )
 KIND_STYLE = {
     "started": "ok",
@@ -55,10 +57,22 @@ KIND_STYLE = {
 }
 
 
-def change_cells(change: Change) -> tuple[Cell, ...]:
+def change_cells(change: Change | Acted) -> tuple[Cell, ...]:
     when = time.strftime("%m-%d %H:%M:%S", time.localtime(change.ts))
-    style = KIND_STYLE.get(change.kind, "")
-    return ((when, "dim"), (change.kind, style), (change.subject, ""), (change.detail, "dim"))
+    if isinstance(change, Acted):
+        kind: Cell = (change.kind, "bold")
+        who = change.operator
+    else:
+        kind = (change.kind, KIND_STYLE.get(change.kind, ""))
+        who = ""
+    return ((when, "dim"), kind, (change.subject, ""), (change.detail, "dim"), (who, ""))
+
+
+def newest_first(view: ChangesView) -> list[Change | Acted]:
+    """The changes and the actions of a view as one list, newest first."""
+    rows: list[Change | Acted] = [*view.changes, *view.actions]
+    rows.sort(key=lambda row: row.ts, reverse=True)
+    return rows
 
 
 class Visit(Enum):
@@ -102,7 +116,7 @@ class ChangesScreen(ArgusScreen):
         self.visit = Visit.AWAY
         self._visit_at = 0.0  # when the visit on view began
         self._last_seen: float | None = None  # the look before it
-        self._changes: dict[int, Change] = {}
+        self._changes: dict[int, Change | Acted] = {}
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="changes-title")
@@ -203,16 +217,19 @@ class ChangesScreen(ArgusScreen):
             table.empty_text = "No history."
             table.set_rows([])
             return
+        rows = newest_first(view)
         text = Text("Changes ", style="bold")
         text.append(view.label)
         text.append(f"  ·  {len(view.changes)}", style="bold")
+        if view.actions:
+            text.append(f" and {len(view.actions)} actions", style="bold")
         text.append("  t: window (last look, 1h, 24h, 7d, 30d) · Enter: the guest", style="dim")
         title.update(text)
         table.empty_text = "Nothing changed in this window."
-        # Keys count from the oldest change, so a row keeps its key when newer ones arrive.
-        total = len(view.changes)
+        # Keys count from the oldest row, so a row keeps its key when newer ones arrive.
+        total = len(rows)
         keys = [total - 1 - i for i in range(total)]
-        by_key = {total - 1 - i: change for i, change in enumerate(view.changes)}
+        by_key = {total - 1 - i: change for i, change in enumerate(rows)}
         self._changes = by_key
         table.set_keys(keys, lambda key: change_cells(by_key[key]) if isinstance(key, int) else ())
 

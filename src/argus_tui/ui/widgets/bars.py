@@ -1,7 +1,7 @@
 """The header (cluster at a glance) and the status line (profile, data age, badges).
 
-Both follow the app's state (its `session`, `snapshot`, `status`, `paused` and `unseen`
-reactives) by watching it, on whichever screen they sit, and repaint only while that
+Both follow the app's state (its `session`, `snapshot`, `status`, `paused`, `unseen` and
+`history_state` reactives) by watching it, on whichever screen they sit, and repaint only while that
 screen is on view: a screen coming back into view repaints its bars.
 """
 
@@ -168,7 +168,8 @@ def screen_tabs(tabs: Sequence[Tab], current: str, unseen: int = 0) -> Text:
 
 
 class StatusLine(AppBar):
-    """Profile, data age, refresh state; stale/offline badges when refreshes fail."""
+    """Profile, data age, refresh state; stale/offline badges when refreshes fail, and
+    the history's state when it is not fine (a team database away)."""
 
     DEFAULT_CSS = """
     StatusLine { height: 1; background: $panel; padding: 0 1; }
@@ -178,11 +179,13 @@ class StatusLine(AppBar):
         super().__init__()
         self._status = Status()
         self._paused = False
+        self._history = ""
 
     def follow_app(self) -> None:
         super().follow_app()
         self.watch(self.app, "status", self._new_status)
         self.watch(self.app, "paused", self._new_paused)
+        self.watch(self.app, "history_state", self._new_history)
         self.set_interval(1.0, self.changed)  # the data's age, the countdown to a retry
 
     def _new_status(self, status: Status) -> None:
@@ -191,6 +194,10 @@ class StatusLine(AppBar):
 
     def _new_paused(self, paused: bool) -> None:
         self._paused = paused
+        self.changed()
+
+    def _new_history(self, state: str) -> None:
+        self._history = state
         self.changed()
 
     def repaint(self) -> None:
@@ -208,6 +215,7 @@ class StatusLine(AppBar):
             read_only=session.read_only,
             message=status.message,
             retry_in=status.retry_at - time.monotonic() if status.retry_at else None,
+            history=self._history,
         )
 
     def show(
@@ -223,6 +231,7 @@ class StatusLine(AppBar):
         read_only: bool,
         message: str = "",
         retry_in: float | None = None,
+        history: str = "",
     ) -> None:
         now = time.time()
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -252,6 +261,9 @@ class StatusLine(AppBar):
             if retry_in is not None and not paused:
                 text.append(f" retry in {max(0, round(retry_in))}s (ctrl+r now)", style="dim")
             text.append(f" {printable(error)}", style="yellow")
+        if history:
+            text.append("  ")
+            text.append(f" history: {printable(history)} ", style="bold reverse yellow")
         if paused:
             text.append("  ")
             text.append(" PAUSED ", style="bold reverse")
