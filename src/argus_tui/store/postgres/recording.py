@@ -9,8 +9,7 @@ every write is one that two of them can make together without doubling anything:
   table, then one INSERT .. SELECT in (ts, entity) order, so two writers take their row
   locks in the same order and never deadlock.
 - the last picture (`last_state`, one row per node and guest) is changed only where it
-  differs, rows locked in (kind, key) order first: the instance whose update changed a
-  row writes the event, the other finds the row already as it sees it and writes none.
+  differs: the instance whose update changed a row writes the event (see `picture`).
 - the in-memory copy of the picture is checked against `profile_state.version` (bumped
   by every change of the picture) and re-read when another instance moved it, so a
   refresh that changed nothing inside the sample interval writes nothing at all.
@@ -26,9 +25,10 @@ from typing import Any
 
 from argus_tui.domain.models import ClusterSnapshot, Task
 
-from ..changes import GuestState, State, diff, observe
+from ..changes import State, observe
 from ..records import Change, Policy
 from ..samples import MAX_RATE_GAP, Counters, guest_values, node_values
+from . import picture
 from .connection import Database
 from .schema import Conn
 
@@ -36,8 +36,6 @@ from .schema import Conn
 _TASKS_SEEN_LIMIT = 20_000
 _VALUES = "status, cpu, mem, disk, netin, netout, diskread, diskwrite"
 _COPY_TYPES = ["int4", "int8", "int8", "int2"] + ["int8"] * 7
-#: (kind, key) -> (status, node, name, type) as last_state keeps it (nodes: status only).
-Row = tuple[str | None, str | None, str | None, str | None]
 
 
 def create_staging(conn: Conn) -> None:
@@ -66,26 +64,6 @@ class _Profile:
     basis: dict[int, Counters] = field(default_factory=dict)
 
 
-def _rows(state: State) -> dict[tuple[str, str], Row]:
-    out: dict[tuple[str, str], Row] = {
-        ("node", n): (s, None, None, None) for n, s in state.nodes.items()
-    }
-    for vmid, g in state.guests.items():
-        out[("guest", str(vmid))] = g
-    return out
-
-
-def _state(rows: dict[tuple[str, str], Row]) -> State:
-    state = State()
-    for (kind, key), (status, node, name, typ) in rows.items():
-        if kind == "guest":
-            guest: GuestState = (str(status), str(node), name, str(typ))
-            state.guests[int(key)] = guest
-        else:
-            state.nodes[key] = str(status)
-    return state
-
-
 def _due(when: float, last: float | None, interval: float) -> bool:
     return last is None or bucket(when, interval) != bucket(last, interval)
 
@@ -97,6 +75,10 @@ class Recorder:
         self._db = db
         self._profiles: dict[str, _Profile] = {}
         self._tasks_seen: dict[str, tuple[int | None, str | None]] = {}
+
+    def reset(self) -> None:
+        """Forget the in-memory copies: re-read from the database on the next refresh."""
+        self._profiles.clear()
 
     def record_snapshot(
         self, conn: Conn, snapshot: ClusterSnapshot, profile: str, when: float, size: int,
@@ -134,7 +116,7 @@ class Recorder:
             "SELECT kind, key, status, node, name, type FROM last_state WHERE profile = %s",
             [prof.name],
         ).fetchall()
-        prof.state = _state({(r[0], r[1]): (r[2], r[3], r[4], r[5]) for r in rows})
+        prof.state = picture.state_of({(r[0], r[1]): (r[2], r[3], r[4], r[5]) for r in rows})
         prof.seeded = bool(rows)
 
     def _write(
@@ -151,10 +133,10 @@ class Recorder:
             seen = observe(snapshot, prof.state)
             bump = 0
             if not prof.seeded:
-                self._baseline(conn, prof.name, seen)  # the first picture is not news
+                picture.baseline(conn, prof.name, seen)  # the first picture is not news
                 bump = 1
             elif seen != prof.state:
-                changes = self._changes(conn, prof, seen, when)
+                changes = picture.write_changes(conn, prof.name, prof.state, seen, when)
                 if changes:
                     _insert_events(conn, prof.name, changes)
                     bump = 1
@@ -176,92 +158,6 @@ class Recorder:
         prof.state, prof.seeded, prof.last_sample = seen, True, got[1]
         if basis is not None:
             prof.basis = basis
-
-    def _baseline(self, conn: Conn, profile: str, seen: State) -> None:
-        rows = sorted(_rows(seen).items())
-        conn.execute(
-            "INSERT INTO last_state (profile, kind, key, status, node, name, type)"
-            " SELECT %s, * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[],"
-            " %s::text[], %s::text[]) ORDER BY 2, 3 ON CONFLICT DO NOTHING",
-            [profile, *_columns(rows)],
-        )
-
-    def _changes(self, conn: Conn, prof: _Profile, seen: State, when: float) -> list[Change]:
-        """Write the picture where it moved; the changes this instance was first to see."""
-        mine, now = _rows(prof.state), _rows(seen)
-        keys = sorted(k for k in mine.keys() | now.keys() if mine.get(k) != now.get(k))
-        if not keys:
-            return []
-        before = self._lock(conn, prof.name, keys)
-        inserts = [k for k in keys if k not in before and k in now]
-        taken = self._insert(conn, prof.name, [(k, now[k]) for k in inserts])
-        if taken:  # another instance inserted them first: compare with what it wrote
-            before.update(self._lock(conn, prof.name, taken))
-        updates = [(k, now[k]) for k in keys if k in before and k in now and before[k] != now[k]]
-        changed = self._update(conn, prof.name, updates)
-        gone = [k for k in keys if k in before and k not in now]
-        changed |= self._delete(conn, prof.name, gone)
-        changed |= {k for k in inserts if k not in taken}
-        old = _state({k: before[k] for k in changed if k in before})
-        new = _state({k: now[k] for k in changed if k in now})
-        return diff(old, new, when)
-
-    def _lock(
-        self, conn: Conn, profile: str, keys: list[tuple[str, str]]
-    ) -> dict[tuple[str, str], Row]:
-        """The rows as committed now, locked in key order (so writers never deadlock)."""
-        rows = conn.execute(
-            "SELECT kind, key, status, node, name, type FROM last_state"
-            " WHERE profile = %s AND (kind, key) IN"
-            " (SELECT * FROM unnest(%s::text[], %s::text[]))"
-            " ORDER BY kind, key FOR UPDATE",
-            [profile, [k[0] for k in keys], [k[1] for k in keys]],
-        ).fetchall()
-        return {(r[0], r[1]): (r[2], r[3], r[4], r[5]) for r in rows}
-
-    def _insert(
-        self, conn: Conn, profile: str, rows: list[tuple[tuple[str, str], Row]]
-    ) -> list[tuple[str, str]]:
-        """Insert new rows; returns the keys another instance had inserted first."""
-        if not rows:
-            return []
-        done = conn.execute(
-            "INSERT INTO last_state (profile, kind, key, status, node, name, type)"
-            " SELECT %s, * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[],"
-            " %s::text[], %s::text[]) ORDER BY 2, 3 ON CONFLICT DO NOTHING RETURNING kind, key",
-            [profile, *_columns(rows)],
-        ).fetchall()
-        inserted = {(r[0], r[1]) for r in done}
-        return [k for k, _ in rows if k not in inserted]
-
-    def _update(
-        self, conn: Conn, profile: str, rows: list[tuple[tuple[str, str], Row]]
-    ) -> set[tuple[str, str]]:
-        """Update the (locked) rows that differ; the keys whose row this changed."""
-        if not rows:
-            return set()
-        done = conn.execute(
-            "UPDATE last_state t SET status = v.status, node = v.node, name = v.name,"
-            " type = v.type FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[],"
-            " %s::text[], %s::text[]) AS v(kind, key, status, node, name, type)"
-            " WHERE t.profile = %s AND t.kind = v.kind AND t.key = v.key"
-            " AND (t.status, t.node, t.name, t.type)"
-            " IS DISTINCT FROM (v.status, v.node, v.name, v.type) RETURNING t.kind, t.key",
-            [*_columns(rows), profile],
-        ).fetchall()
-        return {(r[0], r[1]) for r in done}
-
-    def _delete(
-        self, conn: Conn, profile: str, keys: list[tuple[str, str]]
-    ) -> set[tuple[str, str]]:
-        if not keys:
-            return set()
-        done = conn.execute(
-            "DELETE FROM last_state t USING unnest(%s::text[], %s::text[]) AS v(kind, key)"
-            " WHERE t.profile = %s AND t.kind = v.kind AND t.key = v.key RETURNING t.kind, t.key",
-            [[k[0] for k in keys], [k[1] for k in keys], profile],
-        ).fetchall()
-        return {(r[0], r[1]) for r in done}
 
     def _entity_ids(
         self, conn: Conn, prof: _Profile, keys: list[tuple[str, str]]
@@ -354,12 +250,3 @@ def _insert_events(conn: Conn, profile: str, changes: list[Change]) -> None:
             " VALUES (%s, %s, %s, %s, %s, %s, %s)",
             [(c.ts, profile, c.kind, c.subject, c.detail, c.vmid, c.node) for c in changes],
         )
-
-
-def _columns(rows: list[tuple[tuple[str, str], Row]]) -> list[list[str | None]]:
-    """(key, row) pairs as the six arrays unnest() takes: kind, key, status, node, name, type."""
-    return [
-        [k[0] for k, _ in rows],
-        [k[1] for k, _ in rows],
-        *([r[i] for _, r in rows] for i in range(4)),
-    ]

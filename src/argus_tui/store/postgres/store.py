@@ -21,11 +21,12 @@ from ..records import (
     ExchangeRecord,
     Export,
     Policy,
+    Probe,
     Retention,
     Stats,
     choose_policy,
 )
-from . import reading, retention
+from . import checks, importing, reading, retention
 from .connection import Database
 from .recording import Recorder, create_staging
 from .retention import COUNTS
@@ -63,7 +64,7 @@ class PostgresHistory:
         self.retention = retention or Retention()
         self.large_cluster = large_cluster
         self.auto_prune = auto_prune
-        self._db = Database(url, password, timeout, setup=create_staging)
+        self._db = Database(url, password, timeout, setup=_prepare)
         self._recorder = Recorder(self._db)
         self._next_prune = 0.0
 
@@ -249,6 +250,20 @@ class PostgresHistory:
 
         return self._db.read("could not read the statistics", work, snapshot=True)
 
+    # -- moving and checking ---------------------------------------------------------------
+
+    def import_rows(self, profile: str, rows: Export) -> dict[str, int]:
+        def work(conn: Conn) -> dict[str, int]:
+            with self._db.transaction(conn):
+                return importing.import_rows(conn, profile, rows, self.policy)
+
+        counts = self._db.write("could not import the history", work)
+        self._recorder.reset()  # the last sample times may have moved
+        return counts
+
+    def diagnose(self) -> list[Probe]:
+        return checks.diagnose(self._db)
+
     # -- upkeep ----------------------------------------------------------------------------
 
     def prune(self, now: float | None = None, retention: Retention | None = None) -> dict[str, int]:
@@ -293,3 +308,9 @@ class PostgresHistory:
         return self._db.write(
             "could not vacuum", lambda conn: retention.vacuum(conn, reading.TABLES)
         )
+
+
+def _prepare(conn: Conn) -> None:
+    """What every new writer connection needs: its temporary staging tables."""
+    create_staging(conn)
+    importing.create_staging(conn)
