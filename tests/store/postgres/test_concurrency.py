@@ -149,3 +149,17 @@ def test_two_prunes_at_once_do_the_work_once(make_store: MakeStore) -> None:
     after = writer.guest_series("p", 1000, "cpu", 0)
     assert len(after) == 24  # 5-minute rollups
     assert sum(v for _, v in after) / 24 == pytest.approx(sum(v for _, v in before) / 120)
+
+
+def test_a_late_refresh_is_recorded_once_beside_newer_ones(make_store: MakeStore) -> None:
+    """A refresh kept while the database was away arrives after another instance's newer
+    ones: its change is written once, its sample only where its interval is free."""
+    a, b = make_store(), make_store()
+    a.record_snapshot(snapshot([guest(101)]), "p", ts=T0)
+    b.record_snapshot(snapshot([guest(101), guest(102)]), "p", ts=T0 + 120)
+    late = snapshot([guest(101), guest(102)])
+    a.record_snapshot(late, "p", ts=T0 + 60)  # kept back, sent now: 102 appeared
+    a.record_snapshot(late, "p", ts=T0 + 70)  # the same bucket: nothing more
+    assert [(c.kind, c.vmid) for c in a.changes("p", 0)] == [("created", 102)]
+    assert [t for t, _ in a.guest_series("p", 101, "cpu", 0)] == [T0, T0 + 60, T0 + 120]
+    assert a.stats().profiles["p"].last_sample == T0 + 120

@@ -127,6 +127,9 @@ class Database:
             except BaseException:
                 conn.close()
                 raise
+        # What `read(snapshot=True)` runs in: one consistent, read-only view.
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
         self._reader = conn
         return conn
 
@@ -169,8 +172,6 @@ class Database:
                 try:
                     if not snapshot:
                         return work(conn)
-                    conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-                    conn.read_only = True
                     with conn.transaction():
                         return work(conn)
                 except psycopg.Error as exc:

@@ -80,6 +80,15 @@ class Recorder:
         """Forget the in-memory copies: re-read from the database on the next refresh."""
         self._profiles.clear()
 
+    def idle(self, snapshot: ClusterSnapshot, profile: str, when: float, policy: Policy) -> bool:
+        """True when this refresh has nothing to write, as far as the in-memory copy
+        knows: no sample due, nothing moved. Needs no connection (hold the writer lock)."""
+        prof = self._profiles.get(profile)
+        if prof is None or not prof.seeded:
+            return False
+        due = _due(when, prof.last_sample, policy.sample_interval)
+        return not due and observe(snapshot, prof.state) == prof.state
+
     def record_snapshot(
         self, conn: Conn, snapshot: ClusterSnapshot, profile: str, when: float, size: int,
         policy: Policy,
@@ -219,15 +228,17 @@ class Recorder:
         prof.entities = ids
         return new_basis
 
-    def record_tasks(self, conn: Conn, tasks: Iterable[Task], profile: str) -> None:
-        """Upsert the tasks seen by UPID, in UPID order; unchanged ones cost nothing."""
-        now = time.time()
+    def fresh_tasks(self, tasks: Iterable[Task]) -> list[Task]:
+        """The tasks not yet written as they are now, in UPID order (one per UPID)."""
         fresh = {t.upid: t for t in tasks if self._tasks_seen.get(t.upid) != (t.endtime, t.status)}
-        if not fresh:
-            return
+        return [t for _, t in sorted(fresh.items())]
+
+    def record_tasks(self, conn: Conn, fresh: list[Task], profile: str) -> None:
+        """Upsert `fresh_tasks()` by UPID, in UPID order (two writers never deadlock)."""
+        now = time.time()
         rows = [
             (t.upid, profile, t.node, t.type, t.id, t.user, t.starttime, t.endtime, t.status, now)
-            for _, t in sorted(fresh.items())
+            for t in fresh
         ]
         with self._db.transaction(conn), conn.cursor() as cur:
             cur.executemany(

@@ -97,21 +97,25 @@ class PostgresHistory:
             return  # nothing trustworthy to compare with (e.g. an empty answer)
         size = len(snapshot.nodes) + len(snapshot.guests)
         policy = self.policy(size)
-        self._db.write(
-            "could not record the refresh",
-            lambda conn: self._recorder.record_snapshot(
-                conn, snapshot, profile, when, size, policy
-            ),
-        )
+        with self._db.lock:
+            if not self._recorder.idle(snapshot, profile, when, policy):  # else no I/O at all
+                self._db.write(
+                    "could not record the refresh",
+                    lambda conn: self._recorder.record_snapshot(
+                        conn, snapshot, profile, when, size, policy
+                    ),
+                )
         if self.auto_prune and when >= self._next_prune:
             self._auto_prune(when)
 
     def record_tasks(self, tasks: Iterable[Task], profile: str) -> None:
-        seen = list(tasks)
-        self._db.write(
-            "could not record the tasks",
-            lambda conn: self._recorder.record_tasks(conn, seen, profile),
-        )
+        with self._db.lock:
+            fresh = self._recorder.fresh_tasks(tasks)
+            if fresh:  # unchanged tasks cost nothing, not even a connection
+                self._db.write(
+                    "could not record the tasks",
+                    lambda conn: self._recorder.record_tasks(conn, fresh, profile),
+                )
 
     def record_action(self, record: ActionRecord) -> None:
         self._insert("actions", dataclasses.asdict(record), "could not record the action")
