@@ -15,8 +15,10 @@ import pytest
 
 from argus_tui import store
 from argus_tui.store import HistoryStore
+from argus_tui.store.postgres import PostgresHistory
+from tests.pg_server import PgServer, pg_server  # noqa: F401 (a fixture)
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgres"]
 
 #: Opens a store on the test's own database: every call, the same database.
 OpenHistory = Callable[..., HistoryStore]
@@ -27,15 +29,23 @@ def _sqlite(tmp_path: Path) -> OpenHistory:
     return lambda **options: store.open_history(path, **options)
 
 
-_OPENERS: dict[str, Callable[[Path], OpenHistory]] = {"sqlite": _sqlite}
+def _postgres(url: str) -> OpenHistory:
+    return lambda **options: PostgresHistory(url, **options)
 
 
 @pytest.fixture(params=BACKENDS)
 def open_history(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenHistory]:
-    """Open stores (options as for `argus_tui.store.open_history`) on one fresh database;
-    they are closed at the end of the test."""
+    """Open stores (options as for `argus_tui.store.open_history`) on one fresh database
+    (for PostgreSQL, a new database on the session's server); they are closed at the end
+    of the test."""
     opened: list[HistoryStore] = []
-    make = _OPENERS[request.param](tmp_path)
+    dbname = ""
+    if request.param == "postgres":
+        server: PgServer = request.getfixturevalue("pg_server")
+        dbname = server.create_database()
+        make = _postgres(server.url(dbname))
+    else:
+        make = _sqlite(tmp_path)
 
     def open_(**options: Any) -> HistoryStore:
         st = make(**options)
@@ -45,6 +55,8 @@ def open_history(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ope
     yield open_
     for st in opened:
         st.close()
+    if dbname:
+        server.drop_database(dbname)
 
 
 @pytest.fixture
