@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from argus_tui.sim.server import Simulator
 from tests.cli.helpers import one_clear_line, sim_env
+
+from argus_tui.sim.server import Simulator
 
 ARGUS = [sys.executable, "-m", "argus_tui"]
 SECRET = "url-pw-0b7d1e"

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
-
-from tests.pg_server import PgServer, pg_server  # noqa: F401 (a fixture)
+from tests.pg_server import PgServer, pg_server, require  # noqa: F401 (a fixture)
 from tests.team.proxy import Relay
 
 
@@ -64,3 +64,24 @@ def team_db(pg_server: PgServer) -> Iterator[TeamDb]:  # noqa: F811
 @pytest.fixture
 def spool_dir(tmp_path: Path) -> Path:
     return tmp_path / "data" / "argus"
+
+
+PASSWORD = "team-db-pw-5f0c2a9e"
+
+
+@pytest.fixture
+def role(pg_server: PgServer) -> Iterator[tuple[str, str]]:  # noqa: F811
+    """A role that must give PASSWORD over TCP, owning a fresh database: (role, dbname)."""
+    name = pg_server.create_role(PASSWORD)
+    db = pg_server.create_database(owner=name)
+    try:
+        try:
+            psycopg.connect(pg_server.url(db, user=name), password="wrong").close()
+        except psycopg.OperationalError:
+            pass  # as it should be
+        else:
+            require("the test server accepts any password (its pg_hba.conf says trust)")
+        yield name, db
+    finally:
+        pg_server.drop_database(db)
+        pg_server.drop_role(name)

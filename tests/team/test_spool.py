@@ -10,13 +10,13 @@ import stat
 from pathlib import Path
 
 import pytest
-
-from argus_tui.errors import StoreError, StoreUnavailable
-from argus_tui.domain.models import Task
-from argus_tui.store import ActionRecord, ExchangeRecord, HistoryStore, Spooling, open_history
-from argus_tui.store.spool import SpooledHistory
 from tests.store.helpers import T0, guest, snapshot
 from tests.team.conftest import TeamDb
+
+from argus_tui.domain.models import Task
+from argus_tui.errors import StoreError, StoreUnavailable
+from argus_tui.store import ActionRecord, ExchangeRecord, HistoryStore, Spooling, open_history
+from argus_tui.store.spool import SpooledHistory
 
 CLOSED = "postgresql://argus@127.0.0.1:9/argus"  # nothing listens on the discard port
 
@@ -53,7 +53,8 @@ def test_actions_while_away_are_kept_then_sent_once_in_order(
     store.record_exchange(
         ExchangeRecord(T0 + 2, "p", "llama3", "VM 102", "why?", 100, 20, "ok", duration=2.0)
     )
-    tasks = [Task("UPID:pve1:1:x", "pve1", "qmstop", "102", "argus@pve!tui", int(T0), int(T0) + 3, "OK")]
+    tasks = [Task("UPID:pve1:1:x", "pve1", "qmstop", "102", "argus@pve!tui", int(T0), int(T0) + 3,
+                  "OK")]  # fmt: skip
     store.record_tasks(tasks, "p")
     store.record_action(action(103, T0 + 3))
     assert backlog(store) == (False, 4, ("action", "exchange", "tasks"))
@@ -118,9 +119,7 @@ def test_a_kept_refresh_outlives_the_process(team_db: TeamDb, spool_dir: Path) -
     back.close()
 
 
-def test_the_spool_is_bounded_the_oldest_dropped_and_said(
-    team_db: TeamDb, spool_dir: Path
-) -> None:
+def test_the_spool_is_bounded_the_oldest_dropped_and_said(team_db: TeamDb, spool_dir: Path) -> None:
     away = spooled(CLOSED, spool_dir, name="db:9/argus")
     assert isinstance(away, SpooledHistory)
     away.spool.limit = 5  # 10,000 by default; the rule is the same

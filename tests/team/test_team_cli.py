@@ -9,21 +9,18 @@ import stat
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import psycopg
-import pytest
+from tests.cli.helpers import one_clear_line, sim_env
+from tests.pg_server import PgServer
+from tests.team.conftest import PASSWORD, TeamDb
 
 from argus_tui.services.history import read_csv_export
 from argus_tui.sim.server import Simulator
-from tests.cli.helpers import one_clear_line, sim_env
-from tests.pg_server import PgServer, require
-from tests.team.conftest import TeamDb
 
 ARGUS = [sys.executable, "-m", "argus_tui"]
-PASSWORD = "team-db-pw-5f0c2a9e"
 
 
 def argus(
@@ -58,6 +55,8 @@ def test_two_operators_share_one_history(
     sim = make_sim(frozen=False)
     url = team_db.url(direct=True)
     homes = {name: tmp_path / name for name in ("alice", "bob")}
+    for home in homes.values():
+        home.mkdir()
     envs = {
         name: sim_env(sim, home, ARGUS_HISTORY_URL=url, ARGUS_OPERATOR=name, **team_db.env())
         for name, home in homes.items()
@@ -142,12 +141,12 @@ def test_copy_the_local_history_twice(sim: Simulator, team_db: TeamDb, tmp_path:
     samples, actions = len(before["samples"]), len(before["actions"])
     assert f"profile default: samples {samples:,} read, {samples:,} added" in first.stderr
     assert f"actions {actions} read, {actions} added" in first.stderr
-    counts = {t: team_db.count(f"SELECT count(*) FROM {t}") for t in ("actions", "events")}
+    counts = {t: team_db.count(f"SELECT count(*) FROM {t}") for t in ("actions", "events")}  # noqa: S608 (constants)
     second = ok(argus(["history", "copy", "--to", url], local, tmp_path))
     assert f"samples {samples:,} read, 0 added" in second.stderr
     events = len(before["events"])
     assert f"events {events} read, 0 added" in second.stderr
-    assert {t: team_db.count(f"SELECT count(*) FROM {t}") for t in counts} == counts
+    assert {t: team_db.count(f"SELECT count(*) FROM {t}") for t in counts} == counts  # noqa: S608
 
     team = exported(dict(local, ARGUS_HISTORY_URL=url), tmp_path)
     for section in ("actions", "events", "tasks", "exchanges"):
@@ -162,24 +161,6 @@ def test_copy_to_an_unreachable_database_exits_3(sim: Simulator, tmp_path: Path)
                    tmp_path)  # fmt: skip
     assert result.returncode == 3, result.stderr
     assert "connection refused" in result.stderr.splitlines()[-1]
-
-
-@pytest.fixture
-def role(pg_server: PgServer) -> Iterator[tuple[str, str]]:
-    """A role that must give PASSWORD over TCP, owning a fresh database: (role, dbname)."""
-    name = pg_server.create_role(PASSWORD)
-    db = pg_server.create_database(owner=name)
-    try:
-        try:
-            psycopg.connect(pg_server.url(db, user=name), password="wrong").close()
-        except psycopg.OperationalError:
-            pass
-        else:
-            require("the test server accepts any password (its pg_hba.conf says trust)")
-        yield name, db
-    finally:
-        pg_server.drop_database(db)
-        pg_server.drop_role(name)
 
 
 def test_stats_and_doctor_name_the_database_never_the_password(

@@ -27,10 +27,11 @@ async def test_the_changes_screen_lists_the_teams_actions_with_who(
     now = time.time()
     for ts, who, vmid, action in ((now - 120, "alice@jump1", 101, "stop"),
                                   (now - 60, "bob@jump2", 0, "node-reboot")):  # fmt: skip
-        store.record_action(
-            ActionRecord(ts, "test", "argus@pve!tui", vmid, "dc-ad-01" if vmid else "", "pve-a",
-                         action, f"UPID:pve-a:{vmid}", "OK", 2.0, operator=who)  # fmt: skip
-        )
+        guest = "dc-ad-01" if vmid else ""
+        upid = f"UPID:pve-a:{vmid}"
+        record = ActionRecord(ts, "test", "argus@pve!tui", vmid, guest, "pve-a", action, upid,
+                              "OK", 2.0, operator=who)  # fmt: skip
+        store.record_action(record)
     app = ArgusApp(session_for(sim, history=store), interval=3600)
     async with app.run_test(size=(180, 30)) as pilot:
         await settle(pilot)
@@ -54,7 +55,8 @@ async def test_the_status_line_says_the_team_database_is_away(
     async with app.run_test(size=(180, 30)) as pilot:
         await settle(pilot)
         line = str(app.screen.query_one(StatusLine).render())
-        assert "history: team database unreachable, 1 kept" in line  # the refresh, kept
-        assert app.history_state == "team database unreachable, 1 kept"
+        # the refresh and its recent tasks, kept
+        assert "history: team database unreachable, 2 kept" in line
+        assert app.history_state == "team database unreachable, 2 kept"
     store.close()
     assert (tmp_path / "history-spool-snapshots.json").exists()  # for the next run

@@ -7,11 +7,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from tests.store.helpers import T0, guest, node, snapshot
+
+from argus_tui.domain.models import Task
 from argus_tui.services.history_copy import copy_history, windows
 from argus_tui.store import DAY, ActionRecord, ExchangeRecord, HistoryStore, open_history
 from argus_tui.store.samples import decode, encode
-from argus_tui.domain.models import Task
-from tests.store.helpers import T0, guest, node, snapshot
 
 
 def filled(path: Path) -> HistoryStore:
