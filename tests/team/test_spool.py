@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import socket
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -30,7 +32,8 @@ def action(vmid: int, ts: float, operator: str = "alice@jump1") -> ActionRecord:
 
 
 def spooled(url: str, folder: Path, **options: object) -> HistoryStore:
-    store = open_history(url=url, spool_dir=folder, auto_prune=False, timeout=3, **options)  # type: ignore[arg-type]
+    options.setdefault("timeout", 3)
+    store = open_history(url=url, spool_dir=folder, auto_prune=False, **options)  # type: ignore[arg-type]
     assert isinstance(store, Spooling)
     return store
 
@@ -167,3 +170,26 @@ def test_a_record_the_database_refuses_is_dropped_not_retried(
     assert len(warnings) == 2 and not spool.exists()
     assert "refused and dropped" in warnings[0] and "unreadable" in warnings[1]
     store.close()
+
+
+def test_a_database_that_does_not_answer_is_not_waited_for_at_every_call(
+    spool_dir: Path,
+) -> None:
+    """A silent host costs one timeout, then rests: the refreshes keep their pace."""
+    with socket.socket() as silent:  # accepts connections, never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        url = f"postgresql://argus@127.0.0.1:{silent.getsockname()[1]}/argus"
+        store = spooled(url, spool_dir, timeout=1)
+        started = time.monotonic()
+        store.record_action(action(101, T0))
+        assert time.monotonic() - started >= 1  # the one wait
+        started = time.monotonic()
+        for i in range(5):
+            store.record_action(action(102 + i, T0 + i))
+            store.record_snapshot(snapshot([guest(101)]), "p", ts=T0 + i)
+        with pytest.raises(StoreUnavailable):
+            store.actions(0)
+        assert time.monotonic() - started < 0.5
+        assert backlog(store)[:2] == (False, 7)  # six actions and the refresh, all kept
+        store.close()

@@ -6,8 +6,10 @@ local spool file instead and the last refresh of each profile is kept; the next 
 that reaches the database sends them, oldest first, before anything newer, and then
 records the kept refresh with its own time, so the changes of the gap (a VM stopped
 meanwhile) are derived and written once. Samples missed in the gap stay missing. Reads
-while away raise StoreError as ever. `backlog()` says what is kept, for the status line
-and for the one line a command prints.
+while away raise StoreError as ever. A database that does not even refuse (a host that
+is down: every call waits for the timeout) is left alone for half a minute after such a
+failure, so the refreshes go on at their pace. `backlog()` says what is kept, for the
+status line and for the one line a command prints.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -48,6 +51,11 @@ from .spool_file import (
 
 T = TypeVar("T")
 
+#: A failure that took this long (seconds: a host that does not answer, rather than one
+#: that refuses) is not tried again for REST seconds: every refresh would wait for it.
+SLOW = 1.0
+REST = 30.0
+
 
 class SpooledHistory:
     """A HistoryStore over `inner` that keeps writes in `folder` while it is away.
@@ -65,6 +73,7 @@ class SpooledHistory:
         self._reachable: bool | None = None
         self._reason = ""
         self._error: StoreUnavailable | None = None  # the last "away", said again to reads
+        self._rest_until = 0.0  # monotonic time until which the database is not tried
         self._kept_here: list[str] = []
         self._pending: dict[str, Pending] = {}
         self._loaded = False
@@ -82,10 +91,29 @@ class SpooledHistory:
             kept_here=tuple(self._kept_here),
         )
 
+    def _attempt(self, call: Callable[[], T]) -> T:
+        """One call to the database; its failure to answer is noted, and a slow one rests."""
+        started = time.monotonic()
+        try:
+            return call()
+        except StoreUnavailable as exc:
+            self._away(exc)
+            if time.monotonic() - started >= SLOW:
+                self._rest_until = time.monotonic() + REST
+            raise
+
     def _away(self, exc: StoreUnavailable) -> None:
         self._reachable = False
         self._reason = exc.reason or exc.message
         self._error = exc
+
+    def _resting(self) -> bool:
+        return time.monotonic() < self._rest_until
+
+    def _ready(self) -> bool:
+        """Whether the database may be called now: not resting after a slow failure, and
+        everything kept before is in (sent now if need be). Hold the lock."""
+        return not self._resting() and self._replay()
 
     def _reached(self) -> None:
         self._reachable = True
@@ -100,15 +128,13 @@ class SpooledHistory:
         unless another thread is sending it already), and whether it answered is noted."""
         if self._lock.acquire(blocking=False):
             try:
-                if not self._replay():
+                if not self._ready():
                     raise self._unavailable()  # away: the call would fail the same way
             finally:
                 self._lock.release()
-        try:
-            result = call()
-        except StoreUnavailable as exc:
-            self._away(exc)
-            raise
+        elif self._resting():
+            raise self._unavailable()
+        result = self._attempt(call)
         self._reached()
         return result
 
@@ -135,9 +161,8 @@ class SpooledHistory:
                 return False
         for profile, (ts, snapshot) in sorted(self._pending.items(), key=lambda p: p[1][0]):
             try:
-                self.inner.record_snapshot(snapshot, profile, ts)
-            except StoreUnavailable as exc:
-                self._away(exc)
+                self._attempt(partial(self.inner.record_snapshot, snapshot, profile, ts))
+            except StoreUnavailable:
                 return False
             except StoreError as exc:
                 self._warnings.append(f"a kept refresh could not be recorded: {exc}")
@@ -147,11 +172,7 @@ class SpooledHistory:
 
     def _send(self, entry: Entry) -> None:
         """One kept record to the database; StoreUnavailable stops the replay."""
-        try:
-            self._send_entry(entry)
-        except StoreUnavailable as exc:
-            self._away(exc)
-            raise
+        self._attempt(lambda: self._send_entry(entry))
 
     def _send_entry(self, entry: Entry) -> None:
         kind = entry["kind"]
@@ -181,11 +202,11 @@ class SpooledHistory:
     def _write(self, entry: Entry, what: str, send: Callable[[], None]) -> None:
         """A journal write: straight through when nothing waits before it, else kept."""
         with self._lock:
-            if self._replay():
+            if self._ready():
                 try:
-                    send()
-                except StoreUnavailable as exc:
-                    self._away(exc)
+                    self._attempt(send)
+                except StoreUnavailable:
+                    pass
                 else:
                     self._reached()
                     return
@@ -209,11 +230,11 @@ class SpooledHistory:
             return
         when = float(ts if ts is not None else (snapshot.fetched_at or time.time()))
         with self._lock:
-            if self._replay():
+            if self._ready():
                 try:
-                    self.inner.record_snapshot(snapshot, profile, when)
-                except StoreUnavailable as exc:
-                    self._away(exc)
+                    self._attempt(lambda: self.inner.record_snapshot(snapshot, profile, when))
+                except StoreUnavailable:
+                    pass
                 else:
                     self._reached()
                     return
