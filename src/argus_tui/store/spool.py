@@ -323,8 +323,10 @@ class SpooledHistory:
     def diagnose(self) -> list[Probe]:
         probes = self.inner.diagnose()
         kept = self.backlog().kept
-        detail = f"{kept:,} kept in {self.spool.folder}" if kept else "nothing kept"
-        return [*probes, Probe("spool", True, f"local spool: {detail}")]
+        detail = "nothing kept locally"
+        if kept:
+            detail = f"{kept:,} kept in {self.spool.path}, sent when the database answers"
+        return [*probes, Probe("spool", True, detail)]
 
     def prune(self, now: float | None = None, retention: Retention | None = None) -> dict[str, int]:
         return self._call(lambda: self.inner.prune(now, retention))
