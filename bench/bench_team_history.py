@@ -36,16 +36,16 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from bench_history import T0, Synth, machine, sim_snapshots
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from argus_tui.store import DAY, HistoryStore
 from argus_tui.store.postgres import PostgresHistory
 from argus_tui.store.sqlite import SqliteHistory
+from bench_history import T0, Synth, machine, sim_snapshots
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.pg_server import start_server  # noqa: E402
+from tests.pg_server import start_server
 
 PROFILE = "bench"
 Opener = Callable[..., HistoryStore]
