@@ -70,7 +70,8 @@ def sim_snapshots(nodes: int, guests: int, count: int, step: float) -> list[Clus
     out = []
     for _ in range(count):
         data = api.handle("root@pam", "GET", "/cluster/resources", {}).data
-        ns, gs, _problems = resources_from(data)
+        found = resources_from(data)
+        ns, gs = found.nodes, found.guests
         out.append(
             ClusterSnapshot(
                 cluster=ClusterInfo(name="bench", quorate=True, version="9.1.2"),
