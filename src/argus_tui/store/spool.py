@@ -82,6 +82,9 @@ class SpooledHistory:
     # -- what is kept ------------------------------------------------------------------------
 
     def backlog(self) -> Backlog:
+        if not self._loaded:
+            with self._lock:
+                self._load()  # the refreshes an earlier run kept count too
         return Backlog(
             name=self.name,
             reachable=self._reachable,
