@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from textual.widgets import Input, Static
@@ -44,7 +45,8 @@ async def test_guests_screen_populates(sim: Simulator) -> None:
         assert guests.row_count == 25
         assert guests.keys[:3] == [100, 101, 102]  # sorted by vmid
         assert "tmpl-debian-13 [template]" in names(app)
-        assert "DEMO" in status_text(app) and "data 0s old" in status_text(app)
+        # fresh data: its age is a second or two at most, however busy the machine is
+        assert "DEMO" in status_text(app) and re.search(r"data [0-2]s old", status_text(app))
         header = str(app.screen.query_one("ClusterHeader", Static).render())
         assert "acme-prod" in header and "quorate" in header and "nodes 3/3" in header
 
