@@ -12,10 +12,8 @@ from argus_tui.domain.secret import Secret
 from argus_tui.errors import StoreError
 
 from ..records import (
-    GUEST_FIELDS,
     HOUR,
     LARGE_CLUSTER,
-    NODE_FIELDS,
     ActionRecord,
     Change,
     ExchangeRecord,
@@ -26,6 +24,7 @@ from ..records import (
     Stats,
     choose_policy,
 )
+from ..series import SeriesReads
 from . import checks, importing, reading, retention
 from .connection import Database
 from .recording import Recorder, create_staging
@@ -37,7 +36,7 @@ _EXCHANGE_COLUMNS = (
 )
 
 
-class PostgresHistory:
+class PostgresHistory(SeriesReads):
     """Thread-safe: blocking methods for worker threads, never for the UI thread.
 
     `url` is a postgresql:// URL (or a libpq key=value string); `password`, when given,
@@ -170,33 +169,7 @@ class PostgresHistory:
             lambda conn: reading.journal_rows(conn, "exchanges", _EXCHANGE_COLUMNS, since, profile),
         )
 
-    def guest_series(
-        self,
-        profile: str,
-        vmid: int,
-        field: str,
-        since: float,
-        until: float | None = None,
-        agg: str = "avg",
-    ) -> list[tuple[float, float]]:
-        if field not in GUEST_FIELDS:
-            raise ValueError(f"unknown guest field {field!r}")
-        return self._series(profile, "guest", str(vmid), field, since, until, agg)
-
-    def node_series(
-        self,
-        profile: str,
-        node: str,
-        field: str,
-        since: float,
-        until: float | None = None,
-        agg: str = "avg",
-    ) -> list[tuple[float, float]]:
-        if field not in NODE_FIELDS:
-            raise ValueError(f"unknown node field {field!r}")
-        return self._series(profile, "node", node, field, since, until, agg)
-
-    def _series(
+    def _series_rows(
         self,
         profile: str,
         kind: str,
@@ -206,8 +179,6 @@ class PostgresHistory:
         until: float | None,
         agg: str,
     ) -> list[tuple[float, float]]:
-        if agg not in ("avg", "max"):
-            raise ValueError("agg is 'avg' or 'max'")
         return self._db.read(
             "could not read the history",
             lambda conn: reading.series(conn, profile, kind, key, field, since, until, agg),

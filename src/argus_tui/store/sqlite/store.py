@@ -15,10 +15,8 @@ from argus_tui.domain.models import ClusterSnapshot, Task
 from argus_tui.errors import StoreError
 
 from ..records import (
-    GUEST_FIELDS,
     HOUR,
     LARGE_CLUSTER,
-    NODE_FIELDS,
     ActionRecord,
     Change,
     ExchangeRecord,
@@ -29,6 +27,7 @@ from ..records import (
     Stats,
     choose_policy,
 )
+from ..series import SeriesReads
 from . import checks, importing, reading, retention
 from .connection import HistoryFile
 from .recording import Recorder
@@ -43,7 +42,7 @@ def default_path() -> Path:
     return Path(platformdirs.user_data_dir("argus", appauthor=False)) / "history.db"
 
 
-class SqliteHistory:
+class SqliteHistory(SeriesReads):
     """Thread-safe: blocking methods for worker threads, never for the UI thread.
 
     Opens the file on first use, so constructing one never fails; `path` defaults to
@@ -152,33 +151,7 @@ class SqliteHistory:
         with self._file.reading("could not read the assistant exchanges") as conn:
             return reading.journal_rows(conn, "exchanges", _EXCHANGE_COLUMNS, since, profile)
 
-    def guest_series(
-        self,
-        profile: str,
-        vmid: int,
-        field: str,
-        since: float,
-        until: float | None = None,
-        agg: str = "avg",
-    ) -> list[tuple[float, float]]:
-        if field not in GUEST_FIELDS:
-            raise ValueError(f"unknown guest field {field!r}")
-        return self._series(profile, "guest", str(vmid), field, since, until, agg)
-
-    def node_series(
-        self,
-        profile: str,
-        node: str,
-        field: str,
-        since: float,
-        until: float | None = None,
-        agg: str = "avg",
-    ) -> list[tuple[float, float]]:
-        if field not in NODE_FIELDS:
-            raise ValueError(f"unknown node field {field!r}")
-        return self._series(profile, "node", node, field, since, until, agg)
-
-    def _series(
+    def _series_rows(
         self,
         profile: str,
         kind: str,
@@ -188,8 +161,6 @@ class SqliteHistory:
         until: float | None,
         agg: str,
     ) -> list[tuple[float, float]]:
-        if agg not in ("avg", "max"):
-            raise ValueError("agg is 'avg' or 'max'")
         with self._file.reading("could not read the history") as conn:
             return reading.series(conn, profile, kind, key, field, since, until, agg)
 
