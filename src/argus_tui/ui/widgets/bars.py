@@ -33,6 +33,7 @@ class Status:
     error: str | None = None  # the last refresh failed: why (the data shown is stale)
     message: str = ""  # progress and results of what the user did
     retry_at: float | None = None  # monotonic time of the next try after a failure
+    late: bool = False  # the refresh on its way is overdue: the data shown is stale
 
 
 def profile_label(session: Session) -> str:
@@ -216,6 +217,7 @@ class StatusLine(AppBar):
             message=status.message,
             retry_in=status.retry_at - time.monotonic() if status.retry_at else None,
             history=self._history,
+            late=status.late,
         )
 
     def show(
@@ -232,6 +234,7 @@ class StatusLine(AppBar):
         message: str = "",
         retry_in: float | None = None,
         history: str = "",
+        late: bool = False,
     ) -> None:
         now = time.time()
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -252,14 +255,17 @@ class StatusLine(AppBar):
         else:
             age = max(0, int(now - fetched_at))
             text.append(f"· data {age}s old")
-        if error is not None:
+        if error is not None or (late and fetched_at is not None):
             badge = " OFFLINE " if fetched_at is None else " STALE "
             text.append(" ")
             text.append(
                 badge, style="bold reverse red" if fetched_at is None else "bold reverse yellow"
             )
-            if retry_in is not None and not paused:
-                text.append(f" retry in {max(0, round(retry_in))}s (ctrl+r now)", style="dim")
+        if late:  # a refresh (or the retry) is on its way, overdue: no countdown
+            text.append(" no answer from the server yet", style="dim")
+        elif error is not None and retry_in is not None and not paused:
+            text.append(f" retry in {max(0, round(retry_in))}s (ctrl+r now)", style="dim")
+        if error is not None:
             text.append(f" {printable(error)}", style="yellow")
         if history:
             text.append("  ")
