@@ -57,6 +57,7 @@ def relayed(sim: Simulator, relay: SilentRelay, read_timeout: float = 30) -> Ses
         sim.token_id,
         Secret(sim.token_secret),
         TlsConfig("fingerprint", fingerprint=sim.fingerprint),
+        connect_timeout=min(5.0, read_timeout),  # a new connection's TLS handshake
         read_timeout=read_timeout,
     )
     return Session(PveClient(settings), profile="test")
