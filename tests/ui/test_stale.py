@@ -142,9 +142,7 @@ async def test_a_silent_network_shows_stale_before_the_read_timeout(
         await until(pilot, lambda: app.refreshes > shown + 1, "refreshes again")
 
 
-async def test_a_refresh_that_finally_times_out_says_so(
-    sim: Simulator, relay: SilentRelay
-) -> None:
+async def test_a_refresh_that_finally_times_out_says_so(sim: Simulator, relay: SilentRelay) -> None:
     app = ArgusApp(relayed(sim, relay, read_timeout=1), interval=0.3)
     seen = watch_notifications(app)
     async with app.run_test(size=(160, 45)) as pilot:
@@ -154,6 +152,7 @@ async def test_a_refresh_that_finally_times_out_says_so(
         await pilot.pause()
         line = status_line(app)
         assert "STALE" in line and "did not answer" in line and "within 1 s" in line, line
-        assert any(title == "Refresh failed" and "did not answer" in text for title, text, _ in seen)
+        failed = [text for title, text, _ in seen if title == "Refresh failed"]
+        assert failed and "did not answer" in failed[0]
         assert app.session.backoff.failures >= 1
         relay.resume()  # the retry on its way ends, so the app exits at once
