@@ -112,7 +112,7 @@ class RefreshingApp(App[int]):
             self._late_timer.stop()
         due = self.in_flight.late_in(self.session.backoff.interval)
         # Just past the moment (late means longer than), never a busy loop.
-        self._late_timer = None if due is None else self.set_timer(due + 0.05, self.check_late)
+        self._late_timer = None if due is None else self.set_timer(due + 0.01, self.check_late)
 
     async def refreshed(self) -> None:
         """Wait until no poll is on its way: the last one is shown and in the history."""
