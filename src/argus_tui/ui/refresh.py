@@ -111,7 +111,7 @@ class RefreshingApp(App[int]):
         if self._late_timer is not None:
             self._late_timer.stop()
         due = self.in_flight.late_in(self.session.backoff.interval)
-        # Just past the moment (late means longer than), never a busy loop.
+        # Just past the moment: late means longer than 3 intervals.
         self._late_timer = None if due is None else self.set_timer(due + 0.01, self.check_late)
 
     async def refreshed(self) -> None:
