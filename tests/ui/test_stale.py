@@ -88,6 +88,29 @@ def test_a_refresh_turns_late_only_past_three_intervals() -> None:
     assert watch.late(2.0) is None and watch.outstanding() is None
 
 
+def test_late_counts_from_the_data_not_only_from_the_poll() -> None:
+    """Silence just before a poll starts: the badge comes three intervals after the data
+    arrived, not three intervals after the poll began; a poll after a pause or a failure,
+    which starts with old data, has one interval of its own first."""
+    clock = SteppedClock()
+    watch = RefreshWatch(clock=clock.monotonic)
+    watch.started()
+    watch.landed()  # data now
+    clock.advance(2.0)
+    watch.started()  # the next poll, one interval later, never answers
+    assert watch.late_in(2.0) == pytest.approx(4.0)  # 3 intervals after the data
+    clock.advance(4.0)
+    assert watch.late(2.0) is None
+    clock.advance(0.01)
+    assert watch.late(2.0) == pytest.approx(4.01)  # outstanding for 2 intervals only
+    watch.landed(fresh=False)  # it failed: the data stays old
+    clock.advance(60.0)
+    watch.started()  # the retry, a minute later
+    assert watch.late_in(2.0) == pytest.approx(2.0)  # one interval of its own
+    clock.advance(2.01)
+    assert watch.late(2.0) == pytest.approx(2.01)
+
+
 async def test_stale_just_past_three_intervals_on_a_stepped_clock(
     sim: Simulator, relay: SilentRelay, monkeypatch: pytest.MonkeyPatch
 ) -> None:

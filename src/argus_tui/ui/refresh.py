@@ -2,11 +2,11 @@
 
 A one-shot timer is re-armed after each poll has finished, so polls never overlap (the
 pattern of dolphie); failures back off (services' `Backoff`) and keep the last good data
-on screen while the status line counts down to the retry. A poll outstanding for longer
-than three intervals (a network gone silent fails only at the read timeout) marks the
-data STALE at once, until it lands (services/freshness.py). Each poll carries the session
-it polled: one of a session switched away from is dropped, and that session is closed
-once nothing of it is on its way.
+on screen while the status line counts down to the retry. A poll on its way while the
+data is more than three intervals old (a network gone silent fails only at the read
+timeout) marks the data STALE at once, until it lands (services/freshness.py). Each poll
+carries the session it polled: one of a session switched away from is dropped, and that
+session is closed once nothing of it is on its way.
 """
 
 from __future__ import annotations
@@ -206,7 +206,7 @@ class RefreshingApp(App[int]):
         session.close()
 
     def _after_poll(self, error: str | None) -> None:
-        self.in_flight.landed()
+        self.in_flight.landed(fresh=error is None)
         if self._late_timer is not None:
             self._late_timer.stop()
             self._late_timer = None
