@@ -31,9 +31,9 @@ from tests.ui.test_power import (
 )
 
 ROOT = "root@pam!third"
-ROOT_SECRET = "6f1c1c2e-0000-4000-8000-00000000000a"  # noqa: S105 - the scenario's own
+ROOT_SECRET = "6f1c1c2e-0000-4000-8000-00000000000a"
 AUDITOR = "aud@pve!tui"
-AUDITOR_SECRET = "aud-secret"  # noqa: S105
+AUDITOR_SECRET = "aud-secret"
 
 
 def root_only_demo() -> dict[str, Any]:

@@ -160,10 +160,11 @@ class Privileges:
         answer (0 and 1 both mean held there). An unlisted path has no ACL of its own, so
         it holds what propagates from its nearest listed ancestor: `/vms/ID`, else `/vms`,
         else `/`. An ancestor whose privileges all stop there (0) was set by an ACL that
-        applies there alone, so the walk goes on above it; an empty entry holds nothing. PVE lists each of its fixed paths
-        (`/nodes`, `/vms`, ...) whenever anything is held there, so in a dump that lists any
-        of them besides `/`, a fixed path left out holds nothing (NoAccess there) and
-        nothing passes it. A server that lists `/` alone is read from `/` throughout.
+        applies there alone, so the walk goes on above it; an empty entry holds nothing.
+        PVE lists each of its fixed paths (`/nodes`, `/vms`, ...) whenever anything is held
+        there, so in a dump that lists any of them besides `/`, a fixed path left out holds
+        nothing (NoAccess there) and nothing passes it. A server that lists `/` alone is
+        read from `/` throughout.
         """
         exact = self.paths.get(path)
         if exact is not None:
