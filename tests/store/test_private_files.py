@@ -4,6 +4,7 @@ and left as it was. Real files, real SQLite, a permissive umask set on purpose."
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -115,6 +116,30 @@ def test_a_loose_database_and_its_side_files_are_tightened_once_with_a_notice(
     again.record_snapshot(snapshot([guest(101)]), "p", ts=T0 + 120)
     assert again.take_warnings() == []  # said once: the file is private now
     again.close()
+
+
+def test_a_loose_spool_is_tightened_and_said_with_the_team_history_warnings(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "spool"
+    folder.mkdir()
+    folder.chmod(0o755)
+    spool = folder / "history-spool.jsonl"
+    spool.write_text(
+        json.dumps({"kind": "action", "record": dataclasses.asdict(action(101))}) + "\n"
+    )
+    spool.chmod(0o644)
+    team = open_history(url=CLOSED, spool_dir=folder, timeout=1)
+    team.record_action(action(102))  # away: kept, after the line already there
+    assert team.take_warnings() == [
+        f"made {folder} private to its owner: mode 0755 -> 0700",
+        f"made {spool} private to its owner: mode 0644 -> 0600",
+    ]
+    kept = [json.loads(line)["record"]["vmid"] for line in spool.read_text().splitlines()]
+    assert kept == [101, 102] and mode(spool) == 0o600
+    team.record_action(action(103))
+    assert team.take_warnings() == []
+    team.close()
 
 
 def test_the_data_and_cache_folders_are_tightened_with_one_line_each(data: Path) -> None:

@@ -82,6 +82,8 @@ def private_folder(folder: Path) -> list[Notice]:
     try:
         folder.mkdir(mode=FOLDER_MODE, parents=True)
     except FileExistsError:
+        if not folder.is_dir():
+            raise
         notice = tighten(folder)
         return [notice] if notice else []
     return []

@@ -64,7 +64,7 @@ class HistoryFile:
         if self._db is not None:
             return self._db.conn
         try:
-            if not self.path.parent.exists():
+            if not self.path.parent.is_dir():  # an existing one is not Argus's to change
                 private_folder(self.path.parent)
         except OSError as exc:
             raise failure(self.path, "cannot create its folder", exc) from None
