@@ -37,6 +37,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
         return _demo(ctx, args.profile, ui, interval, warnings)
     llm, problem = _assistant(ctx, ctx.resolved.profile)
     session = ctx.session(llm=llm, llm_problem=problem)
+    warnings += ctx.take_held_notices()  # files made private: said like config warnings
     return _run_app(session, ui, interval, warnings, open_profile=_profile_opener(ctx))
 
 
