@@ -18,7 +18,8 @@ from textual.screen import Screen
 
 from argus_tui.ui.app import ArgusApp
 
-Cell = tuple[str, str, str, bool, bool, bool, bool]  # data, fg, bg, bold, italics, underscore, reverse
+# data, fg, bg, bold, italics, underscore, reverse
+Cell = tuple[str, str, str, bool, bool, bool, bool]
 
 
 class Terminal:

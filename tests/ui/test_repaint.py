@@ -30,7 +30,7 @@ def differences(shown: list[list[Cell]], expected: list[list[Cell]]) -> list[str
     return [
         f"line {y}:\n  shown    {''.join(c[0] for c in a).rstrip()!r}\n"
         f"  expected {''.join(c[0] for c in b).rstrip()!r}"
-        for y, (a, b) in enumerate(zip(shown, expected))
+        for y, (a, b) in enumerate(zip(shown, expected, strict=True))
         if a != b
     ]
 

@@ -105,7 +105,7 @@ def row_lines(row: Row, width: int) -> list[Text]:
         if number == 0 and key:
             lines.append(_line((f"{key:>{indent - 1}} ", row.key_style), (chunk, row.style)))
         else:
-            lines.append(_line((" " * indent, ""), (chunk, row.style)))
+            lines.append(_line((" " * indent if chunk else "", ""), (chunk, row.style)))
     return head + lines
 
 
@@ -146,7 +146,8 @@ class DetailLines(Widget):
         if not width or len(before) != len(after):
             self.refresh(layout=True)
             return
-        changed = [Region(0, y, width, 1) for y, (a, b) in enumerate(zip(before, after)) if a != b]
+        pairs = enumerate(zip(before, after, strict=True))
+        changed = [Region(0, y, width, 1) for y, (old, new) in pairs if old != new]
         if changed:
             self.refresh(*changed)
 
