@@ -206,19 +206,22 @@ class VirtualTable(ScrollView, can_focus=True):
                 break
             key = self._keys[index]
             before, cells = shown.get(key), self.cells(key)
-            if old_keys[index] != key or before != cells:
-                changed += 1
-                end = self._changed_end(before, cells) if old_keys[index] == key else None
-                self._refresh_line(offset + 1, end)
-            else:
-                self._shown[key] = shown[key]
+            end = self._changed_end(before, cells) if old_keys[index] == key else None
+            if end == 0:  # the same as drawn (or changed only in columns not shown)
+                self._shown[key] = cells or ()
+                continue
+            changed += 1
+            self._refresh_line(offset + 1, end)
         self.repaints = changed
 
     def _changed_end(
         self, before: tuple[Cell, ...] | None, after: tuple[Cell, ...] | None
     ) -> int | None:
-        """The column after the last cell that differs (None: the whole line): the
-        cells after it are drawn the same, and over SSH each redrawn cell costs bytes."""
+        """The column after the last cell that differs (0: none; None: the whole line
+        is new): the cells after it are drawn the same, and over SSH each redrawn cell
+        costs bytes."""
+        if before == after:
+            return 0
         if before is None or after is None or len(before) != len(after):
             return None
         x, end = 2, 0  # the mark column comes first
