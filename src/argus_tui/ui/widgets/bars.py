@@ -12,7 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from rich.cells import cell_len
+from rich.console import Console
+from rich.style import Style
 from rich.text import Text
+from textual.app import RenderResult
+from textual.geometry import Region
+from textual.visual import VisualType
 from textual.widgets import Static
 
 from argus_tui.domain.models import ClusterSnapshot
@@ -45,13 +51,32 @@ class AppBar(Static):
 
     Every main screen has its own bars; those of screens out of view skip the repaint
     (each refresh would otherwise redraw all of them) and catch up on `repaint` when
-    their screen resumes.
+    their screen resumes. A new line repaints only up to its last changed cell, and not
+    at all when it is the line on show: over SSH each redrawn cell costs bytes.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._session: Session | None = None
         self._snapshot: ClusterSnapshot | None = None
+        self._painted: Text | None = None  # the line on show
+
+    def update(self, content: VisualType = "", *, layout: bool = True) -> None:
+        if not isinstance(content, Text):
+            self._painted = None
+            super().update(content, layout=layout)
+            return
+        old, self._painted = self._painted, content
+        if old is not None and old == content:
+            return
+        width = self.content_region.width
+        if old is None or not width:
+            self.refresh()
+        elif end := changed_end(old, content, width, self.app.console):
+            self.refresh(Region(0, 0, end, 1))
+
+    def render(self) -> RenderResult:
+        return self._painted if self._painted is not None else super().render()
 
     def on_mount(self) -> None:
         self.follow_app()
@@ -75,6 +100,31 @@ class AppBar(Static):
 
     def repaint(self) -> None:
         """Show the state kept; called while the bar's screen is on view."""
+
+
+def changed_end(old: Text, new: Text, width: int, console: Console) -> int:
+    """The column after the last of `width` cells that differs between two one-line
+    texts (0: none); the cells after it look the same, so they need no repaint."""
+    before, after = _cells(old, width, console), _cells(new, width, console)
+    for column in range(width, 0, -1):
+        if before[column - 1] != after[column - 1]:
+            return column
+    return 0
+
+
+def _cells(text: Text, width: int, console: Console) -> list[tuple[str, Style | None]]:
+    """(character, style) per cell as a one-line bar shows `text`: cut with an ellipsis,
+    padded to `width`; a wide character's second cell is ("", style)."""
+    fitted = text.copy()
+    fitted.truncate(width, overflow="ellipsis", pad=True)
+    cells: list[tuple[str, Style | None]] = []
+    for segment in fitted.render(console):
+        for character in segment.text:
+            cells.append((character, segment.style))
+            if cell_len(character) == 2:
+                cells.append(("", segment.style))
+    cells.extend([(" ", None)] * (width - len(cells)))
+    return cells[:width]
 
 
 class ClusterHeader(AppBar):
