@@ -30,28 +30,36 @@ def as_int(value: Any) -> int | None:
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        return int(value)
+        return _truncate(value)
     if isinstance(value, str):
         try:
             return int(value.strip())
         except ValueError:
             try:
-                return int(float(value))
+                return _truncate(float(value))
             except ValueError:
                 return None
     return None
 
 
+def _truncate(value: float) -> int | None:
+    """An int of a float; None for infinities and NaN (a number too large is unusable)."""
+    try:
+        return int(value)
+    except (OverflowError, ValueError):
+        return None
+
+
 def as_float(value: Any) -> float | None:
     if value is None or value == "" or isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, int | float):
             return float(value)
-        except ValueError:
-            return None
+        if isinstance(value, str):
+            return float(value)
+    except (OverflowError, ValueError):  # an int beyond float's range, or not a number
+        return None
     return None
 
 
