@@ -258,7 +258,9 @@ class PveClient(OperationsApi, MaintenanceApi, ConsoleApi):
     def cluster_resources(self) -> Resources:
         """Every node, guest and storage, mapped: the body goes straight into typed
         structures (pve/decode.py) unless it does not fit them, then the tolerant way."""
-        resp = self._send("GET", "/cluster/resources")
+        return self._resources_of(self._send("GET", "/cluster/resources"))
+
+    def _resources_of(self, resp: requests.Response) -> Resources:
         if resp.status_code < 400 and resp.content:
             found = decode_resources(resp.content)
             if found is not None:
