@@ -1,0 +1,35 @@
+"""Start-up's objects leave the cyclic GC's generations once the first snapshot is shown,
+so that a full collection walks only what came after (services/heap.py)."""
+
+from __future__ import annotations
+
+import gc
+
+from argus_tui.services.heap import freeze_startup
+from argus_tui.sim.server import Simulator
+from argus_tui.ui.app import ArgusApp
+from tests.ui.conftest import session_for, settle
+
+
+def test_freezing_happens_once_per_process() -> None:
+    gc.unfreeze()  # an earlier app in this process may have frozen already
+    assert gc.get_freeze_count() == 0
+    assert freeze_startup() is True
+    frozen = gc.get_freeze_count()
+    assert frozen > 0
+    assert freeze_startup() is False
+    assert gc.get_freeze_count() == frozen
+    gc.unfreeze()
+
+
+async def test_the_app_freezes_after_its_first_snapshot(sim: Simulator) -> None:
+    gc.unfreeze()
+    app = ArgusApp(session_for(sim))
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert gc.get_freeze_count() == 0 or app.refreshes > 0
+        await settle(pilot)
+        assert app.refreshes >= 1 and app.snapshot is not None
+        assert gc.get_freeze_count() > 0
+        # what start-up built is out of the collector's view: the app object among it
+        assert not any(obj is app for obj in gc.get_objects())
+    gc.unfreeze()
