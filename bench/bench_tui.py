@@ -14,7 +14,8 @@ as its own process (`argus sim`), so the simulator does not share the app's GIL:
   (the next compositor frame, encoded to escape sequences as a real driver would), plus
   all event-loop CPU the refresh causes within 0.5 s (details panel, footer, frames);
   the same when every visible row changed; ctrl+r end to end, the longest the event
-  loop stalls meanwhile (a 5 ms ticker), and the longest cyclic-GC pause then;
+  loop stalls meanwhile (a 5 ms ticker), and the longest cyclic-GC pause then; the full
+  GC passes that run in the 0.5 s after a refresh is shown, and the longest of them;
 - `j` (cursor down) and `/` filter keystrokes (four characters, then Esc): from the key
   to the first frame with the result, and the event-loop CPU each key causes;
 - peak RSS (VmHWM) of the worker.
@@ -430,6 +431,7 @@ class InProcess:
 
         keys = ("fetch", "decode_map", "resources", "reconcile", "render", "frame_bytes")
         samples: dict[str, list[float]] = {k: [] for k in (*keys, "repaints", "ui_cpu", "frames")}
+        after: list[tuple[int, float, float]] = []  # full GC passes in the settle windows
         for _ in range(self.count):
             t0 = time.perf_counter()
             bodies = await asyncio.to_thread(fetch_bodies, self.client)
@@ -439,11 +441,12 @@ class InProcess:
             t2 = time.perf_counter()
             replay.cluster_resources()
             samples["resources"].append(time.perf_counter() - t2)
-            with self.profiled():
+            with self.profiled(), GcPauses() as gcs:
                 cpu0 = time.thread_time()
                 mark, frame = await self.deliver(self.snapshot)
                 # Follow-up work (details panel, footer, ...) lands within a few frames.
                 samples["ui_cpu"].append(await self.settle(mark, cpu0, SETTLE))
+            after.extend(p for p in gcs.pauses if p[0] == 2)
             start, end = self.shows.calls[-1]
             samples["fetch"].append(t1 - t0)
             samples["decode_map"].append(t2 - t1)
@@ -456,6 +459,8 @@ class InProcess:
             self.result[f"{key}_ms"] = ms(statistics.median(samples[key]))
         for key in ("frame_bytes", "repaints", "frames"):
             self.result[key] = statistics.median(samples[key])
+        self.result["gc_after_ms"] = ms(max((p[1] for p in after), default=0.0))
+        self.result["gc_after_passes"] = len(after)
 
     async def worst_case(self) -> None:
         """Every guest's figures changed, so every visible row is repainted."""
@@ -720,12 +725,13 @@ def tables(results: list[dict[str, Any]], ptys: list[dict[str, Any]]) -> str:
         out += [
             "",
             "| guests | reconcile, every row changed | first frame, every row changed"
-            " | `j`: first frame | `j`: UI CPU |",
-            "|---|---|---|---|---|",
+            " | `j`: first frame | `j`: UI CPU | full GC passes in the 0.5 s after a refresh |",
+            "|---|---|---|---|---|---|",
         ]
         out += [
             f"| {label(r['guests'])} | {r['worst_reconcile_ms']} ms | {r['worst_render_ms']} ms"
-            f" | {r['cursor_ms']} ms | {r['cursor_cpu_ms']} ms |"
+            f" | {r['cursor_ms']} ms | {r['cursor_cpu_ms']} ms"
+            f" | {r['gc_after_passes']}, longest {r['gc_after_ms']} ms |"
             for r in results
         ]
         heads = " | ".join(f"`{FILTER_TEXT[:n]}`" for n in range(1, len(FILTER_TEXT) + 1))

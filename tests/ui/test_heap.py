@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gc
 
-from argus_tui.services.heap import freeze_startup
+from argus_tui.services.heap import BACKSTOP, FULL_EVERY, collect_when_idle, freeze_startup
 from argus_tui.sim.server import Simulator
 from argus_tui.ui.app import ArgusApp
 from tests.ui.conftest import session_for, settle
@@ -16,10 +16,21 @@ def test_freezing_happens_once_per_process() -> None:
     assert gc.get_freeze_count() == 0
     assert freeze_startup() is True
     frozen = gc.get_freeze_count()
-    assert frozen > 0
+    assert frozen > 0 and gc.get_threshold()[2] == BACKSTOP
     assert freeze_startup() is False
     assert gc.get_freeze_count() == frozen
     gc.unfreeze()
+
+
+def test_a_full_pass_runs_when_idle_only_once_one_is_due() -> None:
+    gc.collect()
+    assert collect_when_idle() is False  # nothing due right after a full pass
+    for _ in range(FULL_EVERY):
+        gc.collect(1)  # each collection of the middle generation counts towards a full one
+    passes = gc.get_stats()[2]["collections"]
+    assert collect_when_idle() is True
+    assert gc.get_stats()[2]["collections"] == passes + 1
+    assert gc.get_count()[2] == 0
 
 
 async def test_the_app_freezes_after_its_first_snapshot(sim: Simulator) -> None:
