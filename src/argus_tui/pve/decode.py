@@ -99,7 +99,8 @@ def decode_resources(body: bytes) -> Resources | None:
     guests: list[Guest] = []
     storages: list[Storage] = []
     problems: list[str] = []
-    pending: list[_Entry] = []
+    pending: list[_Entry] = []  # guests ready to build, in the body's order
+    ready = pending.append
     tags: dict[str, tuple[str, ...]] = {}  # clusters reuse a few tag sets across guests
     try:
         for entry in entries:
@@ -107,13 +108,43 @@ def decode_resources(body: bytes) -> Resources | None:
                 problems.append("ignored a resource entry that is not an object: None")
                 continue
             kind = entry.type
-            if (kind == "qemu" or kind == "lxc") and entry.vmid is not None and entry.node:
-                _settle(entry, tags)
-                pending.append(entry)
-                if len(pending) >= CHUNK:
-                    _build(pending, guests)
-            elif kind == "qemu" or kind == "lxc" or kind == "node" or kind == "storage":
-                _build(pending, guests)  # keep the body's order
+            if kind == "qemu" or kind == "lxc":
+                if entry.vmid is None or not entry.node:
+                    _build(pending, guests)  # keep the body's order
+                    _slow(entry, nodes, guests, storages, problems)
+                    continue
+                # What mapping.guest_from does, inline: this loop runs 10,000 times.
+                raw = entry.tags
+                if raw.__class__ is str:
+                    found = tags.get(raw)
+                    if found is None:
+                        found = tags[raw] = split_tags(raw)
+                    entry.tags = found
+                else:
+                    entry.tags = ()
+                flag = entry.template
+                entry.template = flag != 0 if flag.__class__ is int else as_bool(flag)
+                status = entry.status
+                if not status:
+                    entry.status = "unknown"
+                elif status == "running" and entry.qmpstatus and entry.qmpstatus != "running":
+                    entry.status = entry.qmpstatus  # a paused VM says running; qmpstatus knows
+                if entry.maxcpu is UNSET:
+                    entry.maxcpu = entry.cpus
+                if entry.disk is UNSET:
+                    entry.disk = None
+                if entry.maxdisk is UNSET:
+                    entry.maxdisk = None
+                if not entry.name:
+                    entry.name = None
+                if not entry.pool:
+                    entry.pool = None
+                if not entry.lock:
+                    entry.lock = None
+                if not entry.hastate:
+                    entry.hastate = None
+                ready(entry)
+            elif kind == "node" or kind == "storage":
                 _slow(entry, nodes, guests, storages, problems)
         _build(pending, guests)
     except _REFUSED:
@@ -141,44 +172,13 @@ def _slow(
         problems.append(f"ignored a malformed resource entry: {exc}")
 
 
-def _settle(entry: _Entry, tags: dict[str, tuple[str, ...]]) -> None:
-    """Turn a guest entry's fields into `Guest`'s values, as `mapping.guest_from` does."""
-    raw = entry.tags
-    if raw.__class__ is str:
-        found = tags.get(raw)
-        if found is None:
-            found = tags[raw] = split_tags(raw)
-        entry.tags = found
-    else:
-        entry.tags = ()
-    flag = entry.template
-    entry.template = flag != 0 if flag.__class__ is int else as_bool(flag)
-    status = entry.status or "unknown"
-    qmp = entry.qmpstatus
-    if qmp and status == "running" and qmp != "running":
-        status = qmp  # a paused VM says running; qmpstatus knows better
-    entry.status = status
-    if entry.maxcpu is UNSET:
-        entry.maxcpu = entry.cpus
-    if entry.disk is UNSET:
-        entry.disk = None
-    if entry.maxdisk is UNSET:
-        entry.maxdisk = None
-    if not entry.name:
-        entry.name = None
-    if not entry.pool:
-        entry.pool = None
-    if not entry.lock:
-        entry.lock = None
-    if not entry.hastate:
-        entry.hastate = None
-
-
 def _build(pending: list[_Entry], guests: list[Guest]) -> None:
-    """Build the pending guests in C (much faster than a frozen dataclass's __init__)."""
-    if pending:
-        guests.extend(msgspec.convert(pending, list[Guest], from_attributes=True))
-        pending.clear()
+    """Build the pending guests in C, CHUNK at a time (a frozen dataclass's own __init__
+    would take three times as long)."""
+    for start in range(0, len(pending), CHUNK):
+        chunk = pending[start : start + CHUNK]
+        guests.extend(msgspec.convert(chunk, list[Guest], from_attributes=True))
+    pending.clear()
 
 
 def _fields(entry: _Entry) -> dict[str, Any]:
