@@ -16,20 +16,22 @@ def test_freezing_happens_once_per_process() -> None:
     assert gc.get_freeze_count() == 0
     assert freeze_startup() is True
     frozen = gc.get_freeze_count()
-    assert frozen > 0 and gc.get_threshold()[2] == BACKSTOP
+    assert frozen > 0 and gc.get_threshold()[1:] == (BACKSTOP, BACKSTOP)
     assert freeze_startup() is False
     assert gc.get_freeze_count() == frozen
     gc.unfreeze()
 
 
-def test_a_full_pass_runs_when_idle_only_once_one_is_due() -> None:
+def test_idle_passes_take_the_middle_generation_and_everything_when_due() -> None:
     gc.collect()
-    assert collect_when_idle() is False  # nothing due right after a full pass
+    passes = [g["collections"] for g in gc.get_stats()]
+    assert collect_when_idle() == 1  # a full pass just ran: only the middle generation
+    assert gc.get_stats()[1]["collections"] == passes[1] + 1
+    assert gc.get_stats()[2]["collections"] == passes[2]
     for _ in range(FULL_EVERY):
-        gc.collect(1)  # each collection of the middle generation counts towards a full one
-    passes = gc.get_stats()[2]["collections"]
-    assert collect_when_idle() is True
-    assert gc.get_stats()[2]["collections"] == passes + 1
+        gc.collect(1)  # each pass over the middle generation counts towards a full one
+    assert collect_when_idle() == 2
+    assert gc.get_stats()[2]["collections"] == passes[2] + 1
     assert gc.get_count()[2] == 0
 
 

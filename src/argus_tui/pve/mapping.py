@@ -268,6 +268,9 @@ def privileges_from(data: Any) -> Privileges:
         raise MappingError("permissions answer is not an object")
     paths: dict[str, dict[str, bool]] = {}
     for path, privs in data.items():
-        if isinstance(privs, Mapping):
-            paths[str(path)] = {str(p): as_bool(flag) for p, flag in privs.items()}
+        if isinstance(privs, Mapping):  # ints first: 1,000 paths at 10,000 guests
+            paths[str(path)] = {
+                str(p): flag != 0 if flag.__class__ is int else as_bool(flag)
+                for p, flag in privs.items()
+            }
     return Privileges(paths)

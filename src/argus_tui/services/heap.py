@@ -14,10 +14,13 @@ Two things change that (docs/PERFORMANCE.md has the figures):
   objects that are dropped (the first snapshot's guests, when the next one replaces it);
   only a reference cycle alive at that moment and dropped later is never reclaimed, so
   this happens once per process.
-- Full passes are left to a quiet moment: the UI calls `collect_when_idle` a little after
-  each refresh is shown, and it collects when CPython would have (every `FULL_EVERY`
-  collections of the middle generation). CPython still starts one by itself after
-  `BACKSTOP` of those, for when no refresh comes (paused).
+- The passes over the older generations are left to a quiet moment: the UI calls
+  `collect_when_idle` a little after each refresh is shown. It collects the middle
+  generation (where a refresh's 10,000 new guests wait after their first young pass),
+  and everything when CPython would have (every `FULL_EVERY` passes of the middle one).
+  During a refresh only young passes run, a few hundred objects each. CPython still
+  starts the others by itself after `BACKSTOP` of the younger ones, for when no refresh
+  comes (paused).
 """
 
 from __future__ import annotations
@@ -26,24 +29,23 @@ import gc
 
 IDLE_AFTER = 0.3  # s after a refresh is shown: its frames and the details panel are done
 FULL_EVERY = 10  # CPython's own default third threshold
-BACKSTOP = 100
+BACKSTOP = 100  # the second and third thresholds once start-up is over (defaults: 10, 10)
 
 
 def freeze_startup() -> bool:
-    """Move every tracked object out of the collector's way and leave full passes to
-    `collect_when_idle`, once per process; whether this call did."""
+    """Move every tracked object out of the collector's way and leave the passes over the
+    older generations to `collect_when_idle`, once per process; whether this call did."""
     if gc.get_freeze_count():
         return False
     gc.freeze()
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, BACKSTOP)
+    gc.set_threshold(gc.get_threshold()[0], BACKSTOP, BACKSTOP)
     return True
 
 
-def collect_when_idle() -> bool:
-    """A full pass, if CPython's own thresholds would have started one by now; whether it
-    ran. Call it when no key is likely to wait (just after a refresh has settled)."""
-    if gc.get_count()[2] < FULL_EVERY:
-        return False
-    gc.collect()
-    return True
+def collect_when_idle() -> int:
+    """Collect the middle generation, or everything if CPython's own thresholds would have
+    by now; the generation collected. Call it when no key is likely to wait (just after a
+    refresh has settled)."""
+    generation = 2 if gc.get_count()[2] >= FULL_EVERY else 1
+    gc.collect(generation)
+    return generation
