@@ -430,15 +430,17 @@ class InProcess:
         from argus_tui.services import snapshot as snapshot_service
 
         keys = ("fetch", "decode_map", "resources", "reconcile", "render", "frame_bytes")
-        samples: dict[str, list[float]] = {k: [] for k in (*keys, "repaints", "ui_cpu", "frames")}
+        more = ("resources_cpu", "repaints", "ui_cpu", "frames")
+        samples: dict[str, list[float]] = {k: [] for k in (*keys, *more)}
         after: list[tuple[int, float, float]] = []  # full GC passes in the settle windows
         for _ in range(self.count):
             t0 = time.perf_counter()
             bodies = await asyncio.to_thread(fetch_bodies, self.client)
-            fetched = time.perf_counter()
+            fetched, cpu = time.perf_counter(), time.thread_time()
             replay = Replay(self.client, bodies)
             replay.cluster_resources()  # first, as in a refresh: right after the fetch
             t1 = time.perf_counter()
+            samples["resources_cpu"].append(time.thread_time() - cpu)
             self.snapshot = snapshot_service.collect(replay)  # type: ignore[arg-type]
             t2 = time.perf_counter()
             with self.profiled(), GcPauses() as gcs:
@@ -456,7 +458,8 @@ class InProcess:
             samples["frame_bytes"].append(frame[2])
             samples["repaints"].append(self.table.repaints)
             samples["frames"].append(sum(1 for f in self.probe.frames if f[0] >= mark))
-        for key in ("fetch", "decode_map", "resources", "reconcile", "render", "ui_cpu"):
+        timed = ("fetch", "decode_map", "resources", "resources_cpu", "reconcile", "render")
+        for key in (*timed, "ui_cpu"):
             self.result[f"{key}_ms"] = ms(statistics.median(samples[key]))
         for key in ("frame_bytes", "repaints", "frames"):
             self.result[key] = statistics.median(samples[key])
