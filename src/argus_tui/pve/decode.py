@@ -1,7 +1,7 @@
 """`/cluster/resources` bytes -> domain models, fast: typed structures instead of dicts.
 
 At 10,000 guests the body is 3.4 MB of JSON. Decoding it into dicts and mapping each dict
-field by field (pve/mapping.py) costs about 100 ms per refresh, much of it in single C
+field by field (pve/mapping.py) costs about 120 ms per refresh, some of it in single C
 calls that hold the GIL while the UI waits. Here msgspec decodes the bytes into `_Entry`
 structs whose field types are those PVE sends (so the decoder has already checked every
 value), a short loop settles what PVE leaves loose (`""` for none, 0/1 for booleans, tags
@@ -45,8 +45,9 @@ class _Entry(msgspec.Struct, gc=False):
     """Every field of a node, guest or storage entry that Argus reads, as PVE types it.
 
     Fields whose absence differs from null for the mapping (`maxcpu` falls back to `cpus`,
-    a storage's `disk` to `used`) are UNSET when absent. After `_settle`, the fields of a
-    guest hold the values of `Guest` itself (tags a tuple, template a bool).
+    a storage's `disk` to `used`) are UNSET when absent. Once `_Found.add` has settled a
+    guest's entry, its fields hold the values of `Guest` itself (tags a tuple, template a
+    bool).
     """
 
     type: str | None = None
