@@ -6,13 +6,17 @@ as its own process (`argus sim`), so the simulator does not share the app's GIL:
 
 - time to the first populated guests screen (app start to the first frame that shows
   every guest);
-- the cost of one refresh, split into fetch (the four HTTPS calls of a snapshot), map
-  (`snapshot.collect` replayed on the recorded answers), reconcile
+- the cost of one refresh, split into fetch (the four HTTPS calls of a snapshot, to raw
+  bytes), decode + map (`snapshot.collect` replayed on those bytes through the client's own
+  decoding and mapping; and of it the `/cluster/resources` body alone, bytes to nodes,
+  guests and storages), reconcile
   (`GuestsScreen.show_snapshot`: filter, sort, `VirtualTable.set_keys`, visible cells) and render
   (the next compositor frame, encoded to escape sequences as a real driver would), plus
   all event-loop CPU the refresh causes within 0.5 s (details panel, footer, frames);
-  the same when every visible row changed; ctrl+r end to end, and the longest the event
-  loop stalls meanwhile;
+  the same when every visible row changed; ctrl+r end to end, the longest the event
+  loop stalls meanwhile (a 5 ms ticker), and the longest cyclic-GC pause then; the GC
+  passes over the older generations in the 0.5 s after a refresh is shown, and the
+  longest of them;
 - `j` (cursor down) and `/` filter keystrokes (four characters, then Esc): from the key
   to the first frame with the result, and the event-loop CPU each key causes;
 - peak RSS (VmHWM) of the worker.
@@ -38,6 +42,7 @@ import asyncio
 import contextlib
 import cProfile
 import fcntl
+import gc
 import io
 import json
 import os
@@ -205,32 +210,84 @@ class Instrument:
         setattr(owner, name, wrapper)
 
 
-class Replay:
-    """The four answers of one snapshot, to time `snapshot.collect`'s mapping alone."""
+PATHS = {
+    "version": "/version",
+    "cluster_status": "/cluster/status",
+    "resources": "/cluster/resources",
+    "permissions": "/access/permissions",
+}
 
-    def __init__(self, answers: dict[str, Any]) -> None:
-        self.answers = answers
+
+def fetch_bodies(client: Any) -> dict[str, bytes]:
+    """The four answers of one snapshot as raw bytes (the HTTPS part of a refresh)."""
+    return {
+        key: client._session.get(client.settings.base_url + path).content
+        for key, path in PATHS.items()
+    }
+
+
+class Replay:
+    """The four recorded bodies served through the client's own decoding and mapping, so
+    that `snapshot.collect` on it times decode + map from the raw bytes, without HTTPS."""
+
+    def __init__(self, client: Any, bodies: dict[str, bytes]) -> None:
+        self.client = client
+        self.bodies = bodies
+
+    def _response(self, key: str) -> Any:
+        import requests
+
+        resp = requests.Response()
+        resp.status_code, resp.reason, resp._content = 200, "OK", self.bodies[key]
+        return resp
+
+    def _data(self, key: str) -> Any:
+        return self.client._parse("GET", PATHS[key], self._response(key)).data
 
     def version(self) -> Any:
-        return self.answers["version"]
+        return self._data("version")
 
     def cluster_status(self) -> Any:
-        return self.answers["cluster_status"]
+        return self._data("cluster_status")
+
+    def cluster_resources(self) -> Any:
+        """Bytes to nodes, guests and storages, as the client maps them."""
+        if hasattr(self.client, "_resources_of"):
+            return self.client._resources_of(self._response("resources"))
+        from argus_tui.pve.mapping import resources_from  # a client before typed decoding
+
+        return resources_from(self.resources())
 
     def resources(self) -> Any:
-        return self.answers["resources"]
+        return self._data("resources")
 
     def permissions(self) -> Any:
-        return self.answers["permissions"]
+        return self._data("permissions")
 
 
-def fetch_answers(client: Any) -> dict[str, Any]:
-    return {
-        "version": client.version(),
-        "cluster_status": client.cluster_status(),
-        "resources": client.resources(),
-        "permissions": client.permissions(),
-    }
+class GcPauses:
+    """The cyclic GC's collections while installed: (generation, wall s, CPU s) of each.
+
+    Wall time is what the event loop waits; CPU time leaves out the scheduler's share on
+    a busy machine."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float, float]] = []
+        self._start = (0.0, 0.0)
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._start = (time.perf_counter(), time.thread_time())
+        else:
+            wall, cpu = time.perf_counter() - self._start[0], time.thread_time() - self._start[1]
+            self.pauses.append((info["generation"], wall, cpu))
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        gc.callbacks.remove(self)
 
 
 def perturbed(snapshot: Any, step: int) -> Any:
@@ -347,6 +404,7 @@ class InProcess:
             self.renders = Instrument(screen, "_render_rows")
             await self.refreshes()
             await self.worst_case()
+            self.snapshot = None  # from here on only the app's own data is alive, as in use
             await self.end_to_end()
             await self.cursor(pilot)
             await self.filter(pilot)
@@ -371,34 +429,47 @@ class InProcess:
         return mark, await next_frame(self.probe, self.shows.calls[-1][1])
 
     async def refreshes(self) -> None:
-        """fetch | map | reconcile (show_snapshot) | first frame | event-loop CPU in total."""
+        """fetch | decode + map | reconcile (show_snapshot) | first frame | event-loop CPU."""
         from argus_tui.services import snapshot as snapshot_service
 
-        keys = ("fetch", "map", "reconcile", "render", "frame_bytes", "repaints", "ui_cpu")
-        samples: dict[str, list[float]] = {k: [] for k in (*keys, "frames")}
+        keys = ("fetch", "decode_map", "resources", "reconcile", "render", "frame_bytes")
+        more = ("resources_cpu", "repaints", "ui_cpu", "frames")
+        samples: dict[str, list[float]] = {k: [] for k in (*keys, *more)}
+        after: list[tuple[int, float, float]] = []  # older-generation GC passes, settling
         for _ in range(self.count):
             t0 = time.perf_counter()
-            answers = await asyncio.to_thread(fetch_answers, self.client)
+            bodies = await asyncio.to_thread(fetch_bodies, self.client)
+            fetched, cpu = time.perf_counter(), time.thread_time()
+            replay = Replay(self.client, bodies)
+            replay.cluster_resources()  # first, as in a refresh: right after the fetch
             t1 = time.perf_counter()
-            self.snapshot = snapshot_service.collect(Replay(answers))  # type: ignore[arg-type]
+            samples["resources_cpu"].append(time.thread_time() - cpu)
+            self.snapshot = snapshot_service.collect(replay)  # type: ignore[arg-type]
             t2 = time.perf_counter()
-            with self.profiled():
+            with self.profiled(), GcPauses() as gcs:
                 cpu0 = time.thread_time()
                 mark, frame = await self.deliver(self.snapshot)
                 # Follow-up work (details panel, footer, ...) lands within a few frames.
                 samples["ui_cpu"].append(await self.settle(mark, cpu0, SETTLE))
+            after.extend(p for p in gcs.pauses if p[0] >= 1)
             start, end = self.shows.calls[-1]
-            samples["fetch"].append(t1 - t0)
-            samples["map"].append(t2 - t1)
+            samples["fetch"].append(fetched - t0)
+            samples["resources"].append(t1 - fetched)
+            samples["decode_map"].append(t2 - t1)
             samples["reconcile"].append(end - start)
             samples["render"].append(frame[1] - frame[0])
             samples["frame_bytes"].append(frame[2])
             samples["repaints"].append(self.table.repaints)
             samples["frames"].append(sum(1 for f in self.probe.frames if f[0] >= mark))
-        for key in ("fetch", "map", "reconcile", "render", "ui_cpu"):
+        timed = ("fetch", "decode_map", "resources", "resources_cpu", "reconcile", "render")
+        for key in (*timed, "ui_cpu"):
             self.result[f"{key}_ms"] = ms(statistics.median(samples[key]))
         for key in ("frame_bytes", "repaints", "frames"):
             self.result[key] = statistics.median(samples[key])
+        for generation in (1, 2):
+            passes = [p[1] for p in after if p[0] == generation]
+            self.result[f"gc{generation}_after_ms"] = ms(max(passes, default=0.0))
+            self.result[f"gc{generation}_after_passes"] = len(passes)
 
     async def worst_case(self) -> None:
         """Every guest's figures changed, so every visible row is repainted."""
@@ -419,21 +490,27 @@ class InProcess:
         Meanwhile a 5 ms ticker on the event loop records its longest wait: how long a key
         press could go unanswered while a refresh is in flight (GIL and loop together).
         """
-        walls, stalls = [], []
+        walls, stalls, pauses = [], [], []
         for _ in range(max(2, self.count // 2)):
             count = self.app.refreshes
             ticker = asyncio.create_task(longest_gap())
             await asyncio.sleep(0.02)
             t0 = time.perf_counter()
-            self.app.action_refresh_now()
-            await until(lambda c=count: self.app.refreshes > c, 30, "ctrl+r")
-            frame = await next_frame(self.probe, self.shows.calls[-1][1])
+            with GcPauses() as gcs:
+                self.app.action_refresh_now()
+                await until(lambda c=count: self.app.refreshes > c, 30, "ctrl+r")
+                frame = await next_frame(self.probe, self.shows.calls[-1][1])
             walls.append(frame[1] - t0)
             ticker.cancel()
             stalls.append(await ticker)
+            pauses.extend(gcs.pauses)
             await asyncio.sleep(SETTLE)
         self.result["refresh_wall_ms"] = ms(statistics.median(walls))
         self.result["loop_stall_ms"] = ms(max(stalls))
+        self.result["loop_stalls_ms"] = [ms(s) for s in stalls]
+        self.result["gc_longest_ms"] = ms(max((p[1] for p in pauses), default=0.0))
+        self.result["gc_longest_cpu_ms"] = ms(max((p[2] for p in pauses), default=0.0))
+        self.result["gc_full"] = sum(1 for p in pauses if p[0] == 2)
 
     async def cursor(self, pilot: Any) -> None:
         """`j`: the first frame after the key, and all event-loop CPU it causes."""
@@ -668,26 +745,32 @@ def tables(results: list[dict[str, Any]], ptys: list[dict[str, Any]]) -> str:
     out = []
     if results:
         out += [
-            "| guests | first screen | fetch | map | reconcile | first frame | UI CPU per refresh"
-            " | refresh end to end | longest loop stall | peak RSS |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| guests | first screen | fetch | decode + map | of it /cluster/resources"
+            " | reconcile | first frame | UI CPU per refresh | refresh end to end"
+            " | longest loop stall | longest GC pause (its CPU; full passes) | peak RSS |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         out += [
             f"| {label(r['guests'])} | {r['first_screen_s']:.2f} s | {r['fetch_ms']} ms"
-            f" | {r['map_ms']} ms | {r['reconcile_ms']} ms | {r['render_ms']} ms"
-            f" | {r['ui_cpu_ms']} ms | {r['refresh_wall_ms']} ms | {r['loop_stall_ms']} ms"
+            f" | {r['decode_map_ms']} ms | {r['resources_ms']} ms | {r['reconcile_ms']} ms"
+            f" | {r['render_ms']} ms | {r['ui_cpu_ms']} ms | {r['refresh_wall_ms']} ms"
+            f" | {r['loop_stall_ms']} ms | {r['gc_longest_ms']} ms"
+            f" ({r['gc_longest_cpu_ms']} ms; {r['gc_full']})"
             f" | {r['peak_rss_mib']:.0f} MiB |"
             for r in results
         ]
         out += [
             "",
             "| guests | reconcile, every row changed | first frame, every row changed"
-            " | `j`: first frame | `j`: UI CPU |",
-            "|---|---|---|---|---|",
+            " | `j`: first frame | `j`: UI CPU | GC passes in the 0.5 s after a refresh:"
+            " middle generation | full |",
+            "|---|---|---|---|---|---|---|",
         ]
         out += [
             f"| {label(r['guests'])} | {r['worst_reconcile_ms']} ms | {r['worst_render_ms']} ms"
-            f" | {r['cursor_ms']} ms | {r['cursor_cpu_ms']} ms |"
+            f" | {r['cursor_ms']} ms | {r['cursor_cpu_ms']} ms"
+            f" | {r['gc1_after_passes']}, longest {r['gc1_after_ms']} ms"
+            f" | {r['gc2_after_passes']}, longest {r['gc2_after_ms']} ms |"
             for r in results
         ]
         heads = " | ".join(f"`{FILTER_TEXT[:n]}`" for n in range(1, len(FILTER_TEXT) + 1))

@@ -30,28 +30,36 @@ def as_int(value: Any) -> int | None:
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        return int(value)
+        return _truncate(value)
     if isinstance(value, str):
         try:
             return int(value.strip())
         except ValueError:
             try:
-                return int(float(value))
+                return _truncate(float(value))
             except ValueError:
                 return None
     return None
 
 
+def _truncate(value: float) -> int | None:
+    """An int of a float; None for infinities and NaN (a number too large is unusable)."""
+    try:
+        return int(value)
+    except (OverflowError, ValueError):
+        return None
+
+
 def as_float(value: Any) -> float | None:
     if value is None or value == "" or isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, int | float):
             return float(value)
-        except ValueError:
-            return None
+        if isinstance(value, str):
+            return float(value)
+    except (OverflowError, ValueError):  # an int beyond float's range, or not a number
+        return None
     return None
 
 
@@ -266,6 +274,7 @@ def privileges_from(data: Any) -> Privileges:
     for path, privs in data.items():
         if isinstance(privs, Mapping):
             entry = paths.setdefault("/" + str(path).strip("/"), {})
-            for p, flag in privs.items():
-                entry[str(p)] = entry.get(str(p), False) or as_bool(flag)
+            for p, flag in privs.items():  # ints first: 1,000 paths at 10,000 guests
+                held = flag != 0 if flag.__class__ is int else as_bool(flag)
+                entry[str(p)] = entry.get(str(p), False) or held
     return Privileges(paths)

@@ -18,7 +18,7 @@ from argus_tui.domain.permissions import allowed_actions
 from argus_tui.domain.storage import Storage
 from argus_tui.errors import ApiError, ArgusError, PermissionDenied
 from argus_tui.pve.client import PveClient
-from argus_tui.pve.mapping import MappingError, cluster_from, privileges_from, resources_from
+from argus_tui.pve.mapping import MappingError, cluster_from, privileges_from
 from argus_tui.pve.ops_mapping import addresses_from
 
 
@@ -33,12 +33,11 @@ def collect(client: PveClient) -> ClusterSnapshot:
         warnings.append(
             "no Sys.Audit on /: cluster name and quorum are unknown (see 'argus doctor')"
         )
-    resources = client.resources()
+    found = client.cluster_resources()
     try:
         privileges = privileges_from(client.permissions())
     except MappingError as exc:
         raise ApiError(f"/access/permissions: {exc}") from None
-    found = resources_from(resources)
     nodes, guests = found.nodes, found.guests
     warnings.extend(found.problems)
     warnings.extend(_visibility_warnings(privileges, nodes))

@@ -25,6 +25,7 @@ from textual.timer import Timer
 from argus_tui.domain.models import ClusterSnapshot
 from argus_tui.errors import ArgusError
 from argus_tui.services.freshness import RefreshWatch
+from argus_tui.services.heap import IDLE_AFTER, collect_when_idle, freeze_startup
 from argus_tui.services.recorder import Recorded
 from argus_tui.services.session import RecentTasks, Session
 from argus_tui.ui.messages import (
@@ -170,6 +171,9 @@ class RefreshingApp(App[int]):
         self.console_refused = message.consoles  # before the snapshot: its keys use both
         self.tasks = refresh.tasks  # before the snapshot: the tasks screen's alerts use both
         self.snapshot = refresh.snapshot
+        if self.refreshes == 1:
+            freeze_startup()  # start-up is over: keep the GC's full passes short
+        self.set_timer(IDLE_AFTER, collect_when_idle)  # a full GC pass, if due, not mid-refresh
         self._after_poll(None)
 
     def _recorded(self, recorded: Recorded) -> None:
