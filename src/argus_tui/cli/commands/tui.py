@@ -15,8 +15,6 @@ from argus_tui.errors import EXIT_OK, ConfigError
 from argus_tui.llm.settings import LlmSettings
 from argus_tui.pve.settings import ConnectionSettings, TlsConfig
 from argus_tui.services.session import Session
-from argus_tui.sim.demo import demo_scenario
-from argus_tui.sim.server import Simulator
 from argus_tui.ui.app import ArgusApp
 
 
@@ -44,7 +42,9 @@ def _demo(
     ctx: CliContext, profile: str | None, ui: UiSettings, interval: float, warnings: list[str]
 ) -> int:
     """The TUI on a simulator of its own; the demo never touches the real history."""
-    sim = Simulator(demo_scenario(), port=0).start()
+    from argus_tui.sim.demo import demo_simulator  # only the demo pays for the simulator
+
+    sim = demo_simulator().start()
     demo_dir = tempfile.mkdtemp(prefix="argus-demo-")
     try:
         ctx.use_demo(
