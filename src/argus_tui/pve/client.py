@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from urllib.parse import quote
 import requests
 from proxmoxer import ProxmoxAPI
 from requests.adapters import HTTPAdapter
+from urllib3.util.ssl_ import create_urllib3_context
 
 from argus_tui.domain.models import Entity
 from argus_tui.errors import (
@@ -50,6 +52,9 @@ class _PinnedAdapter(HTTPAdapter):
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         kwargs["assert_fingerprint"] = self._fingerprint
+        # A context of our own: urllib3 would load the system CA store into its default
+        # one (tens of milliseconds at the first connection), which a pin never consults.
+        kwargs["ssl_context"] = create_urllib3_context(cert_reqs=ssl.CERT_NONE)
         super().init_poolmanager(*args, **kwargs)
 
 
