@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import Initialize, var
 
-from argus_tui.domain.models import Guest
+from argus_tui.domain.models import ClusterSnapshot, Guest
 from argus_tui.errors import ArgusError
 from argus_tui.services.assistant import Assistant
 from argus_tui.services.session import Session
@@ -106,6 +106,16 @@ class ArgusApp(ConsoleApp):
         for warning in self.startup_warnings:
             self.notify(warning, title="Settings", severity="warning", timeout=15)
         self.refresh_now()
+
+    def watch_snapshot(self, snapshot: ClusterSnapshot | None) -> None:
+        """Once the first snapshot is drawn, the session opens its history (in a worker):
+        the first screen does not wait for the database."""
+        if snapshot is not None and self.session.history_pending:
+            self.call_after_refresh(self._open_history, self.session)
+
+    @work(thread=True, group="history", exit_on_error=False)
+    def _open_history(self, session: Session) -> None:
+        session.open_history()
 
     # -- requests from the screens ----------------------------------------------------------
 
