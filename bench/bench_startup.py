@@ -101,12 +101,14 @@ class Program:
     cache: Path
     ready: list[float] = field(default_factory=list)
     frame: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
 
 
 @dataclass
 class Timing:
     frame: float
     ready: float
+    cpu: float  # CPU seconds the process had used (every thread) when it was ready
 
 
 class SimProcess:
@@ -195,6 +197,7 @@ def time_start(program: Program, home: Path) -> Timing:
         os.execve(program.command[0], program.command, env)  # noqa: S606 (no shell)
     fcntl.ioctl(fd, termios.TIOCSWINSZ, winsize)
     frame = ready = None
+    cpu = 0.0
     received = bytearray()
     try:
         while ready is None and (left := started + TIMEOUT - time.monotonic()) > 0:
@@ -212,6 +215,7 @@ def time_start(program: Program, home: Path) -> Timing:
                 frame = now - started
             if on_screen(screen, program.marker):
                 ready = now - started
+                cpu = cpu_seconds(pid)
         if ready is None:
             tail = received[-3000:].decode(errors="replace")
             raise SystemExit(f"{program.name}: no populated screen in {TIMEOUT:.0f} s:\n{tail}")
@@ -221,7 +225,16 @@ def time_start(program: Program, home: Path) -> Timing:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
         os.close(fd)
-    return Timing(frame=frame or ready, ready=ready)
+    return Timing(frame=frame or ready, ready=ready, cpu=cpu)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a running process, all its threads (/proc/PID/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def quit_program(pid: int, fd: int, keys: bytes, patience: float = 5.0) -> None:
@@ -295,6 +308,7 @@ def run_all(progs: list[Program], runs: int, work: Path, say: Callable[[str], No
                 timing = time_start(program, Path(home))
             program.ready.append(timing.ready)
             program.frame.append(timing.frame)
+            program.cpu.append(timing.cpu)
             line.append(f"{program.name} {timing.ready:.3f}")
         say(f"round {round_no + 1}/{runs}: " + ", ".join(line))
 
@@ -314,6 +328,7 @@ def report(progs: list[Program], trees: list[Path]) -> dict[str, Any]:
                 "ready_min_s": round(min(program.ready), 3),
                 "ready_max_s": round(max(program.ready), 3),
                 "frame_median_s": round(median(program.frame), 3),
+                "cpu_median_s": round(median(program.cpu), 3),
                 "ratio_to_bare": round(median(program.ready) / median(bare.ready), 2),
             }
         )
@@ -333,14 +348,15 @@ def table(result: dict[str, Any]) -> str:
         f"{result['runs']} runs, {result['size']}, load average before "
         + " ".join(f"{x:.2f}" for x in result["load_average"]),
         "",
-        "| program | first populated screen, median s | min-max s | first text s | / bare |",
-        "|---|---|---|---|---|",
+        "| program | first populated screen, median s | min-max s | first text s"
+        " | CPU by then s | / bare |",
+        "|---|---|---|---|---|---|",
     ]
     for row in result["results"]:
         out.append(
             f"| {row['program']} | {row['ready_median_s']:.3f} | {row['ready_min_s']:.3f}-"
             f"{row['ready_max_s']:.3f} | {row['frame_median_s']:.3f} | "
-            f"{row['ratio_to_bare']:.2f}x |"
+            f"{row['cpu_median_s']:.2f} | {row['ratio_to_bare']:.2f}x |"
         )
     return "\n".join(out)
 

@@ -9,6 +9,7 @@ once that refresh is on screen; the simulator is imported only for --demo.
 from __future__ import annotations
 
 import argparse
+import gc
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -96,6 +97,7 @@ def _run_app(
         open_profile=open_profile,
         warnings=warnings,
     )
+    gc.enable()  # held off since start-up began (see argus_tui.cli.main)
     return app.run() or EXIT_OK
 
 
