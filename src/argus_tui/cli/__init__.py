@@ -11,11 +11,10 @@ import argparse
 import gc
 import importlib
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from argus_tui.cli.context import CliContext
-from argus_tui.cli.output import fail
-from argus_tui.cli.parser import build_parser
-from argus_tui.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ArgusError
+if TYPE_CHECKING:
+    from argus_tui.cli.context import CliContext
 
 #: Which module under `argus_tui.cli.commands` runs each command (None: the TUI). The
 #: module is imported only once its command is chosen: `argus profiles` never loads
@@ -45,14 +44,15 @@ MODULES: dict[str | None, str] = {
     "ask": "ask",
 }
 
-Command = Callable[[CliContext, argparse.Namespace], int]
+Command = Callable[["CliContext", argparse.Namespace], int]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     # Start-up creates a few hundred thousand objects (modules, classes, Textual's styles)
     # and frees few of them, so the cyclic collector's runs meanwhile find next to nothing
-    # and cost about a tenth of the start. It is held off until the command's modules are
-    # in (the TUI: until its app is built, see commands/tui.py) and always on again after.
+    # and cost about a tenth of the start. It is held off while the command's modules load
+    # (so they are imported here, not with this package), for the TUI until its first
+    # frame (see commands/tui.py), and is always on again after.
     gc.disable()
     try:
         return _main(argv)
@@ -61,6 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    from argus_tui.cli.context import CliContext
+    from argus_tui.cli.output import fail
+    from argus_tui.cli.parser import build_parser
+    from argus_tui.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ArgusError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     name = MODULES.get(args.command)

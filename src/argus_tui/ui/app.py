@@ -9,6 +9,7 @@ never calls into a screen.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from functools import partial
 from typing import ClassVar
@@ -106,6 +107,9 @@ class ArgusApp(ConsoleApp):
         for warning in self.startup_warnings:
             self.notify(warning, title="Settings", severity="warning", timeout=15)
         self.refresh_now()
+        # `argus` holds cyclic garbage collection off while it starts (argus_tui.cli.main):
+        # it resumes once the first frame is out.
+        self.call_after_refresh(gc.enable)
 
     def watch_snapshot(self, snapshot: ClusterSnapshot | None) -> None:
         """Once the first snapshot is drawn, the session opens its history (in a worker):

@@ -9,7 +9,6 @@ once that refresh is on screen; the simulator is imported only for --demo.
 from __future__ import annotations
 
 import argparse
-import gc
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -97,8 +96,7 @@ def _run_app(
         open_profile=open_profile,
         warnings=warnings,
     )
-    gc.enable()  # held off since start-up began (see argus_tui.cli.main)
-    return app.run() or EXIT_OK
+    return app.run() or EXIT_OK  # collections resume after its first frame (ArgusApp)
 
 
 def _profile_opener(ctx: CliContext) -> Callable[[str], Session]:
