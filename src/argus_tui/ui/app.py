@@ -35,7 +35,8 @@ from argus_tui.ui.action_flow import (
 )
 from argus_tui.ui.console_flow import ConsoleApp, Escape
 from argus_tui.ui.keymap import CONSOLE_LEAVE, console_leave, keymap_problems
-from argus_tui.ui.registry import SCREENS, SUBSCREENS, TABS
+from argus_tui.ui.registry import SCREENS, SUBSCREENS, TABS, ScreenInfo, load_screen
+from argus_tui.ui.screens.base import ArgusScreen
 from argus_tui.ui.screens.command import CommandLine
 from argus_tui.ui.screens.help import HelpScreen
 from argus_tui.ui.widgets.assistant import ChatUpdated
@@ -44,6 +45,12 @@ SCREEN_KEYS: list[BindingType] = [
     Binding(s.key, f"switch_mode('{s.mode}')", s.title, id=f"screen.{s.mode}", show=False)
     for s in SCREENS
 ]
+
+
+def _open_screen(info: ScreenInfo) -> ArgusScreen:
+    """A main screen, its module imported when it is first shown (the guests screen at
+    start, the others when the user goes there)."""
+    return info.screen(info.mode, TABS)
 
 
 class ArgusApp(ConsoleApp):
@@ -83,7 +90,7 @@ class ArgusApp(ConsoleApp):
         super().__init__(session, interval=interval, escape=Escape.of(console_leave(keymap)))
         self.confirm = confirm
         for info in SCREENS:
-            self.add_mode(info.mode, partial(info.screen, info.mode, TABS))
+            self.add_mode(info.mode, partial(_open_screen, info))
         self.open_profile = open_profile
         self.startup_warnings = list(warnings or ())
         if keymap:
@@ -99,7 +106,8 @@ class ArgusApp(ConsoleApp):
         for info in SCREENS:
             bindings = info.screen.BINDINGS
             groups[info.mode] = {b.id: b.key for b in bindings if isinstance(b, Binding) and b.id}
-        for name, screen in SUBSCREENS:
+        for name, where in SUBSCREENS:
+            screen = load_screen(where)
             groups[name] = {b.id: b.key for b in screen.BINDINGS if isinstance(b, Binding) and b.id}
         return groups
 
