@@ -249,7 +249,9 @@ class Session:
         recorded = None
         if recorder is not None:
             recorded = recorder.record(snapshot, None if tasks is None else tasks.tasks)
-            recorded, self._deferred = _merged(self._deferred, recorded), Recorded()
+        if recorded is not None or self._deferred != Recorded():
+            recorded = _merged(self._deferred, recorded or Recorded())
+            self._deferred = Recorded()
         return Refresh(snapshot, tasks, recorded)
 
     def _recent_tasks(self, snapshot: ClusterSnapshot) -> RecentTasks:
