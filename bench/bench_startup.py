@@ -248,10 +248,8 @@ def quit_program(pid: int, fd: int, keys: bytes, patience: float = 5.0) -> None:
             return
         readable, _, _ = select.select([fd], [], [], 0.05)
         if readable:
-            try:
+            with contextlib.suppress(OSError):
                 os.read(fd, 65536)
-            except OSError:
-                pass
 
 
 def tree_label(tree: Path) -> str:
@@ -278,9 +276,7 @@ def programs(trees: list[Path], sim: SimProcess, work: Path) -> list[Program]:
     script = work / "bare_app.py"
     script.write_text(BARE_APP)
     python = sys.executable
-    result = [
-        Program("bare", [python, str(script)], {}, BARE_MARKER, b"\x11", work / "cache-bare")
-    ]
+    result = [Program("bare", [python, str(script)], {}, BARE_MARKER, b"\x11", work / "cache-bare")]
     for tree in trees:
         label = tree_label(tree)
         env = {"PYTHONPATH": str(tree / "src")}
@@ -289,9 +285,7 @@ def programs(trees: list[Path], sim: SimProcess, work: Path) -> list[Program]:
         result.append(
             Program(f"server {label}", argus, {**env, **sim.env()}, DEMO_MARKER, b"q", cache)
         )
-        result.append(
-            Program(f"demo {label}", [*argus, "--demo"], env, DEMO_MARKER, b"q", cache)
-        )
+        result.append(Program(f"demo {label}", [*argus, "--demo"], env, DEMO_MARKER, b"q", cache))
     return result
 
 

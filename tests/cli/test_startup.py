@@ -20,6 +20,7 @@ HEAVY = (
     "requests",
     "urllib3",
     "proxmoxer",
+    "websockets",
     "sqlite_utils",
     "dateutil",
     "markdown_it",

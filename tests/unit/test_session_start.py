@@ -46,7 +46,9 @@ def samples(store: HistoryStore) -> list[float]:
     return sorted({row["ts"] for row in store.export("default", 0)["samples"]})
 
 
-def test_the_first_refresh_is_shown_before_the_history_opens(sim: Simulator, tmp_path: Path) -> None:
+def test_the_first_refresh_is_shown_before_the_history_opens(
+    sim: Simulator, tmp_path: Path
+) -> None:
     opener = Opener(tmp_path / "history.db")
     session = Session(client_of(sim), open_history=opener)
     first = session.refresh()

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.dom import DOMNode
+from textual.screen import Screen
 from textual.widgets import Footer
 
 
@@ -28,8 +29,22 @@ def forget_closed_watchers(watched: DOMNode) -> None:
 
 
 class KeysFooter(Footer):
-    """Textual's footer, letting go of the keys it replaces."""
+    """Textual's footer, letting go of the keys it replaces, rebuilt once per burst."""
+
+    _rebuild_queued = False
+
+    def bindings_changed(self, screen: Screen[Any]) -> None:
+        """Textual queues one rebuild of every key per change of the bindings, and a start
+        (mount, focus, the first snapshot) changes them eight times before a frame: one
+        rebuild, after the last, shows the same keys."""
+        if not self._rebuild_queued:
+            super().bindings_changed(screen)
+            queued = screen.app.app_focus and self.is_attached and screen is self.screen
+            self._rebuild_queued = bool(queued)
+        else:
+            self._bindings_ready = True
 
     async def recompose(self) -> None:
+        self._rebuild_queued = False
         await super().recompose()
         forget_closed_watchers(self)
