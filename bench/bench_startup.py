@@ -43,6 +43,7 @@ import fcntl
 import json
 import os
 import pty
+import queue
 import re
 import select
 import signal
@@ -52,6 +53,7 @@ import subprocess
 import sys
 import tempfile
 import termios
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -184,6 +186,33 @@ def has_text(screen: pyte.Screen) -> bool:
     return any(line.strip() for line in screen.display)
 
 
+class Reader:
+    """Reads the pty in a thread of its own and stamps each chunk with when it arrived
+    (and the program's CPU by then): the emulator, parsing in the main thread, may lag
+    behind a program that writes large frames, and that lag is not the program's."""
+
+    def __init__(self, fd: int, pid: int) -> None:
+        self.fd, self.pid = fd, pid
+        self.chunks: queue.Queue[tuple[float, float, bytes] | None] = queue.Queue()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            readable, _, _ = select.select([self.fd], [], [], 0.05)
+            if not readable:
+                continue
+            try:
+                chunk = os.read(self.fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.chunks.put((time.monotonic(), cpu_seconds(self.pid), chunk))
+        self.chunks.put(None)
+
+
 def time_start(program: Program, home: Path) -> Timing:
     """Spawn `program` in a 200x50 pty; seconds to the first text and to its marker."""
     env = {**base_env(home, program.cache), **program.env}
@@ -196,31 +225,33 @@ def time_start(program: Program, home: Path) -> Timing:
         fcntl.ioctl(0, termios.TIOCSWINSZ, winsize)
         os.execve(program.command[0], program.command, env)  # noqa: S606 (no shell)
     fcntl.ioctl(fd, termios.TIOCSWINSZ, winsize)
+    reader = Reader(fd, pid)
     frame = ready = None
     cpu = 0.0
     received = bytearray()
     try:
-        while ready is None and (left := started + TIMEOUT - time.monotonic()) > 0:
-            readable, _, _ = select.select([fd], [], [], min(left, 0.2))
-            if not readable:
-                continue
+        while ready is None:
             try:
-                chunk = os.read(fd, 65536)
-            except OSError:
+                item = reader.chunks.get(timeout=max(0.0, started + TIMEOUT - time.monotonic()))
+            except queue.Empty:
                 break
-            now = time.monotonic()
+            if item is None:
+                break
+            at, cpu_then, chunk = item
             received.extend(chunk)
             stream.feed(chunk)
             if frame is None and has_text(screen):
-                frame = now - started
+                frame = at - started
             if on_screen(screen, program.marker):
-                ready = now - started
-                cpu = cpu_seconds(pid)
+                ready, cpu = at - started, cpu_then
+        reader.stop.set()
+        reader.thread.join()
         if ready is None:
             tail = received[-3000:].decode(errors="replace")
             raise SystemExit(f"{program.name}: no populated screen in {TIMEOUT:.0f} s:\n{tail}")
         quit_program(pid, fd, program.quit_keys)
     finally:
+        reader.stop.set()
         with contextlib.suppress(ChildProcessError, ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
@@ -370,6 +401,7 @@ def main() -> None:
     args = parser.parse_args()
     extra = [Path(p) for p in os.environ.get("ARGUS_BENCH_TREES", "").split(":") if p]
     trees = [*(t.resolve() for t in [*args.tree, *extra]), HERE]
+    sys.setswitchinterval(0.001)  # the reader thread stamps chunks within a millisecond
     load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="argus-bench-startup-") as tmp, simulator() as sim:
         work = Path(tmp)
