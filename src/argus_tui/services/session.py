@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -31,6 +30,7 @@ from argus_tui.services.history import ChangesView, load_changes, usage_rows
 from argus_tui.services.maintenance import Addresses, Evacuation, NodePower
 from argus_tui.services.migration import MigrationService
 from argus_tui.services.power import PowerService
+from argus_tui.services.prefetch import Prefetch
 from argus_tui.services.recorder import Recorded, Recorder
 from argus_tui.services.runner import TaskRunner
 from argus_tui.services.storage import Content
@@ -130,7 +130,7 @@ class Session:
         self._history_lock = threading.Lock()
         self._unrecorded: ClusterSnapshot | None = None  # shown before the history opened
         self._deferred = Recorded()  # what recording `_unrecorded` found, for the next poll
-        self._prefetch: _Prefetch | None = None
+        self._prefetch: Prefetch | None = None
         self._polled = False  # a refresh has been made (the first one defers the history)
         self._closed = False
         self.runner = TaskRunner(client, profile=self.history_profile, history=history)
@@ -195,6 +195,8 @@ class Session:
         with self._history_lock:
             self._closed = True
             self._opener = None
+        if self._prefetch is not None:
+            self._prefetch.cancel()
         self.client.close()
         if self._history is not None:
             self._history.close()
@@ -211,10 +213,10 @@ class Session:
         return snapshot_service.collect(self.client)
 
     def prefetch(self) -> None:
-        """Start the first refresh now, in a thread of its own, so that it travels while
-        the caller imports and draws; the next `refresh` takes its result."""
+        """Start fetching the first snapshot now (services/prefetch.py), while the caller
+        imports and draws; the next `refresh` takes it."""
         if self._prefetch is None:
-            self._prefetch = _Prefetch(self)
+            self._prefetch = Prefetch(self.snapshot)
 
     def refresh(self, *, with_tasks: bool = False) -> Refresh:
         """Poll the cluster and record the poll into the history.
@@ -223,16 +225,9 @@ class Session:
         history is due for them. Raises ArgusError only when the snapshot failed.
         """
         prefetch, self._prefetch = self._prefetch, None
-        if prefetch is not None:
-            done = prefetch.result(max_age=self.backoff.interval)
-            if done is not None:
-                if with_tasks and done.tasks is None:
-                    done = replace(done, tasks=self._recent_tasks(done.snapshot))
-                return done
-        return self._refresh(with_tasks=with_tasks)
-
-    def _refresh(self, *, with_tasks: bool) -> Refresh:
-        snapshot = self.snapshot()
+        snapshot = None if prefetch is None else prefetch.result(max_age=self.backoff.interval)
+        if snapshot is None:
+            snapshot = self.snapshot()
         first, self._polled = not self._polled, True
         with self._history_lock:
             defer = first and self._opener is not None
@@ -380,34 +375,3 @@ def _merged(earlier: Recorded, later: Recorded) -> Recorded:
         warnings=(*earlier.warnings, *later.warnings),
         error=later.error or earlier.error,
     )
-
-
-class _Prefetch:
-    """One refresh running in a daemon thread (a hung server must not keep the process
-    alive after the user quits); its result, or the ArgusError it raised, is kept."""
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
-        self._result: Refresh | None = None
-        self._error: ArgusError | None = None
-        self._done_at = 0.0
-        self._thread = threading.Thread(target=self._run, name="argus-prefetch", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._result = self._session._refresh(with_tasks=False)
-        except ArgusError as exc:
-            self._error = exc
-        except Exception as exc:  # a bug: said by the poll that takes it, as any other
-            self._error = ArgusError(f"unexpected error: {type(exc).__name__}: {exc}")
-        self._done_at = time.monotonic()
-
-    def result(self, *, max_age: float) -> Refresh | None:
-        """The refresh (waiting for it), or None when it is older than `max_age` seconds."""
-        self._thread.join()
-        if time.monotonic() - self._done_at > max_age:
-            return None
-        if self._error is not None:
-            raise self._error
-        return self._result

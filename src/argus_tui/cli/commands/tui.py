@@ -53,7 +53,7 @@ def _demo(
     """The TUI on a simulator of its own; the demo never touches the real history."""
     from argus_tui.sim.demo import demo_simulator  # only the demo pays for the simulator
 
-    sim = demo_simulator().start()
+    sim = demo_simulator()  # listening already; it serves once started, below
     demo_dir = tempfile.mkdtemp(prefix="argus-demo-")
     try:
         ctx.use_demo(
@@ -68,7 +68,8 @@ def _demo(
         )
         llm, problem = _assistant(ctx, profile, lenient=True)
         session = ctx.session(llm=llm, llm_problem=problem, defer_history=True)
-        session.prefetch()
+        session.prefetch()  # before the simulator's threads start: it may fork
+        sim.start()
         try:
             return _run_app(session, ui, interval, warnings, open_profile=None)
         finally:
