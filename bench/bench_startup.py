@@ -5,9 +5,13 @@
     ARGUS_BENCH_TREES=/path/a:/path/b python bench/bench_startup.py
 
 Each run spawns a process in a real pseudo-terminal of 200x50 (`pty.fork`, TIOCSWINSZ,
-TERM=xterm-256color) and plays the terminal: everything the process writes is fed to a
-terminal emulator (pyte), and the clock stops at the first read after which the emulated
-screen shows the populated table. Three programs are timed:
+TERM=xterm-256color) and plays the terminal. A reader thread stamps each chunk the process
+writes with its arrival time (and the process's CPU time by then, every thread, from
+/proc/PID/stat; a child it forks is not counted). While the process starts, the chunks are
+only searched for the marker text; once it has been written, they are fed in order to a
+terminal emulator (pyte), and the time is the arrival of the first chunk after which the
+emulated screen shows the populated table. So the emulator's parsing neither takes CPU
+from the process while it starts nor delays the clock. Three programs are timed:
 
 - (a) *bare*: a Textual app with one DataTable of 25 rows and nothing else (a script
   written to a temporary directory); ready when its last row, `guest-24`, is on screen.
@@ -18,8 +22,8 @@ screen shows the populated table. Three programs are timed:
 - (c) *demo*: `argus --demo`, the simulator in the same process.
 
 (b) and (c) are ready when the demo cluster's last row, `tmpl-debian-13`, is on screen:
-it is drawn only once the first refresh has filled the table. "frame" is the first read
-after which the screen shows any text at all (the header, an empty table).
+it is drawn only once the first refresh has filled the table. "first text" is the first
+chunk after which the screen shows any text at all (the header, an empty table).
 
 Every run gets a fresh HOME with its own XDG config, data and state directories and its own
 TMPDIR, so no run finds a history, a config file or a keyring from another. The cache
