@@ -142,3 +142,21 @@ def test_the_demo_shows_its_guests_before_the_history_is_opened(tmp_path: Path) 
     assert {"sqlite_utils", "argus_tui.store.sqlite"} <= later  # opened after the first frame
     assert "markdown_it" not in later  # no answer from the assistant was shown
     assert seen["samples"] > 0  # and the first snapshot was recorded into it
+
+
+def test_top_level_options_alone_are_parsed_without_the_commands() -> None:
+    from argus_tui.cli.parser import build_parser, names_a_command
+
+    fp = ":".join(["AB"] * 32)
+    for words in (
+        [],
+        ["--demo"],
+        ["--profile", "status", "--interval", "2"],  # a value, not the command
+        ["--profile=lab", "--insecure"],
+        ["--host", "pve:8006", "--token-id", "a@pve!t", "--fingerprint", fp],
+    ):
+        assert not names_a_command(words)
+        light = build_parser(commands=False).parse_args(words)
+        assert light == build_parser().parse_args(words)
+    for words in (["status"], ["--demo", "-h"], ["--help"], ["--profile", "x", "tasks"]):
+        assert names_a_command(words)

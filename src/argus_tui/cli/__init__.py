@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -63,11 +64,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     from argus_tui.cli.context import CliContext
     from argus_tui.cli.output import fail
-    from argus_tui.cli.parser import build_parser
+    from argus_tui.cli.parser import build_parser, names_a_command
     from argus_tui.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ArgusError
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(commands=names_a_command(words))
+    args = parser.parse_args(words)
     name = MODULES.get(args.command)
     if name is None:
         parser.print_help()
