@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # and frees few of them, so the cyclic collector's runs meanwhile find next to nothing
     # and cost about a tenth of the start. It is held off while the command's modules load
     # (so they are imported here, not with this package), for the TUI until its first
-    # frame (see commands/tui.py), and is always on again after.
+    # frame (ArgusApp.on_mount), and is always on again after.
     gc.disable()
     try:
         return _main(argv)
