@@ -19,8 +19,10 @@ as its own process (`argus sim`), so the simulator does not share the app's GIL:
 
 Part 2 runs the real `argus --interval 1` in a pseudo-terminal of 200x50 against
 `argus sim --verbose` and counts the bytes the app writes per refresh (refreshes are
-counted from the simulator's request log: one `/cluster/resources` per refresh); then
-again with the details panel hidden (`d`), and per second with refreshes paused (`P`).
+counted from the simulator's request log: one `/cluster/resources` per refresh), and
+which part of the screen they went to; then again with the details panel hidden (`d`),
+and per second with refreshes paused (`P`). Both processes run the `argus_tui` this
+interpreter imports: set PYTHONPATH=src to measure a checkout other than the installed one.
 
     python bench/bench_tui.py                        # 25, 1,000 and 10,000 guests
     python bench/bench_tui.py --sizes 25,1000 --pty-sizes 25 --pty-seconds 6
@@ -524,6 +526,31 @@ def argus_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "argus_tui"]
 
 
+DETAILS_WIDTH = 44  # the details panel's width (ui/argus.tcss), on the right of the table
+_MOVE_TO = re.compile(rb"\x1b\[(\d+);(\d+)H")
+
+
+def bytes_by_region(data: bytes) -> dict[str, int]:
+    """Where the bytes went: each run after a cursor move (`ESC[row;colH`, which is how
+    Textual starts every piece of a frame) is counted to the part of the screen it starts in."""
+    counts = dict.fromkeys(("header", "table", "details", "status line", "footer", "other"), 0)
+    pieces = _MOVE_TO.split(data)
+    counts["other"] += len(pieces[0])
+    for index in range(1, len(pieces), 3):
+        row, column, run = int(pieces[index]), int(pieces[index + 1]), pieces[index + 2]
+        size = len(run) + len(pieces[index]) + len(pieces[index + 1]) + 3
+        if row == 1:
+            part = "header"
+        elif row == HEIGHT - 1:
+            part = "status line"
+        elif row == HEIGHT:
+            part = "footer"
+        else:
+            part = "details" if column > WIDTH - DETAILS_WIDTH else "table"
+        counts[part] += size
+    return counts
+
+
 def pty_bytes(guests: int, seconds: float) -> dict[str, Any]:
     """Bytes the real `argus --interval 1` writes to a 200x50 pty per steady-state refresh."""
     with simulator(guests) as sim, tempfile.TemporaryDirectory() as home:
@@ -581,7 +608,9 @@ def pty_bytes(guests: int, seconds: float) -> dict[str, Any]:
                 count = sum(1 for t in list(sim.resources) if t0 <= t <= t0 + elapsed)
                 return total, elapsed, count
 
+            start = len(received)
             total, elapsed, count = window(seconds)
+            regions = bytes_by_region(bytes(received[start:]))
             os.write(fd, b"d")  # hide the details panel
             read_for(1.5)
             hidden, hidden_elapsed, hidden_count = window(seconds)
@@ -607,6 +636,7 @@ def pty_bytes(guests: int, seconds: float) -> dict[str, Any]:
             "hidden_refreshes": hidden_count,
             "hidden_bytes_per_refresh": round(hidden / max(1, hidden_count)),
             "hidden_bytes_per_s": round(hidden / hidden_elapsed),
+            "region_bytes_per_refresh": {k: round(v / max(1, count)) for k, v in regions.items()},
             "sim_command": " ".join(["argus", *sim.command[3:]]),
         }
 
@@ -684,6 +714,18 @@ def tables(results: list[dict[str, Any]], ptys: list[dict[str, Any]]) -> str:
             f" | {p['bytes_per_refresh']:,} | {p['bytes_per_s']:,}"
             f" | {p['hidden_bytes_per_refresh']:,} | {p['hidden_bytes_per_s']:,}"
             f" | {p['idle_bytes_per_s']:,} |"
+            for p in ptys
+        ]
+        parts = list(ptys[0]["region_bytes_per_refresh"])
+        out += [
+            "",
+            "| guests | bytes per refresh, details shown: " + " | ".join(parts) + " |",
+            "|---|" + "---|" * len(parts),
+        ]
+        out += [
+            f"| {label(p['guests'])} | "
+            + " | ".join(f"{p['region_bytes_per_refresh'][k]:,}" for k in parts)
+            + " |"
             for p in ptys
         ]
     return "\n".join(out)

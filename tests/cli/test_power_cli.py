@@ -210,7 +210,8 @@ def test_start_without_wait_prints_the_upid(sim: Simulator, tmp_path: Path) -> N
 
 def test_an_unusable_history_warns_but_the_action_runs(sim: Simulator, tmp_path: Path) -> None:
     data = tmp_path / "data" / "argus"
-    (data / "history.db").mkdir(parents=True)  # not a database file at all
+    (data / "history.db").mkdir(parents=True, mode=0o700)  # not a database file at all
+    data.chmod(0o700)  # private, as Argus keeps it: nothing to tighten
     before = set(sim.state.tasks)
     result = run(["power", "start", "207"], env_for(sim, tmp_path), tmp_path)
     assert result.returncode == 0

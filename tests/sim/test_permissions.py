@@ -974,3 +974,75 @@ def test_cluster_log_without_sys_syslog_shows_own_entries(
     sim = make_sim(scenario(acls, tasks=TASKS))
     entries = api(sim).cluster.log.get(max=100)
     assert {e["user"] for e in entries} == users
+
+
+# -- a third-party server's listing: `/` alone ------------------------------------------------
+
+
+def root_only(acls: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
+    data = scenario(acls)
+    data["cluster"]["permissions_listing"] = "root-only"
+    return data
+
+
+def test_a_root_only_listing_holds_slash_alone_and_keys_every_answer_slash(
+    make_sim: MakeSim,
+) -> None:
+    acls = [*both("/", "PVEAuditor"), *both("/vms/101", "Power")]
+    sim = make_sim(root_only(acls))
+    admin = api(sim, ADMIN).access.permissions
+    everything = builtin_roles(9)["Administrator"]
+    assert admin.get() == {"/": flags(everything, 1)}
+    assert api(sim).access.permissions.get() == {"/": flags(AUDITOR, 1)}
+    # ?path=X: what holds on X, keyed `/`; the checks themselves are PVE's.
+    assert api(sim).access.permissions.get(path="/vms/101") == {"/": flags(["VM.PowerMgmt"], 1)}
+    assert api(sim).access.permissions.get(path="/nodes/pve1") == {"/": flags(AUDITOR, 1)}
+    assert api(sim).nodes("pve1").qemu(101).status.start.post()
+    exc = forbidden(api(sim).nodes("pve1").qemu(100).status.start.post)
+    assert exc.content == "Permission check failed (/vms/100, VM.PowerMgmt)"
+
+
+def test_a_root_only_listing_of_nothing_on_slash_is_empty(make_sim: MakeSim) -> None:
+    sim = make_sim(root_only(both("/vms", "PVEAuditor")))
+    assert api(sim).access.permissions.get() == {}
+    assert api(sim).access.permissions.get(path="/") == {"/": {}}
+    assert api(sim).access.permissions.get(path="/vms/100") == {"/": flags(AUDITOR, 1)}
+
+
+# -- Argus's reading of the dump agrees with the engine --------------------------------------
+
+PROBED = [
+    "/",
+    "/vms",
+    *(f"/vms/{vmid}" for vmid in (100, 101, 102, 200, 201)),
+    "/nodes",
+    "/nodes/pve1",
+    "/storage",
+    "/storage/local",
+    "/access",
+]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        *PERM_CASES,
+        PermCase("noaccess-on-vms", [*both("/", "PVEVMUser"), *both("/vms", "NoAccess")], []),
+        PermCase("noaccess-on-nodes", [*both("/", "PVEAuditor"), *both("/nodes", "NoAccess")], []),
+    ],
+    ids=lambda c: c.id,
+)
+def test_the_dump_read_by_argus_says_what_the_server_checks(
+    make_sim: MakeSim, case: PermCase
+) -> None:
+    from argus_tui.pve.mapping import privileges_from
+
+    sim = make_sim(scenario(case.acls, groups=case.groups))
+    engine = sim.state.permissions
+    for subject in (USER, TOKEN, FULL, EVE):
+        read = privileges_from(engine.dump(subject))
+        for path in PROBED:
+            held = set(engine.privileges(subject, path))
+            if path.startswith("/vms/") and "VM.Audit" not in held:
+                continue  # NoAccess leaves a guest out of the dump, and out of every list
+            assert read.effective(path) == held, (subject, path)

@@ -156,13 +156,14 @@ def test_a_record_the_database_refuses_is_dropped_not_retried(
     team_db: TeamDb, spool_dir: Path
 ) -> None:
     """A kept line no database takes (refused, or unreadable) must not block the rest."""
-    spool_dir.mkdir(parents=True)
+    spool_dir.mkdir(parents=True, mode=0o700)  # private, as Argus keeps it
     spool = spool_dir / "history-spool.jsonl"
     refused = dataclasses.asdict(action(101, T0))
     refused["vmid"] = "not a number"  # the database refuses it: not "away"
     lines = [json.dumps({"kind": "action", "record": refused}), "not json"]
     lines.append(json.dumps({"kind": "action", "record": dataclasses.asdict(action(102, T0))}))
     spool.write_text("\n".join(lines) + "\n")
+    spool.chmod(0o600)
     store = spooled(team_db.url(), spool_dir)
     store.record_action(action(103, T0 + 1))
     assert [a["vmid"] for a in store.actions(0)] == [102, 103]

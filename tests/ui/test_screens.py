@@ -90,7 +90,7 @@ async def test_details_panel_loads_lazily(sim: Simulator) -> None:
         await pilot.press("down", "down")
         await pilot.pause(0.4)
         await settle(pilot)
-        text = str(app.screen.query_one("#guest-details-text", Static).render())
+        text = str(app.screen.query_one("#guest-details-text").render())
         assert "pg-primary" in text and "scsi0" in text and "qmpstatus" in text
 
 

@@ -251,3 +251,25 @@ def test_bar_thresholds() -> None:
 
 def test_sparkline_is_textual() -> None:
     assert issubclass(type(UsageRow("CPU").spark), Sparkline)
+
+
+async def test_graphs_draw_levels_on_screen(sim: Simulator) -> None:
+    """gw-edge-01 runs at 2-3 % CPU: its graph is the lowest block, not full blocks; the
+    nodes' memory at 34-58 % sits in the middle rows; a rate never fills the row flat."""
+    app = ArgusApp(session_for(sim))
+    async with app.run_test(size=(120, 50)) as pilot:
+        screen = await open_usage(pilot)
+        panel = screen.query_one(GuestUsage)
+        assert static_text(panel.title).startswith("100 gw-edge-01")
+        lines = screen_lines(app)
+        start = next(n for n, line in enumerate(lines) if line.startswith("100 gw-edge-01"))
+        cpu = lines[start + 1]
+        assert re.fullmatch(rf"CPU +{BAR} +2% of 2 +▁+ max 3%", cpu), cpu
+        for node in ("pve-a", "pve-b", "pve-c"):
+            at = next(n for n, line in enumerate(lines) if line.startswith(f"{node}  online"))
+            mem = lines[at + 2].split()[-3]  # the graph, before "max NN%"
+            assert set(mem) <= set("▃▄▅"), (node, lines[at + 2])
+        for line in lines:
+            if line.startswith(("NET IN", "NET OUT", "READ", "WRITE")):
+                graph = line.split()[-3]
+                assert len(graph) > 40 and set(graph) != {"█"}, line

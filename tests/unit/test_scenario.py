@@ -54,6 +54,10 @@ def test_minimal_scenario_defaults() -> None:
         (lambda d: d.update(token=[{"id": "ghost@pve!tt", "secret": "s"}]), "is not a [[user]]"),
         (lambda d: d["node"].append({"name": "pve-b"}) or d.pop("cluster"), "[cluster] table"),
         (lambda d: d.update(faults={"error_rate": 2}), "error_rate must be between 0 and 1"),
+        (
+            lambda d: d["cluster"].update(permissions_listing="flat"),
+            "permissions_listing must be one of pve, root-only, got 'flat'",
+        ),
     ],
 )
 def test_mistakes_are_named(mutate: Any, message: str) -> None:

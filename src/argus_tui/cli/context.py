@@ -30,7 +30,13 @@ from argus_tui.errors import ArgusError, ConfigError, OperationFailed, SecretSto
 from argus_tui.llm.settings import LlmSettings
 from argus_tui.pve.settings import ConnectionSettings
 from argus_tui.secrets import SecretStore, history_account, llm_account, token_account
-from argus_tui.store import HistoryStore, Retention, Spooling, open_history
+from argus_tui.store import (
+    HistoryStore,
+    Retention,
+    Spooling,
+    open_history,
+    secure_own_folders,
+)
 
 if TYPE_CHECKING:
     from argus_tui.pve.client import PveClient
@@ -70,6 +76,8 @@ class CliContext:
         self._team: TeamHistory | None = None
         self._team_known = False  # _team resolved (None then means the local history)
         self._stores: list[HistoryStore] = []  # opened by this run, reported on at the end
+        self._data_secured = False
+        self._held_notices: list[str] = []  # file-mode notices left to the caller
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> CliContext:
@@ -112,6 +120,27 @@ class CliContext:
                 for warning in self._config.warnings:
                     warn(warning)
         return self._config
+
+    def secure_data(self) -> None:
+        """Once per run, before anything is written there: the data and cache folders and
+        everything in them made private to the user (on a shared host others must not
+        read guest names or the journal). Each change is one line on stderr, or held for
+        the TUI like config.toml's warnings. The demo writes only a folder of its own."""
+        if self._data_secured or self._demo_history is not None:
+            return
+        self._data_secured = True
+        for notice in secure_own_folders():
+            if self._hold_warnings:
+                self._held_notices.append(str(notice))
+            elif notice.problem:
+                warn(str(notice))
+            else:
+                note(str(notice))
+
+    def take_held_notices(self) -> list[str]:
+        """The file-mode notices held for the caller, once."""
+        out, self._held_notices = self._held_notices, []
+        return out
 
     @property
     def secrets(self) -> SecretStore:
@@ -188,6 +217,7 @@ class CliContext:
     def open_history(self, team: TeamHistory | None = None, *, spool: bool = True) -> HistoryStore:
         """A history with the `[history]` settings: `team`'s database (keeping writes
         locally while it is away, unless not `spool`), or the local file."""
+        self.secure_data()
         settings = self.config.history
         retention = Retention(
             raw=settings.raw, mid=settings.mid, long=settings.long, journal=settings.journal
@@ -252,6 +282,7 @@ class CliContext:
         its first snapshot is shown (the TUI's start does not wait for the database)."""
         from argus_tui.services.session import Session  # loads the client and the store
 
+        self.secure_data()
         client = self.client()
         resolved = self.resolved
         deferred = record and defer_history

@@ -125,8 +125,8 @@ def exit_ok(exitstatus: str) -> bool:
     return exitstatus == "OK" or exitstatus.startswith("WARNINGS")
 
 
-#: Paths `/access/permissions` reports whenever anything is held there, inherited or not
-#: (PVE 7 said /pools). Below them only paths with an ACL or a pool membership are listed.
+#: Paths PVE's `/access/permissions` reports whenever anything is held there, inherited or
+#: not (PVE 7 said /pools). Below them only paths with an ACL or a pool membership are listed.
 ALWAYS_LISTED = frozenset(
     {"/", "/access", "/access/groups", "/nodes", "/pool", "/pools", "/sdn", "/storage", "/vms"}
 )
@@ -134,9 +134,20 @@ ALWAYS_LISTED = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Privileges:
-    """`/access/permissions` as returned: path -> {privilege: propagates}."""
+    """`/access/permissions` as returned: path -> {privilege: propagates}.
+
+    How it is read is in docs/proxmox.md (Permissions): a path as listed, else what
+    propagates from its nearest listed ancestor; the answer to `?path=X` is what holds on X.
+    """
 
     paths: dict[str, dict[str, bool]] = field(default_factory=dict)
+    #: Whether the dump lists a fixed path besides `/` (see `effective`); worked out once,
+    #: since every guest of a refresh is looked up.
+    _shaped: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        shaped = any(p in ALWAYS_LISTED and p != "/" for p in self.paths)
+        object.__setattr__(self, "_shaped", shaped)
 
     def at(self, path: str) -> frozenset[str]:
         """What the dump lists for exactly `path` (nothing inherited)."""
@@ -147,20 +158,43 @@ class Privileges:
 
         The dump resolves inheritance for the paths it lists: a listed path's entry is the
         answer (0 and 1 both mean held there). An unlisted path has no ACL of its own, so
-        it holds what propagates from its nearest listed ancestor. An always-listed
-        ancestor that is missing holds nothing, so nothing can propagate past it.
+        it holds what propagates from its nearest listed ancestor: `/vms/ID`, else `/vms`,
+        else `/`. An ancestor whose privileges all stop there (0) was set by an ACL that
+        applies there alone, so the walk goes on above it; an empty entry holds nothing.
+        PVE lists each of its fixed paths (`/nodes`, `/vms`, ...) whenever anything is held
+        there, so in a dump that lists any of them besides `/`, a fixed path left out holds
+        nothing (NoAccess there) and nothing passes it. A server that lists `/` alone is
+        read from `/` throughout.
         """
         exact = self.paths.get(path)
         if exact is not None:
             return frozenset(exact)
         while path not in ("", "/"):
+            if self._shaped and path in ALWAYS_LISTED and path not in self.paths:
+                break  # a fixed path PVE left out: nothing is held there
             path = path.rsplit("/", 1)[0] or "/"
             entry = self.paths.get(path)
             if entry is not None:
-                return frozenset(p for p, propagates in entry.items() if propagates)
-            if path in ALWAYS_LISTED:
-                break
+                propagated = frozenset(p for p, propagates in entry.items() if propagates)
+                if propagated or not entry:  # an empty entry: nothing there, nor below
+                    return propagated
         return frozenset()
+
+    def answer(self, path: str) -> frozenset[str]:
+        """This dump read as the answer to `/access/permissions?path=<path>`: what holds on
+        `path`, inheritance folded in by the server.
+
+        PVE keys the answer by `path`. A server that keys its one entry otherwise (`/` or
+        `/vms` for `?path=/vms/100`) is still answering for `path`, so that entry is the
+        answer, all of it. A server that ignored the parameter and sent the whole dump is
+        read as `effective` reads it.
+        """
+        exact = self.paths.get(path)
+        if exact is not None:
+            return frozenset(exact)
+        if len(self.paths) == 1:
+            return frozenset(next(iter(self.paths.values())))
+        return self.effective(path)
 
     def holds(self, path: str, privilege: str) -> bool:
         """Whether `privilege` applies at `path` (see `effective`)."""

@@ -255,11 +255,17 @@ def task_from(item: Mapping[str, Any]) -> Task:
 
 
 def privileges_from(data: Any) -> Privileges:
-    """`/access/permissions`: {path: {priv: 0|1}} (values may be bools or strings)."""
+    """`/access/permissions`: {path: {priv: 0|1}} (values may be bools or strings).
+
+    Paths are read as PVE writes them (`/vms/100`), whatever the server's spelling
+    (`vms/100/`); two spellings of one path hold what either holds.
+    """
     if not isinstance(data, Mapping):
         raise MappingError("permissions answer is not an object")
     paths: dict[str, dict[str, bool]] = {}
     for path, privs in data.items():
         if isinstance(privs, Mapping):
-            paths[str(path)] = {str(p): as_bool(flag) for p, flag in privs.items()}
+            entry = paths.setdefault("/" + str(path).strip("/"), {})
+            for p, flag in privs.items():
+                entry[str(p)] = entry.get(str(p), False) or as_bool(flag)
     return Privileges(paths)

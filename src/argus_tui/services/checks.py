@@ -15,8 +15,9 @@ from argus_tui.pve.mapping import privileges_from
 
 
 def held(client: PveClient, path: str) -> frozenset[str]:
-    """What the token holds on `path` now, as the server says."""
-    return privileges_from(client.permissions(path)).at(path)
+    """What the token holds on `path` now, as the server says: its answer is read as the
+    privileges on `path` however it is keyed (see `Privileges.answer`)."""
+    return privileges_from(client.permissions(path)).answer(path)
 
 
 def require(client: PveClient, path: str, privileges: Sequence[str], *, doing: str) -> None:

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-
-import platformdirs
 
 from argus_tui.domain.console import (
     ConsoleTarget,
@@ -44,6 +41,7 @@ from argus_tui.pve.mapping import MappingError, task_from
 from argus_tui.services.checks import require
 from argus_tui.services.console_bridge import BridgeEnd
 from argus_tui.services.runner import TaskRunner
+from argus_tui.store.private import FOLDER_MODE, data_dir, write_private
 from argus_tui.store.records import ActionRecord
 
 # What termproxy's command prints when it cannot attach (then the console closes).
@@ -108,9 +106,7 @@ class ConsoleMemo:
     """
 
     def __init__(self, path: Path | None = None) -> None:
-        self.path = path or Path(
-            platformdirs.user_data_dir("argus", appauthor=False), "console.json"
-        )
+        self.path = path or data_dir() / "console.json"
 
     def _load(self) -> dict[str, Any]:
         try:
@@ -137,13 +133,9 @@ class ConsoleMemo:
             return
         entry["shell" if shell else "guests"] = refused
         data[address] = entry
-        with contextlib.suppress(OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            tmp = self.path.with_suffix(".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, indent=1, sort_keys=True)
-            tmp.replace(self.path)
+        with contextlib.suppress(OSError):  # 0600 in a 0700 folder: it names servers
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
+            write_private(self.path, json.dumps(data, indent=1, sort_keys=True))
 
 
 class ConsoleService:

@@ -224,7 +224,7 @@ def _feature(
     client: PveClient, everything: Privileges, feature: Feature, path: str, token_id: str
 ) -> FeatureResult:
     """One feature, checked on the exact path the server checks."""
-    held = privileges_from(client.permissions(path)).at(path)
+    held = privileges_from(client.permissions(path)).answer(path)
     wanted = (feature.privilege, *feature.also)
     ok = any(p in held for p in wanted)
     grant = None if ok else _grant(path, token_id, feature.role)
@@ -288,7 +288,7 @@ def _backup_storages(client: PveClient, token_id: str) -> list[FeatureResult]:
     out = []
     for sid in sorted(ids):
         path = f"/storage/{sid}"
-        held = privileges_from(client.permissions(path)).at(path)
+        held = privileges_from(client.permissions(path)).answer(path)
         ok = ALLOCATE_SPACE in held or "Datastore.Allocate" in held
         grant = None if ok else _grant(path, token_id, STORAGE_ROLE)
         title = f"Backups: write to {sid}"

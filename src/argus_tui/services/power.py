@@ -122,7 +122,7 @@ class PowerService:
         if self.read_only:
             raise PermissionDenied("the profile is read-only: power actions are disabled")
         path = f"/vms/{guest.vmid}"
-        held = privileges_from(self.client.permissions(path)).at(path)
+        held = privileges_from(self.client.permissions(path)).answer(path)
         why = refusal(guest, action, held, read_only=False)
         if why is Refusal.NOT_PERMITTED:
             raise PermissionDenied(

@@ -61,7 +61,7 @@ def _visibility_warnings(privileges: Privileges, nodes: list[Node]) -> list[str]
             " privilege separation needs ACLs of its own (see 'argus doctor')"
         )
         return out
-    if "VM.Audit" not in privileges.at("/vms"):
+    if "VM.Audit" not in privileges.effective("/vms"):
         out.append("no VM.Audit on /vms: guest list may be incomplete")
     hidden = [n.name for n in nodes if n.online and n.cpu is None and n.maxmem is None]
     if hidden:

@@ -160,8 +160,10 @@ def _read(directory: Path, now: dt.datetime) -> CertBundle | None:
 
 
 def _save(directory: Path, bundle: CertBundle) -> None:
-    """Each file written to a private temporary file, then renamed into place."""
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Each file written to a private temporary file, then renamed into place; the
+    directory, and Argus's folder holding it when that is new, are made 0700."""
+    directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, exist_ok=True)
     os.chmod(directory, 0o700)
     for name, data in zip(_FILES, (bundle.cert_pem, bundle.key_pem, bundle.ca_pem), strict=True):
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")  # created 0600

@@ -180,6 +180,17 @@ class PermissionEngine:
             paths.update(members)
         return sorted(paths)
 
+    def listing(self, authid: str, path: str | None, style: str) -> dict[str, Privs]:
+        """`/access/permissions` as answered by a server of `style`: "pve" lists as PVE
+        does (`dump`, or `{path: ...}` for a path); "root-only" as some third-party
+        servers do: the whole dump is `/` alone, and a path's answer is keyed `/`."""
+        if style == "root-only":
+            privs = self.privileges(authid, path or "/")
+            return {"/": privs} if privs or path is not None else {}
+        if path is not None:
+            return {path: self.privileges(authid, path)}
+        return self.dump(authid)
+
     def dump(self, authid: str) -> dict[str, Privs]:
         """`/access/permissions` without `path`: every reported path where something is held."""
         result: dict[str, Privs] = {}

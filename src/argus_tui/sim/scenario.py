@@ -66,6 +66,8 @@ _GUEST_KEYS |= {"pool", "template", "lock", "ha", "fail", "disk_storage", "snaps
 _GUEST_KEYS |= GUEST_KEYS | {"local_disks"}
 _FAULT_KEYS = {"path", "latency_ms", "error_rate", "error_status", "malformed_json"}
 _FAULT_KEYS |= {"truncated_json", "html_error", "hang"}
+#: How `/access/permissions` may list (see `Scenario.permissions_listing`).
+LISTINGS = ("pve", "root-only")
 
 
 @dataclass(slots=True)
@@ -157,6 +159,9 @@ class Scenario:
     # termproxy verifies API tokens (qemu-server >= 9.1.7 / 8.4.7, pve-container >= 6.1.3 /
     # 5.3.4); false: older packages, whose consoles close before `OK` for a token
     console_tokens: bool = True
+    # how /access/permissions lists: "pve" as PVE does; "root-only" as some third-party
+    # servers do: the dump holds `/` alone, and `?path=X` is answered keyed `/`
+    permissions_listing: str = "pve"
 
     @property
     def pve_major(self) -> int:
@@ -313,7 +318,9 @@ def scenario_from_dict(data: dict[str, Any]) -> Scenario:
     check_keys(data, known | {"task", "faults"}, "scenario")
     sc = Scenario()
     cluster = table(data, "cluster")
-    check_keys(cluster, {"name", "version", "seed", "console_tokens"}, "[cluster]")
+    check_keys(
+        cluster, {"name", "version", "seed", "console_tokens", "permissions_listing"}, "[cluster]"
+    )
     if "name" in cluster:
         sc.cluster_name = get(cluster, "name", str, "[cluster]")
     sc.version = get(cluster, "version", str, "[cluster]", "9.1.2")
@@ -321,6 +328,12 @@ def scenario_from_dict(data: dict[str, Any]) -> Scenario:
         raise ScenarioError(f"[cluster]: version must look like '8.2.4', got {sc.version!r}")
     sc.seed = get(cluster, "seed", int, "[cluster]", 0)
     sc.console_tokens = get(cluster, "console_tokens", bool, "[cluster]", True)
+    sc.permissions_listing = get(cluster, "permissions_listing", str, "[cluster]", "pve")
+    if sc.permissions_listing not in LISTINGS:
+        raise ScenarioError(
+            f"[cluster]: permissions_listing must be one of {', '.join(LISTINGS)},"
+            f" got {sc.permissions_listing!r}"
+        )
 
     sc.nodes = _nodes(data)
     if sc.cluster_name is None and len(sc.nodes) > 1:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import platformdirs
-
 from argus_tui.domain.dburl import parse_database_url
 from argus_tui.domain.secret import Secret
 
+from .private import Notice, data_dir, secure_own_folders
 from .protocol import HistoryStore, Spooling
 from .records import (
     DAY,
@@ -48,6 +47,7 @@ __all__ = [
     "ExchangeRecord",
     "Export",
     "HistoryStore",
+    "Notice",
     "Policy",
     "Probe",
     "ProfileStats",
@@ -59,12 +59,8 @@ __all__ = [
     "data_dir",
     "local_history_path",
     "open_history",
+    "secure_own_folders",
 ]
-
-
-def data_dir() -> Path:
-    """Where Argus keeps its data: the platform's user data folder (~/.local/share/argus)."""
-    return Path(platformdirs.user_data_dir("argus", appauthor=False))
 
 
 def local_history_path() -> Path:

@@ -338,7 +338,7 @@ class SpooledHistory:
         return self._call(self.inner.vacuum)
 
     def take_warnings(self) -> list[str]:
-        out = self.inner.take_warnings()
+        out = self.inner.take_warnings() + self.spool.take_notices()
         if self.spool.dropped:
             out.append(
                 f"the team history spool {self.spool.path} is full ({self.spool.limit:,}"

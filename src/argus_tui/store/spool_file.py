@@ -4,9 +4,10 @@
 tasks) per line, oldest first, at most `limit` lines (the oldest are dropped, and that
 is said). `history-spool-snapshots.json`: per profile, the last refresh that could not
 be recorded, so the changes of the gap are recorded once the database is back. Both are
-0600 in a 0700 folder, since journal rows name people and guests; every change to them
-holds an exclusive lock on `history-spool.lock`, so several Argus processes of one user
-share them. Records are plain JSON: the dataclasses' fields.
+0600 in a 0700 folder, since journal rows name people and guests (looser ones are
+tightened, and said); every change to them holds an exclusive lock on
+`history-spool.lock`, so several Argus processes of one user share them. Records are
+plain JSON: the dataclasses' fields.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from typing import Any
 from argus_tui.domain.models import ClusterInfo, ClusterSnapshot, Guest, Node, Privileges, Task
 from argus_tui.errors import StoreError, StoreUnavailable
 
+from .private import FILE_MODE, FOLDER_MODE, private_folder, tighten, write_private
 from .records import ActionRecord, ExchangeRecord
 
 SPOOL_NAME = "history-spool.jsonl"
 SNAPSHOTS_NAME = "history-spool-snapshots.json"
+LOCK_NAME = "history-spool.lock"
 LIMIT = 10_000
 
 Entry = dict[str, Any]
@@ -42,8 +45,11 @@ class SpoolFile:
         self.path = folder / SPOOL_NAME
         self.snapshots_path = folder / SNAPSHOTS_NAME
         self.limit = limit
+        self.lock_path = folder / LOCK_NAME
         #: Records dropped because the spool was full, not yet said.
         self.dropped = 0
+        self._private = False  # the folder and files were checked
+        self._notices: list[str] = []
 
     # -- the journal spool ---------------------------------------------------------------
 
@@ -71,7 +77,7 @@ class SpoolFile:
                 lines = self._lines()
                 self._rewrite(lines[over:])
                 self.dropped += over
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
             with os.fdopen(fd, "a", encoding="utf-8") as handle:
                 handle.write(line)
 
@@ -117,7 +123,7 @@ class SpoolFile:
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()
             return
-        _write_private(self.path, "".join(f"{line}\n" for line in lines))
+        write_private(self.path, "".join(f"{line}\n" for line in lines))
 
     # -- kept snapshots --------------------------------------------------------------------
 
@@ -155,36 +161,34 @@ class SpoolFile:
                 if isinstance(old, dict) and float(old.get("ts", 0)) > ts:
                     continue
                 data[profile] = {"ts": ts, "snapshot": snapshot_json(snapshot)}
-            _write_private(self.snapshots_path, json.dumps(data, allow_nan=False))
+            write_private(self.snapshots_path, json.dumps(data, allow_nan=False))
 
     # -- the lock ----------------------------------------------------------------------------
 
+    def take_notices(self) -> list[str]:
+        """What making the folder and its files private found (once per SpoolFile)."""
+        out, self._notices = self._notices, []
+        return out
+
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        """An exclusive lock shared by every process of the user (released on close)."""
-        _private_folder(self.folder)
-        fd = os.open(self.folder / "history-spool.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        """An exclusive lock shared by every process of the user (released on close).
+        First the folder and the spool's files are made private (once), saying so."""
+        if not self._private:
+            self._notices += [str(n) for n in private_folder(self.folder)]
+            for path in (self.path, self.snapshots_path, self.lock_path):
+                notice = tighten(path)
+                if notice:
+                    self._notices.append(str(notice))
+            self._private = True
+        else:
+            self.folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
             os.close(fd)
-
-
-def _private_folder(folder: Path) -> None:
-    """The folder, created 0700 if missing, and made 0700 if others could read it."""
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if folder.stat().st_mode & 0o077:
-        os.chmod(folder, 0o700)
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Replace `path` atomically by a 0600 file holding `text`."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
 
 
 # -- records as JSON ---------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 
 A one-shot timer is re-armed after each poll has finished, so polls never overlap (the
 pattern of dolphie); failures back off (services' `Backoff`) and keep the last good data
-on screen while the status line counts down to the retry. Each poll carries the session
-it polled: one of a session switched away from is dropped, and that session is closed
-once nothing of it is on its way.
+on screen while the status line counts down to the retry. A poll on its way while the
+data is more than three intervals old (a network gone silent fails only at the read
+timeout) marks the data STALE at once, until it lands (services/freshness.py). Each poll
+carries the session it polled: one of a session switched away from is dropped, and that
+session is closed once nothing of it is on its way.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from textual.timer import Timer
 
 from argus_tui.domain.models import ClusterSnapshot
 from argus_tui.errors import ArgusError
+from argus_tui.services.freshness import RefreshWatch
 from argus_tui.services.recorder import Recorded
 from argus_tui.services.session import RecentTasks, Session
 from argus_tui.ui.messages import (
@@ -79,6 +82,8 @@ class RefreshingApp(App[int]):
         self._polling: Session | None = None  # the session whose poll is on its way
         self._polled = asyncio.Event()  # set while no poll is on its way
         self._timer: Timer | None = None  # the next poll
+        self.in_flight = RefreshWatch()  # when the poll on its way began (its clock: tests)
+        self._late_timer: Timer | None = None  # when the poll on its way turns late
         self._retired: list[Session] = []  # switched away from mid-poll: closed once it is in
         self._seen_at: float | None = None  # when the user last looked at the changes
 
@@ -89,7 +94,25 @@ class RefreshingApp(App[int]):
         self._stop_timer()
         self._polling = self.session
         self._polled.clear()
+        self.in_flight.started()
+        self._arm_late_check()
         self._poll(self.session, self.current_mode == "tasks")
+
+    def check_late(self) -> None:
+        """Call the data STALE if the poll on its way has been outstanding too long
+        (run by a timer set for the moment it would turn late)."""
+        if self.in_flight.late(self.session.backoff.interval) is not None:
+            if not self.status.late:
+                self.status = replace(self.status, late=True)
+        else:
+            self._arm_late_check()
+
+    def _arm_late_check(self) -> None:
+        if self._late_timer is not None:
+            self._late_timer.stop()
+        due = self.in_flight.late_in(self.session.backoff.interval)
+        # Just past the moment: late means longer than 3 intervals.
+        self._late_timer = None if due is None else self.set_timer(due + 0.01, self.check_late)
 
     async def refreshed(self) -> None:
         """Wait until no poll is on its way: the last one is shown and in the history."""
@@ -183,6 +206,10 @@ class RefreshingApp(App[int]):
         session.close()
 
     def _after_poll(self, error: str | None) -> None:
+        self.in_flight.landed(fresh=error is None)
+        if self._late_timer is not None:
+            self._late_timer.stop()
+            self._late_timer = None
         delay = None if self.paused else self.session.backoff.next_delay()
         if delay is not None:
             self._timer = self.set_timer(delay, self.refresh_now)

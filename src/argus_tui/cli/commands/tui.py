@@ -44,6 +44,7 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     llm, problem = _assistant(ctx, ctx.resolved.profile)
     session = ctx.session(llm=llm, llm_problem=problem, defer_history=True)
     session.prefetch()
+    warnings += ctx.take_held_notices()  # files made private: said like config warnings
     return _run_app(session, ui, interval, warnings, open_profile=_profile_opener(ctx))
 
 

@@ -22,10 +22,8 @@ def access_permissions(req: Request) -> Result:
         own_token = "!" in target and owner == req.authid
         if not own_token and not req.can("/access", "Sys.Audit"):
             raise SimError(403, "Permission check failed (/access, Sys.Audit)")
-    path = req.params.get("path")
-    if path is not None:
-        return Result({path: state.permissions.privileges(target, path)})
-    return Result(state.permissions.dump(target))
+    listing = state.scenario.permissions_listing
+    return Result(state.permissions.listing(target, req.params.get("path"), listing))
 
 
 @routes.get("/access/roles")

@@ -21,6 +21,7 @@ import sqlite_utils
 
 from argus_tui.errors import StoreError
 
+from ..private import create_private, private_folder, tighten
 from .errors import HINT, Corrupt, failure, is_corrupt
 from .schema import SCHEMA_VERSION, migrate
 
@@ -63,13 +64,16 @@ class HistoryFile:
         if self._db is not None:
             return self._db.conn
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.parent.is_dir():  # an existing one is not Argus's to change
+                private_folder(self.path.parent)
         except OSError as exc:
             raise failure(self.path, "cannot create its folder", exc) from None
+        self._private_files()
         try:
             db = self._connect()
         except Corrupt as exc:
             self._quarantine(str(exc))
+            self._private_files()
             try:
                 db = self._connect()
             except Corrupt as again:
@@ -78,6 +82,20 @@ class HistoryFile:
                 ) from None
         self._db = db
         return db.conn
+
+    def _private_files(self) -> None:
+        """The file is created 0600 before SQLite opens it (SQLite gives its -wal and -shm
+        the file's mode); an existing one others can read is tightened, and that is said
+        once (`warnings`). A folder where it cannot be created is left to SQLite to name."""
+        try:
+            if create_private(self.path):
+                return
+        except OSError:
+            return
+        for path in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
+            notice = tighten(path)
+            if notice:
+                self.warnings.append(str(notice))
 
     @contextlib.contextmanager
     def writing(self, what: str) -> Iterator[sqlite3.Connection]:

@@ -9,11 +9,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from argus_tui.domain.models import ClusterSnapshot, Task
 from argus_tui.errors import StoreError
 
+from ..private import data_dir
 from ..records import (
     HOUR,
     LARGE_CLUSTER,
@@ -39,7 +38,7 @@ _EXCHANGE_COLUMNS = (
 
 def default_path() -> Path:
     """history.db under the platform's user data folder (e.g. ~/.local/share/argus)."""
-    return Path(platformdirs.user_data_dir("argus", appauthor=False)) / "history.db"
+    return data_dir() / "history.db"
 
 
 class SqliteHistory(SeriesReads):

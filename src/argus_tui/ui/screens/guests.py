@@ -121,7 +121,7 @@ class GuestsScreen(ArgusScreen):
         self._cell_cache = {}
         self._hay_cache = {}
         notice = ""
-        if "VM.Audit" not in snapshot.privileges.at("/vms"):
+        if "VM.Audit" not in snapshot.privileges.effective("/vms"):
             notice = (
                 "no VM.Audit on /vms: guests without it are hidden; see `argus doctor`"
                 if snapshot.guests

@@ -12,7 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from rich.cells import cell_len
+from rich.console import Console
+from rich.style import Style
 from rich.text import Text
+from textual.app import RenderResult
+from textual.geometry import Region
+from textual.visual import VisualType
 from textual.widgets import Static
 
 from argus_tui.domain.models import ClusterSnapshot
@@ -33,6 +39,7 @@ class Status:
     error: str | None = None  # the last refresh failed: why (the data shown is stale)
     message: str = ""  # progress and results of what the user did
     retry_at: float | None = None  # monotonic time of the next try after a failure
+    late: bool = False  # the refresh on its way is overdue: the data shown is stale
 
 
 def profile_label(session: Session) -> str:
@@ -44,13 +51,32 @@ class AppBar(Static):
 
     Every main screen has its own bars; those of screens out of view skip the repaint
     (each refresh would otherwise redraw all of them) and catch up on `repaint` when
-    their screen resumes.
+    their screen resumes. A new line repaints only up to its last changed cell, and not
+    at all when it is the line on show: over SSH each redrawn cell costs bytes.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._session: Session | None = None
         self._snapshot: ClusterSnapshot | None = None
+        self._painted: Text | None = None  # the line on show
+
+    def update(self, content: VisualType = "", *, layout: bool = True) -> None:
+        if not isinstance(content, Text):
+            self._painted = None
+            super().update(content, layout=layout)
+            return
+        old, self._painted = self._painted, content
+        if old is not None and old == content:
+            return
+        width = self.content_region.width
+        if old is None or not width:
+            self.refresh()
+        elif end := changed_end(old, content, width, self.app.console):
+            self.refresh(Region(0, 0, end, 1))
+
+    def render(self) -> RenderResult:
+        return self._painted if self._painted is not None else super().render()
 
     def on_mount(self) -> None:
         self.follow_app()
@@ -74,6 +100,31 @@ class AppBar(Static):
 
     def repaint(self) -> None:
         """Show the state kept; called while the bar's screen is on view."""
+
+
+def changed_end(old: Text, new: Text, width: int, console: Console) -> int:
+    """The column after the last of `width` cells that differs between two one-line
+    texts (0: none); the cells after it look the same, so they need no repaint."""
+    before, after = _cells(old, width, console), _cells(new, width, console)
+    for column in range(width, 0, -1):
+        if before[column - 1] != after[column - 1]:
+            return column
+    return 0
+
+
+def _cells(text: Text, width: int, console: Console) -> list[tuple[str, Style | None]]:
+    """(character, style) per cell as a one-line bar shows `text`: cut with an ellipsis,
+    padded to `width`; a wide character's second cell is ("", style)."""
+    fitted = text.copy()
+    fitted.truncate(width, overflow="ellipsis", pad=True)
+    cells: list[tuple[str, Style | None]] = []
+    for segment in fitted.render(console):
+        for character in segment.text:
+            cells.append((character, segment.style))
+            if cell_len(character) == 2:
+                cells.append(("", segment.style))
+    cells.extend([(" ", None)] * (width - len(cells)))
+    return cells[:width]
 
 
 class ClusterHeader(AppBar):
@@ -216,6 +267,7 @@ class StatusLine(AppBar):
             message=status.message,
             retry_in=status.retry_at - time.monotonic() if status.retry_at else None,
             history=self._history,
+            late=status.late,
         )
 
     def show(
@@ -232,6 +284,7 @@ class StatusLine(AppBar):
         message: str = "",
         retry_in: float | None = None,
         history: str = "",
+        late: bool = False,
     ) -> None:
         now = time.time()
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -252,14 +305,17 @@ class StatusLine(AppBar):
         else:
             age = max(0, int(now - fetched_at))
             text.append(f"· data {age}s old")
-        if error is not None:
+        if error is not None or (late and fetched_at is not None):
             badge = " OFFLINE " if fetched_at is None else " STALE "
             text.append(" ")
             text.append(
                 badge, style="bold reverse red" if fetched_at is None else "bold reverse yellow"
             )
-            if retry_in is not None and not paused:
-                text.append(f" retry in {max(0, round(retry_in))}s (ctrl+r now)", style="dim")
+        if late:  # a refresh (or the retry) is on its way, overdue: no countdown
+            text.append(" no answer from the server yet", style="dim")
+        elif error is not None and retry_in is not None and not paused:
+            text.append(f" retry in {max(0, round(retry_in))}s (ctrl+r now)", style="dim")
+        if error is not None:
             text.append(f" {printable(error)}", style="yellow")
         if history:
             text.append("  ")

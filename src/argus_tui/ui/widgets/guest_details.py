@@ -3,7 +3,8 @@ its status/current, config and addresses (or why there are none), fetched in a w
 the selected guest only, so a refresh makes no more requests.
 
 Fetched details are kept per guest, so coming back to a guest shows them without flicker
-while fresh ones are fetched.
+while fresh ones are fetched. Each refresh fetches them again, and only the lines whose
+text changed are repainted (ui/widgets/detail_lines.py).
 """
 
 from __future__ import annotations
@@ -11,19 +12,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import Static
 
 from argus_tui.domain.format import bytes_, percent, uptime
 from argus_tui.domain.models import Guest
-from argus_tui.domain.text import printable
 from argus_tui.errors import ArgusError
 from argus_tui.services.maintenance import Addresses
 from argus_tui.services.session import Session
+from argus_tui.ui.widgets.detail_lines import DetailLines, Row
 
 
 class DetailsReady(Message):
@@ -60,7 +59,7 @@ class GuestDetails(VerticalScroll):
         self._addresses: dict[int, Addresses] = {}
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="guest-details-text")
+        yield DetailLines(id="guest-details-text")
 
     def on_mount(self) -> None:
         self.watch(self.app, "session", self._new_session)
@@ -74,14 +73,14 @@ class GuestDetails(VerticalScroll):
     def show(self, guest: Guest | None, *, force: bool = False) -> None:
         """Show `guest` (while the panel is open); `force` fetches its details again."""
         self._guest = guest
-        text = self.query_one("#guest-details-text", Static)
+        lines = self.query_one(DetailLines)
         if guest is None:
-            text.update("")
+            lines.show([])
             return
         if not self.display:
             return
         cached = self._cache.get(guest.vmid)
-        text.update(details_text(guest, cached, None, self._addresses.get(guest.vmid)))
+        lines.show(details_rows(guest, cached, None, self._addresses.get(guest.vmid)))
         if (force or (cached is None and self._fetching != guest.vmid)) and self._session:
             self._fetching = guest.vmid
             self._fetch(self._session, guest)
@@ -114,25 +113,22 @@ class GuestDetails(VerticalScroll):
             self._addresses[message.vmid] = message.addresses
         guest = self._guest
         if guest is not None and guest.vmid == message.vmid:
-            text = self.query_one("#guest-details-text", Static)
             addresses = self._addresses.get(guest.vmid)
-            text.update(details_text(guest, message.details, message.error, addresses))
+            rows = details_rows(guest, message.details, message.error, addresses)
+            self.query_one(DetailLines).show(rows)
 
 
-def details_text(
+def details_rows(
     guest: Guest,
     details: dict[str, Any] | None,
     error: str | None,
     addresses: Addresses | None = None,
-) -> Text:
+) -> list[Row]:
     """The details panel: what the list says, then status/current, addresses and config
     when fetched."""
-    text = Text()
-    text.append(f"{printable(guest.label)}\n", style="bold")
-    text.append(
-        f"{'VM' if guest.type == 'qemu' else 'CT'} {guest.vmid} on {printable(guest.node)}\n"
-    )
-    rows = [
+    kind = "VM" if guest.type == "qemu" else "CT"
+    rows = [Row(guest.label, style="bold"), Row(f"{kind} {guest.vmid} on {guest.node}")]
+    listed = [
         ("status", guest.status + (" (template)" if guest.template else "")),
         ("cpu", f"{percent(guest.cpu)} of {f'{guest.maxcpu:g}' if guest.maxcpu else '?'} cores"),
         ("memory", f"{bytes_(guest.mem)} / {bytes_(guest.maxmem)}"),
@@ -149,45 +145,44 @@ def details_text(
         ("HA", guest.hastate or "not managed"),
         ("lock", guest.lock or "-"),
     ]
-    for label, value in rows:
-        text.append(f"{label:>8} ", style="dim")
-        text.append(f"{printable(value)}\n")
+    rows += [Row(value, key=label, key_width=8) for label, value in listed]
     if error:
-        text.append(f"\n{printable(error)}\n", style="yellow")
-        return text
+        return [*rows, _BLANK, Row(error, style="yellow")]
     if details is None:
-        text.append("\nloading details…\n", style="italic dim")
-        return text
+        return [*rows, _BLANK, Row("loading details…", style="italic dim")]
     current = details.get("current", {})
     config = details.get("config", {})
-    text.append("\nstatus/current\n", style="bold")
+    rows += [_BLANK, Row("status/current", style="bold")]
     for key in ("qmpstatus", "pid", "running-qemu", "running-machine", "agent"):
         if key in current:
-            text.append(f"{key:>16} ", style="dim")
-            text.append(f"{printable(str(current[key]))}\n")
+            rows.append(_field(key, current[key]))
     ha = current.get("ha")
     if isinstance(ha, dict) and ha.get("managed"):
-        text.append(f"{'ha':>16} ", style="dim")
-        text.append(f"{printable(str(ha.get('state', '?')))}\n")
+        rows.append(_field("ha", ha.get("state", "?")))
     if addresses is not None:
-        addresses_text(text, addresses)
-    text.append("\nconfig\n", style="bold")
+        rows += address_rows(addresses)
+    rows += [_BLANK, Row("config", style="bold")]
     for key in sorted(config):
         if key in ("digest",) or _secret_like(key):
             continue
-        value = str(config[key])
-        text.append(f"{key:>16} ", style="dim")
-        text.append(f"{printable(value)[:60]}\n")
-    return text
+        rows.append(_field(key, config[key]))
+    return rows
 
 
-def addresses_text(text: Text, addresses: Addresses) -> None:
-    text.append("\naddresses\n", style="bold")
+def address_rows(addresses: Addresses) -> list[Row]:
+    rows = [_BLANK, Row("addresses", style="bold")]
     if not addresses.addresses:
-        text.append(f"  {printable(addresses.why_none)}\n", style="yellow")
-    for address in addresses.addresses:
-        text.append(f"{printable(address.interface):>16} ", style="dim")
-        text.append(f"{printable(address.address)}\n")
+        rows.append(Row(addresses.why_none, style="yellow", indent=2))
+    rows += [_field(address.interface, address.address) for address in addresses.addresses]
+    return rows
+
+
+_BLANK = Row("")
+
+
+def _field(key: object, value: object) -> Row:
+    """A fetched field: its value wraps under the value column, after 16 cells of key."""
+    return Row(str(value), key=str(key), key_width=16)
 
 
 def _secret_like(key: str) -> bool:

@@ -20,7 +20,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -205,12 +205,37 @@ class VirtualTable(ScrollView, can_focus=True):
             if index >= len(self._keys):
                 break
             key = self._keys[index]
-            if old_keys[index] != key or shown.get(key) != self.cells(key):
-                changed += 1
-                self.refresh_lines(offset + 1, 1)
-            else:
-                self._shown[key] = shown[key]
+            before, cells = shown.get(key), self.cells(key)
+            end = self._changed_end(before, cells) if old_keys[index] == key else None
+            if end == 0:  # the same as drawn (or changed only in columns not shown)
+                self._shown[key] = cells or ()
+                continue
+            changed += 1
+            self._refresh_line(offset + 1, end)
         self.repaints = changed
+
+    def _changed_end(
+        self, before: tuple[Cell, ...] | None, after: tuple[Cell, ...] | None
+    ) -> int | None:
+        """The column after the last cell that differs (0: none; None: the whole line
+        is new): the cells after it are drawn the same, and over SSH each redrawn cell
+        costs bytes."""
+        if before == after:
+            return 0
+        if before is None or after is None or len(before) != len(after):
+            return None
+        x, end = 2, 0  # the mark column comes first
+        for index, _, width in self._layout():
+            x += width + 1
+            if before[index] != after[index]:
+                end = x
+        return end
+
+    def _refresh_line(self, y: int, end: int | None = None) -> None:
+        """Repaint line `y` of the widget (0 is the header), up to column `end`."""
+        width = self.size.width if end is None else end
+        if 0 <= y < self.size.height and width:
+            self.refresh(Region(0, y, width, 1))
 
     def toggle_mark(self, key: RowKey | None = None) -> bool:
         key = self.cursor_key if key is None else key
@@ -234,7 +259,7 @@ class VirtualTable(ScrollView, can_focus=True):
     def _refresh_key(self, key: RowKey) -> None:
         index = self._index.get(key)
         if index is not None:
-            self.refresh_lines(index - int(self.scroll_offset.y) + 1, 1)
+            self._refresh_line(index - int(self.scroll_offset.y) + 1)
 
     # -- cursor -----------------------------------------------------------------------------
 
@@ -242,8 +267,9 @@ class VirtualTable(ScrollView, can_focus=True):
         return max(0, min(row, len(self._keys) - 1)) if self._keys else 0
 
     def watch_cursor_row(self, old: int, new: int) -> None:
-        self.refresh_lines(old - int(self.scroll_offset.y) + 1, 1)
-        self.refresh_lines(new - int(self.scroll_offset.y) + 1, 1)
+        if old != new:  # set again by every update: the row looks the same
+            self._refresh_line(old - int(self.scroll_offset.y) + 1)
+            self._refresh_line(new - int(self.scroll_offset.y) + 1)
         self._scroll_cursor_into_view()
         self._announce()
 
@@ -352,8 +378,8 @@ class VirtualTable(ScrollView, can_focus=True):
             else:
                 segments.append(Segment(_fit(content, width, column.align), cell_style))
             segments.append(Segment(" ", row_style))
-        strip = Strip(segments).adjust_cell_length(self.size.width, row_style)
-        return strip
+        # One run per style: each run costs an escape sequence on the terminal.
+        return Strip(segments).simplify().adjust_cell_length(self.size.width, row_style)
 
     def _styled(self, text: Text, width: int, style: Style) -> list[Segment]:
         """A cell of styled runs (a usage bar), cut or padded to `width` cells; the
@@ -373,7 +399,7 @@ class VirtualTable(ScrollView, can_focus=True):
                 label = (label if len(label) <= room else label[:room]) + arrow
             segments.append(Segment(_fit(label, width, column.align), style))
             segments.append(Segment(" ", style))
-        return Strip(segments).adjust_cell_length(self.size.width, style)
+        return Strip(segments).simplify().adjust_cell_length(self.size.width, style)
 
 
 def _fit(text: str, width: int, align: str) -> str:

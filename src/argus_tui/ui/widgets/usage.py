@@ -1,6 +1,7 @@
 """Usage rows: a label, a bar for the current value, a sparkline of history, the peak.
 
 Everything is built as `rich.text.Text`, so text from the server is never parsed as markup.
+The sparkline draws percentages on 0-100 % and rates on their own range (ui/widgets/spark.py).
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Sparkline, Static
+from textual.widgets import Static
 
 from argus_tui.domain.format import bytes_, pct_style, percent
+from argus_tui.ui.widgets.spark import LevelSparkline, finite
 
 BAR_WIDTH = 12
 LABEL_WIDTH = 8
@@ -76,7 +78,7 @@ class UsageRow(Horizontal):
         self.label = label
         self.is_rate = is_rate
         self.value = Static(fraction_line(label, None), classes="usage-value")
-        self.spark = Sparkline([])
+        self.spark = LevelSparkline(percent=not is_rate)
         self.peak = Static("", classes="usage-peak")
 
     def compose(self) -> ComposeResult:
@@ -89,8 +91,9 @@ class UsageRow(Horizontal):
         self.value.update(current)
         self.spark.data = list(series or ())
         self.set_class(stale, "-stale")
-        if not series:
+        samples = finite(series or ())
+        if not samples:
             self.peak.update(Text("loading…" if series is None else "no history", style="dim"))
         else:
-            top = max(series)
+            top = max(samples)
             self.peak.update(Text(f"max {rate(top) if self.is_rate else percent(top)}"))
