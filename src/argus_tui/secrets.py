@@ -13,10 +13,6 @@ from __future__ import annotations
 import os
 from typing import Protocol, cast
 
-import keyring
-from keyring import errors as keyring_errors
-from keyring.backends import chainer, fail, null
-
 from argus_tui.domain.secret import Secret
 from argus_tui.errors import SecretStoreError
 
@@ -94,6 +90,8 @@ class SecretStore:
 
     def delete(self, account: str) -> bool:
         """Remove the entry for `account`; False when there was nothing to delete."""
+        from keyring import errors as keyring_errors  # loaded by _resolve already
+
         what = f"Cannot delete {account} from the OS keyring"
         backend = self._resolve(what)
         try:
@@ -129,6 +127,12 @@ class SecretStore:
             raise _failure(exc, what, backend) from exc
 
     def _resolve(self, what: str) -> _Backend:
+        # keyring is imported here, on first use, not with this module: its import and
+        # backend discovery cost tens of milliseconds at every start, and a token given in
+        # the environment never needs it.
+        import keyring
+        from keyring.backends import chainer, fail, null
+
         backend = self._backend
         if backend is None:
             try:
@@ -198,6 +202,8 @@ def _failure(
     exc: Exception, what: str, backend: object, secret: Secret | None = None
 ) -> SecretStoreError:
     """Translate an exception from a backend call; never echo `secret`."""
+    from keyring import errors as keyring_errors  # a backend call failed: keyring is loaded
+
     name = _name(backend)
     if isinstance(exc, keyring_errors.NoKeyringError):
         return _no_keyring(what)

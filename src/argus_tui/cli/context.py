@@ -270,15 +270,22 @@ class CliContext:
         self._stores.clear()
 
     def session(
-        self, *, record: bool = True, llm: LlmSettings | None = None, llm_problem: str = ""
+        self,
+        *,
+        record: bool = True,
+        llm: LlmSettings | None = None,
+        llm_problem: str = "",
+        defer_history: bool = False,
     ) -> Session:
         """The session every command and the TUI work through. `record`: with the local
-        history (when it is enabled)."""
+        history (when it is enabled). `defer_history`: the session opens it itself, after
+        its first snapshot is shown (the TUI's start does not wait for the database)."""
         from argus_tui.services.session import Session  # loads the client and the store
 
         self.secure_data()
         client = self.client()
         resolved = self.resolved
+        deferred = record and defer_history
         return Session(
             client,
             profile=resolved.profile,
@@ -286,7 +293,8 @@ class CliContext:
             colour=resolved.colour,
             demo=self._demo_history is not None,
             insecure=resolved.settings.tls.mode == "insecure",
-            history=self.history() if record else None,
+            history=self.history() if record and not deferred else None,
+            open_history=self.history if deferred else None,
             llm=llm,
             llm_problem=llm_problem,
         )

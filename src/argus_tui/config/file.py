@@ -13,11 +13,7 @@ import tomllib
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import tomlkit
-from tomlkit.exceptions import TOMLKitError
-from tomlkit.items import Table
+from typing import TYPE_CHECKING, Any
 
 from argus_tui.config.model import (
     HISTORY_KEYS,
@@ -35,6 +31,10 @@ from argus_tui.config.model import (
 )
 from argus_tui.config.paths import config_path
 from argus_tui.errors import ConfigError
+
+if TYPE_CHECKING:  # tomlkit is imported only to save: every start reads, few write
+    import tomlkit
+    from tomlkit.items import Table
 
 _HEADER = "Argus profiles. Secrets are kept in the OS keyring, not here."
 
@@ -98,6 +98,8 @@ class Config:
         Only the profiles and the default that changed since the file was read are
         rewritten, in place; everything else is left as the user wrote it.
         """
+        import tomlkit
+
         document = self._document()
         if self.default != self._saved_default:
             if self.default:
@@ -142,6 +144,9 @@ class Config:
 
     def _document(self) -> tomlkit.TOMLDocument:
         """The file as read, as an editable document; a new one for a new file."""
+        import tomlkit
+        from tomlkit.exceptions import TOMLKitError
+
         if not self._text:
             document = tomlkit.document()
             document.add(tomlkit.comment(_HEADER))
@@ -154,6 +159,8 @@ class Config:
 
 
 def _new_table(values: Mapping[str, TomlValue]) -> Table:
+    import tomlkit
+
     table = tomlkit.table()
     table.update(values)
     table.add(tomlkit.nl())  # a blank line before whatever table follows

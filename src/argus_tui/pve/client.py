@@ -11,15 +11,13 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import msgspec
-import requests
-from proxmoxer import ProxmoxAPI
-from requests.adapters import HTTPAdapter
 
 from argus_tui.domain.models import Entity
 from argus_tui.errors import (
@@ -38,22 +36,13 @@ from argus_tui.pve.operations import OperationsApi
 from argus_tui.pve.paths import entity_path
 from argus_tui.pve.settings import ConnectionSettings, normalise_fingerprint
 
+if TYPE_CHECKING:  # loaded with the first request: see pve/http.py
+    import requests
+
 _PERM_RE = re.compile(r"Permission check failed \(([^,]+), ([^)]+)\)")
 _FP_MISMATCH_RE = re.compile(
     r"Expected \"?([0-9a-fA-F:]+)\"?, got \"?([0-9a-fA-F:]+)\"?", re.IGNORECASE
 )
-
-
-class _PinnedAdapter(HTTPAdapter):
-    """Accept exactly one certificate, by SHA-256 fingerprint (PVE's self-signed case)."""
-
-    def __init__(self, fingerprint: str) -> None:
-        self._fingerprint = fingerprint.replace(":", "").lower()
-        super().__init__()
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["assert_fingerprint"] = self._fingerprint
-        super().init_poolmanager(*args, **kwargs)
 
 
 @dataclass(slots=True)
@@ -75,31 +64,28 @@ class PveClient(OperationsApi, MaintenanceApi, ConsoleApi):
                 f"token id {settings.token_id!r} is not of the form USER@REALM!TOKENNAME",
                 hint="for example argus@pve!tui",
             )
-        tls = settings.tls
-        verify: bool | str = True
-        if tls.mode == "ca" and tls.ca_file:
-            verify = tls.ca_file
-        elif tls.mode in ("insecure", "fingerprint"):
-            verify = False
-        self._api = ProxmoxAPI(
-            settings.host,
-            port=settings.port,
-            user=user,
-            token_name=token_name,
-            token_value=settings.secret.reveal(),
-            verify_ssl=verify,
-            timeout=(settings.connect_timeout, settings.read_timeout),
-        )
-        self._session: requests.Session = self._api._store["session"]
-        if tls.mode == "fingerprint" and tls.fingerprint:
-            self._session.mount(f"https://{settings.address}/", _PinnedAdapter(tls.fingerprint))
+        self._user, self._token_name = user, token_name
+        self._http: requests.Session | None = None
+        self._http_lock = threading.Lock()
         self.calls = 0  # requests made, for tests and benchmarks
 
     def __repr__(self) -> str:
         return f"PveClient({self.settings.address}, {self.settings.token_id})"
 
+    @property
+    def _session(self) -> requests.Session:
+        """The HTTPS session, made by the first request (importing requests then)."""
+        if self._http is None:
+            with self._http_lock:
+                if self._http is None:
+                    from argus_tui.pve.http import new_session
+
+                    self._http = new_session(self.settings, self._user, self._token_name)
+        return self._http
+
     def close(self) -> None:
-        self._session.close()
+        if self._http is not None:
+            self._http.close()
 
     # -- the one request path -------------------------------------------------------------
 
@@ -108,6 +94,8 @@ class PveClient(OperationsApi, MaintenanceApi, ConsoleApi):
 
     def _send(self, method: str, path: str, /, **params: Any) -> requests.Response:
         """One HTTPS request, its failures to connect mapped; the answer still unread."""
+        import requests  # with the session (pve/http.py): at hand once it is made
+
         url = self.settings.base_url + path
         clean = {k: _wire(v) for k, v in params.items() if v is not None}
         self.calls += 1

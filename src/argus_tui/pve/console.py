@@ -17,16 +17,8 @@ import socket
 import ssl
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import quote
-
-from websockets.exceptions import (
-    ConnectionClosed,
-    InvalidHandshake,
-    InvalidStatus,
-)
-from websockets.sync.client import ClientConnection, connect
-from websockets.typing import Subprotocol
 
 from argus_tui.domain.console import ConsoleTarget, tokens_refused_text
 from argus_tui.domain.models import Entity
@@ -44,6 +36,10 @@ from argus_tui.errors import (
 from argus_tui.pve.paths import entity_path
 from argus_tui.pve.settings import ConnectionSettings
 from argus_tui.pve.tls_socket import SharedTLSSocket
+
+if TYPE_CHECKING:  # websockets is imported by the first console (tens of ms at every start)
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+    from websockets.sync.client import ClientConnection
 
 #: termproxy waits this long for the WebSocket and then for the ticket line.
 OPEN_TIMEOUT = 10.0
@@ -113,6 +109,10 @@ class ConsoleApi:
         self: _Requests, target: ConsoleTarget, ticket: ConsoleTicket
     ) -> Iterator[ConsoleSocket]:
         """The console's WebSocket, authenticated to termproxy (`OK` received)."""
+        from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+        from websockets.sync.client import connect
+        from websockets.typing import Subprotocol
+
         settings = self.settings
         query = f"port={ticket.port}&vncticket={quote(ticket.ticket.reveal(), safe='')}"
         host = f"[{settings.host}]" if ":" in settings.host else settings.host
@@ -164,6 +164,8 @@ class ConsoleSocket:
 
     def authenticate(self, ticket: ConsoleTicket, target: ConsoleTarget) -> None:
         """Send `user:ticket\\n`; termproxy answers `OK`, or closes on a refused token."""
+        from websockets.exceptions import ConnectionClosed
+
         self._ws.send(f"{ticket.user}:{ticket.ticket.reveal()}\n")
         try:
             reply = self._ws.recv(timeout=OPEN_TIMEOUT, decode=False)
@@ -184,6 +186,8 @@ class ConsoleSocket:
 
     def recv(self, timeout: float | None = None) -> bytes | None:
         """The next terminal bytes; None after `timeout`; ConsoleEnded once it closes."""
+        from websockets.exceptions import ConnectionClosed
+
         try:
             data = self._ws.recv(timeout=timeout, decode=False)
         except TimeoutError:

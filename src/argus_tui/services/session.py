@@ -8,7 +8,9 @@ can be tested without a terminal.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from argus_tui.domain.models import ClusterSnapshot, Entity, Guest, Task
@@ -28,6 +30,7 @@ from argus_tui.services.history import ChangesView, load_changes, usage_rows
 from argus_tui.services.maintenance import Addresses, Evacuation, NodePower
 from argus_tui.services.migration import MigrationService
 from argus_tui.services.power import PowerService
+from argus_tui.services.prefetch import Prefetch
 from argus_tui.services.recorder import Recorded, Recorder
 from argus_tui.services.runner import TaskRunner
 from argus_tui.services.storage import Content
@@ -87,42 +90,59 @@ class Backoff:
         self.failures += 1
 
 
-@dataclass(slots=True)
 class Session:
-    """What the TUI is connected to. Methods block: call them from worker threads."""
+    """What the TUI is connected to. Methods block: call them from worker threads.
 
-    client: PveClient
-    profile: str | None = None
-    read_only: bool = False
-    colour: str = ""
-    demo: bool = False
-    insecure: bool = False
-    history: HistoryStore | None = None
-    llm: LlmSettings | None = None  # the assistant's model; None while it is not configured
-    llm_problem: str = ""  # why the assistant's settings could not be used, if they could not
-    backoff: Backoff = field(default_factory=Backoff)
-    runner: TaskRunner = field(init=False)
-    power: PowerService = field(init=False)
-    snapshots: SnapshotService = field(init=False)
-    backups: BackupService = field(init=False)
-    migration: MigrationService = field(init=False)
-    evacuation: Evacuation = field(init=False)
-    node_power: NodePower = field(init=False)
-    console: ConsoleService = field(init=False)
-    recorder: Recorder | None = field(init=False)
-    _closed: bool = field(init=False, default=False)
+    Two things make the first screen come sooner (see docs/PERFORMANCE.md, "Start-up"):
+    `prefetch` starts the first refresh in a thread while the caller is still importing
+    and drawing, and `open_history` lets the history be opened (and the first snapshot
+    recorded into it) after that snapshot has been shown, instead of before.
+    """
 
-    def __post_init__(self) -> None:
-        self.runner = TaskRunner(self.client, profile=self.history_profile, history=self.history)
-        self.power = PowerService(self.runner, read_only=self.read_only)
-        self.snapshots = SnapshotService(self.runner, read_only=self.read_only)
-        self.backups = BackupService(self.runner, read_only=self.read_only)
-        self.migration = MigrationService(self.runner, read_only=self.read_only)
+    def __init__(
+        self,
+        client: PveClient,
+        *,
+        profile: str | None = None,
+        read_only: bool = False,
+        colour: str = "",
+        demo: bool = False,
+        insecure: bool = False,
+        history: HistoryStore | None = None,
+        open_history: Callable[[], HistoryStore | None] | None = None,
+        llm: LlmSettings | None = None,
+        llm_problem: str = "",
+        backoff: Backoff | None = None,
+    ) -> None:
+        """`open_history`, given instead of `history`: opens it, on first need (see
+        `history_pending`)."""
+        self.client = client
+        self.profile = profile
+        self.read_only = read_only
+        self.colour = colour
+        self.demo = demo
+        self.insecure = insecure
+        self.llm = llm  # the assistant's model; None while it is not configured
+        self.llm_problem = llm_problem  # why the assistant's settings could not be used
+        self.backoff = backoff or Backoff()
+        self._history = history
+        self._opener = open_history if history is None else None
+        self._history_lock = threading.Lock()
+        self._unrecorded: ClusterSnapshot | None = None  # shown before the history opened
+        self._deferred = Recorded()  # what recording `_unrecorded` found, for the next poll
+        self._prefetch: Prefetch | None = None
+        self._polled = False  # a refresh has been made (the first one defers the history)
+        self._closed = False
+        self.runner = TaskRunner(client, profile=self.history_profile, history=history)
+        self.power = PowerService(self.runner, read_only=read_only)
+        self.snapshots = SnapshotService(self.runner, read_only=read_only)
+        self.backups = BackupService(self.runner, read_only=read_only)
+        self.migration = MigrationService(self.runner, read_only=read_only)
         self.evacuation = Evacuation(self.migration)
-        self.node_power = NodePower(self.runner, self.read_only)
+        self.node_power = NodePower(self.runner, read_only)
         self.console = ConsoleService(self.runner)
-        self.recorder = (
-            Recorder(self.history, self.history_profile) if self.history is not None else None
+        self.recorder: Recorder | None = (
+            Recorder(history, self.history_profile) if history is not None else None
         )
 
     @property
@@ -130,15 +150,56 @@ class Session:
         return history_profile(self.profile)
 
     @property
+    def history(self) -> HistoryStore | None:
+        """The history store, None when it is off. A history not yet opened is opened
+        now (blocking, once): the first look at it may come before `open_history`."""
+        if self._opener is not None:
+            self.open_history()
+        return self._history
+
+    @property
+    def history_pending(self) -> bool:
+        """A history is still to be opened (`open_history`)."""
+        return self._opener is not None
+
+    def open_history(self) -> None:
+        """Open the history now if it is still to be opened, and record into it what was
+        shown before. Blocking (importing the backend, creating the file): call it from a
+        worker, after the first snapshot is on screen; the second refresh calls it too."""
+        with self._history_lock:
+            opener, self._opener = self._opener, None
+            if opener is None or self._closed:
+                return
+            try:
+                history = opener()
+            except ArgusError as exc:
+                self._deferred = Recorded(error=f"history unavailable: {exc}")
+                return
+            if history is None:
+                return
+            self._history = history
+            self.runner.history = history
+            self.recorder = Recorder(history, self.history_profile)
+            unrecorded, self._unrecorded = self._unrecorded, None
+            if unrecorded is not None:
+                # The first snapshot, as of when it was fetched; the tasks come with the
+                # next refresh (the recorder has not seen any yet).
+                self._deferred = self.recorder.record(unrecorded, None)
+
+    @property
     def closed(self) -> bool:
         return self._closed
 
     def close(self) -> None:
         """Release the connections (HTTPS, the history database); the session is done."""
-        self._closed = True
+        with self._history_lock:
+            self._closed = True
+            self._opener = None
+        if self._prefetch is not None:
+            self._prefetch.cancel()
         self.client.close()
-        if self.history is not None:
-            self.history.close()
+        if self._history is not None:
+            self._history.close()
 
     @property
     def address(self) -> str:
@@ -151,13 +212,31 @@ class Session:
     def snapshot(self) -> ClusterSnapshot:
         return snapshot_service.collect(self.client)
 
+    def prefetch(self) -> None:
+        """Start fetching the first snapshot now (services/prefetch.py), while the caller
+        imports and draws; the next `refresh` takes it."""
+        if self._prefetch is None:
+            self._prefetch = Prefetch(self.snapshot)
+
     def refresh(self, *, with_tasks: bool = False) -> Refresh:
         """Poll the cluster and record the poll into the history.
 
         The recent tasks come along when `with_tasks` (a view shows them) or when the
         history is due for them. Raises ArgusError only when the snapshot failed.
         """
-        snapshot = self.snapshot()
+        prefetch, self._prefetch = self._prefetch, None
+        snapshot = None if prefetch is None else prefetch.result(max_age=self.backoff.interval)
+        if snapshot is None:
+            snapshot = self.snapshot()
+        first, self._polled = not self._polled, True
+        with self._history_lock:
+            defer = first and self._opener is not None
+            if defer:  # recorded by open_history, once the snapshot has been shown
+                self._unrecorded = snapshot
+        if defer:
+            tasks = self._recent_tasks(snapshot) if with_tasks else None
+            return Refresh(snapshot, tasks, None)
+        self.open_history()  # still to open at the second refresh: open it now
         recorder = self.recorder
         tasks = None
         if with_tasks or (recorder is not None and recorder.tasks_due(snapshot)):
@@ -165,6 +244,9 @@ class Session:
         recorded = None
         if recorder is not None:
             recorded = recorder.record(snapshot, None if tasks is None else tasks.tasks)
+        if recorded is not None or self._deferred != Recorded():
+            recorded = _merged(self._deferred, recorded or Recorded())
+            self._deferred = Recorded()
         return Refresh(snapshot, tasks, recorded)
 
     def _recent_tasks(self, snapshot: ClusterSnapshot) -> RecentTasks:
@@ -261,14 +343,14 @@ class Session:
     def visit_changes(self, window: str, at: float) -> tuple[ChangesView, float | None]:
         """A visit of the changes view: when the user last looked (returned, with the
         changes in `window`), then `at` saved as the new last look."""
-        history = self._history()
+        history = self._store()
         last_seen = history.last_seen(self.history_profile)
         history.mark_seen(self.history_profile, at)
         return self.changes(window, last_seen), last_seen
 
     def changes(self, window: str, last_seen: float | None) -> ChangesView:
         """The changes in a window; "last" means since `last_seen`."""
-        return load_changes(self._history(), self.history_profile, window, last_seen=last_seen)
+        return load_changes(self._store(), self.history_profile, window, last_seen=last_seen)
 
     def mark_seen(self, at: float) -> None:
         """Save `at` as the last look; a read-only or locked history just shows a longer
@@ -277,7 +359,19 @@ class Session:
             with contextlib.suppress(ArgusError):
                 self.history.mark_seen(self.history_profile, at)
 
-    def _history(self) -> HistoryStore:
-        if self.history is None:
+    def _store(self) -> HistoryStore:
+        history = self.history
+        if history is None:
             raise ArgusError("history is off")
-        return self.history
+        return history
+
+
+def _merged(earlier: Recorded, later: Recorded) -> Recorded:
+    """One poll's Recorded with what recording an earlier snapshot found but could not say."""
+    if earlier == Recorded():
+        return later
+    return replace(
+        later,
+        warnings=(*earlier.warnings, *later.warnings),
+        error=later.error or earlier.error,
+    )

@@ -5,10 +5,17 @@ from __future__ import annotations
 import re
 import tomllib
 from importlib import resources
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import platformdirs
+
+from argus_tui.sim import certs
 from argus_tui.sim.metrics import unit
 from argus_tui.sim.scenario import Scenario, ScenarioError, scenario_from_dict
+
+if TYPE_CHECKING:
+    from argus_tui.sim.server import Simulator
 
 DEMO_TOKEN_ID = "argus@pve!demo"  # noqa: S105 - an id, not a secret
 _WORDS = (
@@ -70,6 +77,23 @@ def demo_scenario(seed: int | None = None) -> Scenario:
     if seed is not None:
         data["cluster"]["seed"] = seed
     return scenario_from_dict(data)
+
+
+def demo_cert_dir() -> Path:
+    """Where `argus --demo` keeps its certificate: the user's cache directory."""
+    return Path(platformdirs.user_cache_dir("argus", appauthor=False)) / "demo-tls"
+
+
+def demo_simulator(cert_dir: Path | None = None) -> Simulator:
+    """The demo cluster on a free port of 127.0.0.1, not yet started. Its certificate is
+    the one cached in `cert_dir` (default `demo_cert_dir()`), made on the first start and
+    again before it expires, instead of two new RSA keys at every start."""
+    from argus_tui.sim.server import Simulator
+
+    scenario = demo_scenario()
+    host = "127.0.0.1"
+    bundle = certs.cached(cert_dir or demo_cert_dir(), scenario.nodes[0].name, [host])
+    return Simulator(scenario, host=host, port=0, bundle=bundle)
 
 
 _GENERATE_KEYS = ("nodes", "guests", "backups", "snapshots")

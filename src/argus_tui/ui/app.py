@@ -9,6 +9,7 @@ never calls into a screen.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from functools import partial
 from typing import ClassVar
@@ -18,7 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import Initialize, var
 
-from argus_tui.domain.models import Guest
+from argus_tui.domain.models import ClusterSnapshot, Guest
 from argus_tui.errors import ArgusError
 from argus_tui.services.assistant import Assistant
 from argus_tui.services.session import Session
@@ -34,7 +35,8 @@ from argus_tui.ui.action_flow import (
 )
 from argus_tui.ui.console_flow import ConsoleApp, Escape
 from argus_tui.ui.keymap import CONSOLE_LEAVE, console_leave, keymap_problems
-from argus_tui.ui.registry import SCREENS, SUBSCREENS, TABS
+from argus_tui.ui.registry import SCREENS, SUBSCREENS, TABS, ScreenInfo, load_screen
+from argus_tui.ui.screens.base import ArgusScreen
 from argus_tui.ui.screens.command import CommandLine
 from argus_tui.ui.screens.help import HelpScreen
 from argus_tui.ui.widgets.assistant import ChatUpdated
@@ -43,6 +45,12 @@ SCREEN_KEYS: list[BindingType] = [
     Binding(s.key, f"switch_mode('{s.mode}')", s.title, id=f"screen.{s.mode}", show=False)
     for s in SCREENS
 ]
+
+
+def _open_screen(info: ScreenInfo) -> ArgusScreen:
+    """A main screen, its module imported when it is first shown (the guests screen at
+    start, the others when the user goes there)."""
+    return info.screen(info.mode, TABS)
 
 
 class ArgusApp(ConsoleApp):
@@ -82,7 +90,7 @@ class ArgusApp(ConsoleApp):
         super().__init__(session, interval=interval, escape=Escape.of(console_leave(keymap)))
         self.confirm = confirm
         for info in SCREENS:
-            self.add_mode(info.mode, partial(info.screen, info.mode, TABS))
+            self.add_mode(info.mode, partial(_open_screen, info))
         self.open_profile = open_profile
         self.startup_warnings = list(warnings or ())
         if keymap:
@@ -98,7 +106,8 @@ class ArgusApp(ConsoleApp):
         for info in SCREENS:
             bindings = info.screen.BINDINGS
             groups[info.mode] = {b.id: b.key for b in bindings if isinstance(b, Binding) and b.id}
-        for name, screen in SUBSCREENS:
+        for name, where in SUBSCREENS:
+            screen = load_screen(where)
             groups[name] = {b.id: b.key for b in screen.BINDINGS if isinstance(b, Binding) and b.id}
         return groups
 
@@ -106,6 +115,19 @@ class ArgusApp(ConsoleApp):
         for warning in self.startup_warnings:
             self.notify(warning, title="Settings", severity="warning", timeout=15)
         self.refresh_now()
+        # `argus` holds cyclic garbage collection off while it starts (argus_tui.cli.main):
+        # it resumes once the first frame is out.
+        self.call_after_refresh(gc.enable)
+
+    def watch_snapshot(self, snapshot: ClusterSnapshot | None) -> None:
+        """Once the first snapshot is drawn, the session opens its history (in a worker):
+        the first screen does not wait for the database."""
+        if snapshot is not None and self.session.history_pending:
+            self.call_after_refresh(self._open_history, self.session)
+
+    @work(thread=True, group="history", exit_on_error=False)
+    def _open_history(self, session: Session) -> None:
+        session.open_history()
 
     # -- requests from the screens ----------------------------------------------------------
 

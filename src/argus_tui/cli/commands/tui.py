@@ -1,4 +1,10 @@
-"""`argus` and `argus --demo`: build a session, run the TUI until the user quits."""
+"""`argus` and `argus --demo`: build a session, run the TUI until the user quits.
+
+The start is ordered for the first screen (docs/PERFORMANCE.md, "Start-up"): the session
+is built and its first refresh started (`Session.prefetch`) before Textual and the screens
+are imported, so the four calls travel meanwhile; the history is opened by the session
+once that refresh is on screen; the simulator is imported only for --demo.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from argus_tui.cli.context import CliContext
 from argus_tui.config import UiSettings
@@ -14,10 +21,9 @@ from argus_tui.domain.secret import Secret
 from argus_tui.errors import EXIT_OK, ConfigError
 from argus_tui.llm.settings import LlmSettings
 from argus_tui.pve.settings import ConnectionSettings, TlsConfig
-from argus_tui.services.session import Session
-from argus_tui.sim.demo import demo_scenario
-from argus_tui.sim.server import Simulator
-from argus_tui.ui.app import ArgusApp
+
+if TYPE_CHECKING:
+    from argus_tui.services.session import Session
 
 
 def run(ctx: CliContext, args: argparse.Namespace) -> int:
@@ -36,7 +42,8 @@ def run(ctx: CliContext, args: argparse.Namespace) -> int:
     if args.demo:
         return _demo(ctx, args.profile, ui, interval, warnings)
     llm, problem = _assistant(ctx, ctx.resolved.profile)
-    session = ctx.session(llm=llm, llm_problem=problem)
+    session = ctx.session(llm=llm, llm_problem=problem, defer_history=True)
+    session.prefetch()
     warnings += ctx.take_held_notices()  # files made private: said like config warnings
     return _run_app(session, ui, interval, warnings, open_profile=_profile_opener(ctx))
 
@@ -45,7 +52,9 @@ def _demo(
     ctx: CliContext, profile: str | None, ui: UiSettings, interval: float, warnings: list[str]
 ) -> int:
     """The TUI on a simulator of its own; the demo never touches the real history."""
-    sim = Simulator(demo_scenario(), port=0).start()
+    from argus_tui.sim.demo import demo_simulator  # only the demo pays for the simulator
+
+    sim = demo_simulator()  # listening already; it serves once started, below
     demo_dir = tempfile.mkdtemp(prefix="argus-demo-")
     try:
         ctx.use_demo(
@@ -59,12 +68,13 @@ def _demo(
             Path(demo_dir) / "history.db",
         )
         llm, problem = _assistant(ctx, profile, lenient=True)
-        session = ctx.session(llm=llm, llm_problem=problem)
+        session = ctx.session(llm=llm, llm_problem=problem, defer_history=True)
+        session.prefetch()  # before the simulator's threads start: it may fork
+        sim.start()
         try:
             return _run_app(session, ui, interval, warnings, open_profile=None)
         finally:
-            if session.history is not None:
-                session.history.close()
+            session.close()
     finally:
         sim.stop()
         shutil.rmtree(demo_dir, ignore_errors=True)
@@ -78,6 +88,8 @@ def _run_app(
     *,
     open_profile: Callable[[str], Session] | None,
 ) -> int:
+    from argus_tui.ui.app import ArgusApp  # Textual and the screens, while the refresh travels
+
     app = ArgusApp(
         session,
         interval=interval,
@@ -86,7 +98,7 @@ def _run_app(
         open_profile=open_profile,
         warnings=warnings,
     )
-    return app.run() or EXIT_OK
+    return app.run() or EXIT_OK  # collections resume after its first frame (ArgusApp)
 
 
 def _profile_opener(ctx: CliContext) -> Callable[[str], Session]:

@@ -27,6 +27,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.dom import DOMNode
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
@@ -75,7 +76,8 @@ def fitted(keys: list[ShownKey], width: int) -> tuple[bool, bool]:
 
 
 class KeysFooter(Footer):
-    """Textual's footer, fitted to its width, letting go of the keys it replaces."""
+    """Textual's footer, fitted to its width, letting go of the keys it replaces, rebuilt
+    once per burst of changes."""
 
     DEFAULT_CSS = """
     KeysFooter.-compact {
@@ -86,6 +88,18 @@ class KeysFooter(Footer):
     """
 
     _fit: tuple[bool, bool] | None = None  # the last (grouped, palette) composed
+    _rebuild_queued = False
+
+    def bindings_changed(self, screen: Screen[Any]) -> None:
+        """Textual queues one rebuild of every key per change of the bindings, and a start
+        (mount, focus, the first snapshot) changes them eight times before a frame: one
+        rebuild, after the last, shows the same keys."""
+        if not self._rebuild_queued:
+            super().bindings_changed(screen)
+            queued = screen.app.app_focus and self.is_attached and screen is self.screen
+            self._rebuild_queued = bool(queued)
+        else:
+            self._bindings_ready = True
 
     def _shown(self) -> list[ShownKey]:
         seen: set[str] = set()
@@ -149,5 +163,6 @@ class KeysFooter(Footer):
             self.call_after_refresh(self.recompose)
 
     async def recompose(self) -> None:
+        self._rebuild_queued = False
         await super().recompose()
         forget_closed_watchers(self)

@@ -11,14 +11,14 @@ confirmation.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Input, Markdown, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 
 from argus_tui.domain.models import ClusterSnapshot
 from argus_tui.domain.text import printable, without_controls
@@ -32,6 +32,11 @@ from argus_tui.ui.widgets.assistant.messages import (
     AnswerStarted,
     ChatUpdated,
 )
+
+if TYPE_CHECKING:
+    # Imported where the first answer is shown: Markdown brings markdown-it and pygments,
+    # which every start would otherwise pay for before its first frame.
+    from textual.widgets import Markdown
 
 
 class AssistantPane(Vertical):
@@ -166,6 +171,8 @@ class AssistantPane(Vertical):
         question.disabled = True
 
     def _sync_log(self, turns: tuple[Turn, ...]) -> None:
+        from textual.widgets import Markdown  # the first answer: see the imports
+
         log = self.query_one("#ai-log", VerticalScroll)
         shown_ids = [turn_id for turn_id, _ in self._shown]
         if shown_ids != [t.id for t in turns[: len(shown_ids)]]:
