@@ -60,7 +60,7 @@ import termios
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,7 @@ class Program:
     marker: str
     quit_keys: bytes
     cache: Path
+    stderr: Path | None = None  # where the program's stderr goes (the pty when None)
     ready: list[float] = field(default_factory=list)
     frame: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
@@ -227,6 +228,8 @@ def time_start(program: Program, home: Path) -> Timing:
     pid, fd = pty.fork()
     if pid == 0:  # child: size the terminal, then become the program
         fcntl.ioctl(0, termios.TIOCSWINSZ, winsize)
+        if program.stderr is not None:
+            os.dup2(os.open(program.stderr, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 2)
         os.execve(program.command[0], program.command, env)  # noqa: S606 (no shell)
     fcntl.ioctl(fd, termios.TIOCSWINSZ, winsize)
     reader = Reader(fd, pid)
@@ -402,6 +405,83 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+FIRST_FRAME = "--- first frame ---"
+MARKED_ARGUS = f'''\
+"""argus, with a line on stderr once Textual has written its first frame.
+
+File descriptor 2 is a file here, for -X importtime; Textual draws on sys.__stderr__,
+pointed back at the terminal.
+"""
+
+import os
+import runpy
+import sys
+
+sys.stderr = sys.__stderr__ = os.fdopen(os.dup(1), "w")
+
+from textual.app import App
+
+_display = App._display
+_said = []
+
+
+def _marked(app, screen, renderable):
+    _display(app, screen, renderable)
+    if not _said:
+        _said.append(True)
+        os.write(2, b"{FIRST_FRAME}\\n")
+
+
+App._display = _marked
+sys.argv = ["argus", *sys.argv[1:]]
+runpy.run_module("argus_tui", run_name="__main__")
+'''
+#: What a start can do without; their cumulative `-X importtime` is reported.
+WATCHED = (
+    "requests",
+    "urllib3",
+    "proxmoxer",
+    "websockets",
+    "sqlite_utils",
+    "dateutil.parser._parser",
+    "markdown_it",
+    "keyring",
+    "cryptography.x509",
+    "tomlkit",
+    "argus_tui.sim.server",
+    "argus_tui.store.sqlite",
+)
+
+
+def imports(progs: list[Program], work: Path) -> str:
+    """Each argus program once more under `python -X importtime`, its stderr in a file:
+    the modules imported before and after its first frame, and the watched ones' times."""
+    script = work / "marked_argus.py"
+    script.write_text(MARKED_ARGUS)
+    out = ["", "| program | modules before the first frame | watched, before it (ms) | after it |"]
+    out.append("|---|---|---|---|")
+    for program in progs[1:]:
+        trace = work / f"importtime-{len(out)}.txt"
+        command = [sys.executable, "-X", "importtime", str(script), *program.command[3:]]
+        marked = replace(program, command=command, stderr=trace, ready=[], frame=[], cpu=[])
+        for _ in range(2):  # the second, with warm caches, is the one reported
+            with tempfile.TemporaryDirectory(dir=work) as home:
+                time_start(marked, Path(home))
+        before: dict[str, int] = {}
+        after: dict[str, int] = {}
+        seen = before
+        for line in trace.read_text().splitlines():
+            if line.startswith(FIRST_FRAME):
+                seen = after
+            match = re.match(r"import time:\s+\d+ \|\s+(\d+) \|\s*(\S+)", line)
+            if match:
+                seen[match.group(2)] = int(match.group(1))
+        said = [f"{n} {before[n] / 1000:.0f}" for n in WATCHED if n in before] or ["none"]
+        later = [n for n in WATCHED if n in after] or ["-"]
+        out.append(f"| {program.name} | {len(before)} | {', '.join(said)} | {', '.join(later)} |")
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=10, help="timed runs of each (default 10)")
@@ -414,6 +494,11 @@ def main() -> None:
         help="also time the argus of this checkout (PYTHONPATH=PATH/src); repeatable",
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures here")
+    parser.add_argument(
+        "--imports",
+        action="store_true",
+        help="also run each argus once under -X importtime: what it imports before its first frame",
+    )
     args = parser.parse_args()
     extra = [Path(p) for p in os.environ.get("ARGUS_BENCH_TREES", "").split(":") if p]
     trees = [*(t.resolve() for t in [*args.tree, *extra]), HERE]
@@ -427,11 +512,14 @@ def main() -> None:
             print(text, file=sys.stderr, flush=True)
 
         run_all(progs, args.runs, work, say)
+        imported = imports(progs, work) if args.imports else ""
     result = report(progs, trees)
     result["load_average"] = load
     result["load_average_after"] = os.getloadavg()
     print(table(result))
     print("load average after " + " ".join(f"{x:.2f}" for x in result["load_average_after"]))
+    if imported:
+        print(imported)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
 
