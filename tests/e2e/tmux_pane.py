@@ -7,6 +7,7 @@ capture-pane.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -92,3 +93,18 @@ class Pane:
         subprocess.run(
             [str(TMUX), "-L", self.socket, "kill-server"], capture_output=True, timeout=10
         )
+
+
+_LABELLED_POWER = re.compile(
+    r"(?<!\S)([A-Z]) (?:Start|Shutdown|Stop|Reboot|Reset|Suspend|Hibernate|Resume)\b"
+)
+_GROUPED_POWER = re.compile(r"((?:(?<!\S)[A-Z] )+)Power\b")
+
+
+def power_keys(footer: str) -> set[str]:
+    """The power keys a footer line offers, labelled (`K Stop`) or, on a narrow terminal,
+    grouped (`D K R Power`)."""
+    keys = set(_LABELLED_POWER.findall(footer))
+    for group in _GROUPED_POWER.findall(footer):
+        keys.update(group.split())
+    return keys
