@@ -21,86 +21,24 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import json
 import os
-import pty
 import re
 import select
 import signal
-import socket
 import statistics
-import struct
 import sys
 import tempfile
-import termios
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from bench_tui import HEIGHT, WIDTH, SimProcess, argus_command, machine
+from bench_tui import HEIGHT, WIDTH, SimProcess, argus_command, machine, pty_env, spawn_in_pty
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests/
+from tests.ui.silent_relay import SilentRelay
 
 MOVE = re.compile(rb"\x1b\[(\d+);(\d+)H")  # cursor to (row, column): a line's update starts
-
-
-class SilentRelay:
-    """127.0.0.1:`port` to the simulator; `silence()` holds everything, `resume()` sends it."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target = ("127.0.0.1", target_port)
-        self._flowing = threading.Event()
-        self._flowing.set()
-        self._closed = False
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self._listener.getsockname()[1])
-        self._sockets: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def silence(self) -> None:
-        self._flowing.clear()
-
-    def resume(self) -> None:
-        self._flowing.set()
-
-    def close(self) -> None:
-        self._closed = True
-        self._flowing.set()
-        with contextlib.suppress(OSError):
-            self._listener.close()
-        for sock in self._sockets:
-            with contextlib.suppress(OSError):
-                sock.close()
-
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            try:
-                server = socket.create_connection(self.target, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            server.settimeout(None)
-            self._sockets += [client, server]
-            for src, dst in ((client, server), (server, client)):
-                threading.Thread(target=self._pipe, args=(src, dst), daemon=True).start()
-
-    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while chunk := src.recv(65536):
-                self._flowing.wait()
-                if self._closed:
-                    return
-                dst.sendall(chunk)
-        except OSError:
-            pass
-        finally:
-            self._flowing.wait()
-            with contextlib.suppress(OSError):
-                dst.shutdown(socket.SHUT_WR)
 
 
 class Terminal:
@@ -149,25 +87,8 @@ def status_row(term: Terminal) -> int | None:
 def one_run(sim: SimProcess, interval: float, phase: float, cap: float) -> dict[str, Any]:
     relay = SilentRelay(int(sim.host.rpartition(":")[2]))
     with tempfile.TemporaryDirectory() as home:
-        env = {
-            "HOME": home,
-            "XDG_CONFIG_HOME": f"{home}/config",
-            "XDG_DATA_HOME": f"{home}/data",
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "TERM": "xterm-256color",
-            "COLORTERM": "truecolor",
-            "LANG": "C.UTF-8",
-            **sim.env(),
-            "ARGUS_HOST": f"127.0.0.1:{relay.port}",
-        }
-        if "PYTHONPATH" in os.environ:
-            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
-        command = [*argus_command(), "--interval", f"{interval:g}"]
-        pid, fd = pty.fork()
-        if pid == 0:  # child: size the terminal, then become argus
-            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", HEIGHT, WIDTH, 0, 0))
-            os.execve(command[0], command, env)  # noqa: S606 (our own argus, no shell)
-        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", HEIGHT, WIDTH, 0, 0))
+        env = {**pty_env(home, sim), "ARGUS_HOST": f"127.0.0.1:{relay.port}"}
+        pid, fd = spawn_in_pty([*argus_command(), "--interval", f"{interval:g}"], env)
         term = Terminal(fd)
         try:
             if term.read_until(lambda t: b"s old" in t.data, 60) is None:

@@ -66,6 +66,8 @@ from typing import Any
 
 import pyte
 
+from bench_tui import SimProcess  # the sibling benchmark, found through sys.path
+
 WIDTH, HEIGHT = 200, 50
 HERE = Path(__file__).resolve().parents[1]
 BARE_MARKER = "guest-24"
@@ -118,47 +120,10 @@ class Timing:
     cpu: float  # CPU seconds the process had used (every thread) when it was ready
 
 
-class SimProcess:
-    """`argus sim --port 0` of this checkout, as its own process; its banner parsed."""
-
-    def __init__(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(HERE / "src")}
-        args = [sys.executable, "-m", "argus_tui", "sim", "--port", "0"]
-        self.proc = subprocess.Popen(
-            args, stdout=subprocess.PIPE, text=True, env=env, start_new_session=True
-        )
-        self.info: dict[str, str] = {}
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            match = re.match(r"\s+(URL|Token id|Token secret|Fingerprint):\s+(\S+)", line)
-            if match:
-                self.info[match.group(1)] = match.group(2)
-            if line.startswith("Press Ctrl+C"):
-                break
-        if "URL" not in self.info:
-            raise SystemExit("argus sim did not start")
-
-    def env(self) -> dict[str, str]:
-        return {
-            "ARGUS_HOST": self.info["URL"].removeprefix("https://").rstrip("/"),
-            "ARGUS_TOKEN_ID": self.info["Token id"],
-            "ARGUS_TOKEN_SECRET": self.info["Token secret"],
-            "ARGUS_FINGERPRINT": self.info["Fingerprint"],
-        }
-
-    def stop(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGINT)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-
-
 @contextlib.contextmanager
 def simulator() -> Iterator[SimProcess]:
-    sim = SimProcess()
+    """The demo cluster, served by this checkout's simulator whichever tree is timed."""
+    sim = SimProcess(25, env={**os.environ, "PYTHONPATH": str(HERE / "src")})
     try:
         yield sim
     finally:

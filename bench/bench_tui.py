@@ -77,7 +77,7 @@ KEY_SETTLE = 0.3  # the same after a key press (the details panel waits 0.25 s)
 class SimProcess:
     """`argus sim --port 0 [--generate ...] --verbose`; counts /cluster/resources requests."""
 
-    def __init__(self, guests: int) -> None:
+    def __init__(self, guests: int, env: dict[str, str] | None = None) -> None:
         args = [sys.executable, "-m", "argus_tui", "sim", "--port", "0", "--verbose"]
         if guests != 25:
             args += ["--generate", f"nodes={NODES},guests={guests}"]
@@ -87,6 +87,7 @@ class SimProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env=env,
             start_new_session=True,
         )
         self.info: dict[str, str] = {}
@@ -603,6 +604,34 @@ def argus_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "argus_tui"]
 
 
+def pty_env(home: str, sim: SimProcess) -> dict[str, str]:
+    """A user of its own in a true-colour terminal, pointed at `sim`; PYTHONPATH is kept so
+    that another checkout's argus can be measured."""
+    env = {
+        "HOME": home,
+        "XDG_CONFIG_HOME": f"{home}/config",
+        "XDG_DATA_HOME": f"{home}/data",
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "TERM": "xterm-256color",
+        "COLORTERM": "truecolor",
+        "LANG": "C.UTF-8",
+        **sim.env(),
+    }
+    if "PYTHONPATH" in os.environ:
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return env
+
+
+def spawn_in_pty(command: list[str], env: dict[str, str]) -> tuple[int, int]:
+    """`command` in a pseudo-terminal of WIDTH x HEIGHT: (pid, the master's fd)."""
+    pid, fd = pty.fork()
+    if pid == 0:  # child: size the terminal, then become argus
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", HEIGHT, WIDTH, 0, 0))
+        os.execve(command[0], command, env)  # noqa: S606 (our own argus, no shell)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", HEIGHT, WIDTH, 0, 0))
+    return pid, fd
+
+
 DETAILS_WIDTH = 44  # the details panel's width (ui/argus.tcss), on the right of the table
 _MOVE_TO = re.compile(rb"\x1b\[(\d+);(\d+)H")
 
@@ -631,24 +660,7 @@ def bytes_by_region(data: bytes) -> dict[str, int]:
 def pty_bytes(guests: int, seconds: float) -> dict[str, Any]:
     """Bytes the real `argus --interval 1` writes to a 200x50 pty per steady-state refresh."""
     with simulator(guests) as sim, tempfile.TemporaryDirectory() as home:
-        env = {
-            "HOME": home,
-            "XDG_CONFIG_HOME": f"{home}/config",
-            "XDG_DATA_HOME": f"{home}/data",
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "TERM": "xterm-256color",
-            "COLORTERM": "truecolor",
-            "LANG": "C.UTF-8",
-            **sim.env(),
-        }
-        if "PYTHONPATH" in os.environ:
-            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
-        command = [*argus_command(), "--interval", "1"]
-        pid, fd = pty.fork()
-        if pid == 0:  # child: size the terminal, then become argus
-            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", HEIGHT, WIDTH, 0, 0))
-            os.execve(command[0], command, env)  # noqa: S606 (our own argus, no shell)
-        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", HEIGHT, WIDTH, 0, 0))
+        pid, fd = spawn_in_pty([*argus_command(), "--interval", "1"], pty_env(home, sim))
         received = bytearray()
 
         def read_for(duration: float, stop_at: bytes | None = None) -> int:
