@@ -301,7 +301,7 @@ class StatusLine(AppBar):
         if address != profile:
             text.append(f"{address} ", style="dim")
         if fetched_at is None:
-            text.append("· loading…" if error is None else "· OFFLINE", style="italic")
+            text.append("· loading…" if error is None else "· no data yet", style="italic")
         else:
             age = max(0, int(now - fetched_at))
             text.append(f"· data {age}s old")
