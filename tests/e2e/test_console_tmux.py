@@ -13,10 +13,8 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.e2e.tmux_pane import Pane, power_keys
+from tests.e2e.tmux_pane import ARGUS, Pane, power_keys, require_tmux
 
 from argus_tui.sim import certs
 from argus_tui.sim.demo import demo_data
@@ -32,16 +30,8 @@ from argus_tui.sim.server import Simulator
 
 pytestmark = pytest.mark.e2e
 
-TMUX = shutil.which("tmux")
-if TMUX is None:
-    if os.environ.get("CI") == "1":
-        raise RuntimeError("tmux is required for the e2e tests when CI=1 (apt-get install tmux)")
-    pytest.skip(
-        "tmux is not installed (apt-get install tmux); e2e tests skipped", allow_module_level=True
-    )
+TMUX = require_tmux()
 
-_SCRIPT = Path(sys.executable).with_name("argus")
-ARGUS = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "argus_tui"]
 BANNER = "[argus] connected to the console of CT 200 (nginx-lb-01) on pve-a; press ctrl+] to return"
 PROMPT = "root@nginx-lb-01:~# "
 # `stty -a` flags: a terminal left raw shows `-icanon -echo`.

@@ -10,23 +10,16 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.e2e.tmux_pane import Pane
+from tests.e2e.tmux_pane import Pane, require_tmux
 
 pytestmark = pytest.mark.e2e
 
-TMUX = shutil.which("tmux")
-if TMUX is None:
-    if os.environ.get("CI") == "1":
-        raise RuntimeError("tmux is required for the e2e tests when CI=1 (apt-get install tmux)")
-    pytest.skip(
-        "tmux is not installed (apt-get install tmux); e2e tests skipped", allow_module_level=True
-    )
+TMUX = require_tmux()
 
 ROOT = str(Path(__file__).resolve().parents[2])
 GUEST_ROW = re.compile(r"^[ ●]\s+(\d{3,4}) (\S+)")

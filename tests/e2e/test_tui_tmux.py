@@ -14,33 +14,24 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from tests.e2e.tmux_pane import ARGUS, require_tmux
 
 pytestmark = pytest.mark.e2e
 
-TMUX = shutil.which("tmux")
-if TMUX is None:
-    if os.environ.get("CI") == "1":
-        raise RuntimeError("tmux is required for the e2e tests when CI=1 (apt-get install tmux)")
-    pytest.skip(
-        "tmux is not installed (apt-get install tmux); e2e tests skipped", allow_module_level=True
-    )
+TMUX = require_tmux()
 
 # Outside any tmux the developer may be running the tests in.
 TMUX_ENV = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
 
 # The console script next to the interpreter running the tests (the venv's `argus`).
-_SCRIPT = Path(sys.executable).with_name("argus")
-ARGUS = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "argus_tui"]
 
 # Guest rows start with the mark column, then a right-aligned VMID.
 GUEST_ROW = re.compile(r"^[ ●]\s+(\d{3,4}) (\S+)")

@@ -11,12 +11,32 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 TMUX = shutil.which("tmux")
+_SCRIPT = Path(sys.executable).with_name("argus")
+ARGUS = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "argus_tui"]
+
+
+def require_tmux() -> str:
+    """tmux's path. Without tmux an e2e module is skipped, and fails under CI=1, where a
+    skip would hide the tests."""
+    if TMUX is None:
+        if os.environ.get("CI") == "1":
+            raise RuntimeError(
+                "tmux is required for the e2e tests when CI=1 (apt-get install tmux)"
+            )
+        pytest.skip(
+            "tmux is not installed (apt-get install tmux); e2e tests skipped",
+            allow_module_level=True,
+        )
+    return TMUX
 
 
 class Pane:
