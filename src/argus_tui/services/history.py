@@ -20,7 +20,15 @@ from typing import Any
 
 from argus_tui.domain.durations import parse_span
 from argus_tui.errors import ConfigError
-from argus_tui.store import GUEST_FIELDS, Backlog, Change, HistoryStore, Retention, Stats
+from argus_tui.store import (
+    EXCHANGE_FIELDS,
+    GUEST_FIELDS,
+    Backlog,
+    Change,
+    HistoryStore,
+    Retention,
+    Stats,
+)
 
 #: Order of the record kinds in an export, and the columns of each in CSV.
 SECTIONS = ("samples", "events", "tasks", "actions", "exchanges")
@@ -49,17 +57,7 @@ ACTION_COLUMNS = (
     "result",
     "duration",
 )
-EXCHANGE_COLUMNS = (
-    "ts",
-    "model",
-    "subject",
-    "question",
-    "context_chars",
-    "answer_chars",
-    "outcome",
-    "error",
-    "duration",
-)
+EXCHANGE_COLUMNS = EXCHANGE_FIELDS
 COLUMNS = {
     "samples": SAMPLE_COLUMNS,
     "events": EVENT_COLUMNS,

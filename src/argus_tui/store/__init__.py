@@ -17,6 +17,7 @@ from .private import Notice, data_dir, secure_own_folders
 from .protocol import HistoryStore, Spooling
 from .records import (
     DAY,
+    EXCHANGE_FIELDS,
     GUEST_FIELDS,
     HOUR,
     LARGE_CLUSTER,
@@ -37,6 +38,7 @@ from .records import (
 
 __all__ = [
     "DAY",
+    "EXCHANGE_FIELDS",
     "GUEST_FIELDS",
     "HOUR",
     "LARGE_CLUSTER",

@@ -18,6 +18,18 @@ LARGE_CLUSTER = 500
 
 GUEST_FIELDS = ("cpu", "mem", "disk", "netin", "netout", "diskread", "diskwrite")
 NODE_FIELDS = ("cpu", "mem", "disk")
+#: An assistant exchange as the journal keeps it and an export lists it (beside its profile).
+EXCHANGE_FIELDS = (
+    "ts",
+    "model",
+    "subject",
+    "question",
+    "context_chars",
+    "answer_chars",
+    "outcome",
+    "error",
+    "duration",
+)
 
 #: `export()`: section name (samples, events, tasks, actions, exchanges) -> rows.
 Export = dict[str, list[dict[str, Any]]]

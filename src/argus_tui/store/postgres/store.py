@@ -12,6 +12,7 @@ from argus_tui.domain.secret import Secret
 from argus_tui.errors import StoreError
 
 from ..records import (
+    EXCHANGE_FIELDS,
     HOUR,
     LARGE_CLUSTER,
     ActionRecord,
@@ -31,9 +32,7 @@ from .recording import Recorder, create_staging
 from .retention import COUNTS
 from .schema import Conn
 
-_EXCHANGE_COLUMNS = (
-    "ts, profile, model, subject, question, context_chars, answer_chars, outcome, error, duration"
-)
+_EXCHANGE_COLUMNS = ", ".join(("ts", "profile", *EXCHANGE_FIELDS[1:]))
 
 
 class PostgresHistory(SeriesReads):

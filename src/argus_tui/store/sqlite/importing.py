@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..records import GUEST_FIELDS, Export
+from ..records import EXCHANGE_FIELDS, GUEST_FIELDS, Export
 from ..samples import Encoded, encode
 
 _VALUES = ", ".join(GUEST_FIELDS)
@@ -30,17 +30,7 @@ _ACTION_COLUMNS = (
     "target",
     "operator",
 )
-_EXCHANGE_COLUMNS = (
-    "ts",
-    "model",
-    "subject",
-    "question",
-    "context_chars",
-    "answer_chars",
-    "outcome",
-    "error",
-    "duration",
-)
+_EXCHANGE_COLUMNS = EXCHANGE_FIELDS
 
 
 def import_rows(conn: sqlite3.Connection, profile: str, rows: Export) -> dict[str, int]:

@@ -14,6 +14,7 @@ from argus_tui.errors import StoreError
 
 from ..private import data_dir
 from ..records import (
+    EXCHANGE_FIELDS,
     HOUR,
     LARGE_CLUSTER,
     ActionRecord,
@@ -31,9 +32,7 @@ from . import checks, importing, reading, retention
 from .connection import HistoryFile
 from .recording import Recorder
 
-_EXCHANGE_COLUMNS = (
-    "ts, profile, model, subject, question, context_chars, answer_chars, outcome, error, duration"
-)
+_EXCHANGE_COLUMNS = ", ".join(("ts", "profile", *EXCHANGE_FIELDS[1:]))
 
 
 def default_path() -> Path:
