@@ -10,17 +10,27 @@ while the next is decoded, as the shown snapshot does in the app.
 
     python bench/bench_decode.py                 # 10,000 guests, 25 runs each
     python bench/bench_decode.py --guests 1000 --runs 50
+    python bench/bench_decode.py --tree ../before   # and an older checkout's own way
+
+With `--tree`, the older checkout's client path (the stdlib's json and that tree's own
+`mapping.resources_from`, the client's path before pve/decode.py existed) is timed on
+the same bytes in a child process, in rounds interleaved with this tree's typed path, so
+that a machine whose speed drifts during the run slows both alike; the ratio of the two
+medians is the figure that does not depend on the machine.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import gc
 import json
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -91,7 +101,7 @@ def ways(body: bytes) -> list[tuple[str, Callable[[], Any], Callable[[], Any]]]:
     except ImportError:  # not a dependency: measured where installed
         return rows
     guests = resources_from(orjson.loads(body)["data"]).guests
-    ready = [tuple(getattr(g, f.name) for f in dataclasses.fields(Guest)) for g in guests]
+    ready = [tuple(getattr(g, name) for name in Guest.__struct_fields__) for g in guests]
 
     def floor() -> list[Guest]:
         """orjson's dicts to Guests at best: no checks at all, only the constructor."""
@@ -109,12 +119,66 @@ def ways(body: bytes) -> list[tuple[str, Callable[[], Any], Callable[[], Any]]]:
     return rows
 
 
+OLD_WAY = """
+import gc, json, sys, time
+from argus_tui.pve.mapping import resources_from
+body = open(sys.argv[1], "rb").read()
+previous = resources_from(json.loads(body.decode("utf-8", "replace"))["data"])
+times = []
+for _ in range(int(sys.argv[2])):
+    start = time.perf_counter()
+    result = resources_from(json.loads(body.decode("utf-8", "replace"))["data"])
+    times.append(time.perf_counter() - start)
+    previous = result
+print(json.dumps(times))
+"""
+
+
+def old_tree_times(tree: Path, body_file: Path, runs: int) -> list[float]:
+    """`runs` timings of the older tree's client path, in a child that imports that tree."""
+    env = {"PYTHONPATH": str(tree.resolve() / "src"), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(
+        [sys.executable, "-c", OLD_WAY, str(body_file), str(runs)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [float(t) for t in json.loads(out)]
+
+
+def interleaved(tree: Path, body: bytes, rounds: int, runs: int) -> tuple[list[float], list[float]]:
+    """(older tree's timings, this tree's typed path's timings), `rounds` rounds of each."""
+    old: list[float] = []
+    new: list[float] = []
+    with tempfile.TemporaryDirectory() as folder:
+        body_file = Path(folder) / "resources.json"
+        body_file.write_bytes(body)
+        previous = decode_resources(body)
+        for _ in range(rounds):
+            old += old_tree_times(tree, body_file, runs)
+            for _ in range(runs):
+                start = time.perf_counter()
+                result = decode_resources(body)
+                new.append(time.perf_counter() - start)
+                previous = result
+        del previous
+    return old, new
+
+
+def spread(times: list[float]) -> str:
+    q = statistics.quantiles(times, n=4)
+    return f"{statistics.median(times) * 1000:.1f} ms ({q[0] * 1000:.1f}-{q[2] * 1000:.1f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--guests", type=int, default=10000)
     parser.add_argument("--runs", type=int, default=25)
+    parser.add_argument("--tree", type=Path, help="an older checkout to time beside this one")
+    parser.add_argument("--rounds", type=int, default=6, help="interleaved rounds with --tree")
     args = parser.parse_args()
     body = fetch_body(args.guests)
     gc.collect()  # the simulator's objects are gone; then as the app is once it has started
@@ -124,6 +188,13 @@ def main() -> None:
     print("|---|---|---|")
     for name, decode, both in ways(body):
         print(f"| {name} | {median_ms(decode, args.runs)} ms | {median_ms(both, args.runs)} ms |")
+    if args.tree:
+        old, new = interleaved(args.tree, body, args.rounds, args.runs)
+        ratio = statistics.median(old) / statistics.median(new)
+        print(f"\n{args.rounds} interleaved rounds of {args.runs}, median (quartiles):\n")
+        print(f"| {args.tree}: json + its mapping | this tree: typed | ratio |")
+        print("|---|---|---|")
+        print(f"| {spread(old)} | {spread(new)} | {ratio:.1f}x |")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from msgspec import structs
+
 from argus_tui.domain.models import ClusterInfo, ClusterSnapshot, Guest, Node, Privileges
 from argus_tui.pve.mapping import resources_from
 from argus_tui.sim.api import Api
@@ -108,7 +110,7 @@ class Synth:
                 rate = self.rates[g.vmid]
                 counter = int(rate * elapsed)
                 guests.append(
-                    replace(
+                    structs.replace(
                         g,
                         status=status,
                         cpu=rng.random() * 0.6,
@@ -121,7 +123,7 @@ class Synth:
                 )
             else:
                 guests.append(
-                    replace(
+                    structs.replace(
                         g, status=status, cpu=0.0, mem=0, netin=0, netout=0, diskread=0, diskwrite=0
                     )
                 )
@@ -177,7 +179,9 @@ def write_cost(nodes: int, guests: int, large_cluster: int | None, work: Path) -
     # a refresh inside the interval where 1% of guests changed status: events only
     last = snaps[-1]
     flipped = tuple(
-        replace(g, status="stopped" if g.status == "running" else "running") if i % 100 == 0 else g
+        structs.replace(g, status="stopped" if g.status == "running" else "running")
+        if i % 100 == 0
+        else g
         for i, g in enumerate(last.guests)
     )
     t = time.perf_counter()

@@ -64,6 +64,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 FILTER_TEXT = "web-"  # narrows step by step: w, we, web, web-
 WIDTH, HEIGHT = 200, 50
 NODES = 50
@@ -296,7 +298,8 @@ def perturbed(snapshot: Any, step: int) -> Any:
     import dataclasses
 
     guests = tuple(
-        dataclasses.replace(g, cpu=((g.cpu or 0) + 0.07 * (step + 1)) % 1) for g in snapshot.guests
+        msgspec.structs.replace(g, cpu=((g.cpu or 0) + 0.07 * (step + 1)) % 1)
+        for g in snapshot.guests
     )
     return dataclasses.replace(snapshot, guests=guests)
 

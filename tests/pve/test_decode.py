@@ -8,6 +8,7 @@ is always between what the client returns and what the tolerant mapping returns.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -240,6 +241,16 @@ def test_order_and_problems_keep_the_bodys_order_across_chunks() -> None:
     assert found is not None and found == tolerant(body)
     assert 999999 in [g.vmid for g in found.guests]
     assert len(found.problems) == 2 and "no node" in found.problems[0]
+
+
+def test_guests_are_left_out_of_the_cyclic_gc_on_both_paths() -> None:
+    """10,000 guests a refresh must not feed the collector (docs/PERFORMANCE.md, "Guests
+    as structs"): a guest holds no container but its tags tuple, which cannot cycle."""
+    body = body_of(guest(vmid=1, tags="a;b"), guest(vmid=2, name="", tags=None))
+    for found in (decode_resources(body), tolerant(body)):
+        assert found is not None and len(found.guests) == 2
+        assert not any(gc.is_tracked(g) for g in found.guests)
+        assert found.guests[0].tags == ("a", "b") and found.guests[1].name is None
 
 
 def test_a_refused_body_still_maps_through_the_client(

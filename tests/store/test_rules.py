@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec import structs
 
 from argus_tui.store import DAY, GUEST_FIELDS, Change, Retention
 from argus_tui.store.changes import State, diff, observe, subject
@@ -15,7 +15,7 @@ from .helpers import T0, guest, node, snapshot
 def test_an_unknown_status_or_name_keeps_the_last_known_one() -> None:
     last = observe(snapshot([guest(101, name="web")]), State())
     offline = [node("pve1"), node("pve2", "unknown")]
-    nameless = replace(guest(101, "unknown"), name=None)
+    nameless = structs.replace(guest(101, "unknown"), name=None)
     now = observe(snapshot([nameless], offline), last)
     assert now.guests[101] == ("running", "pve1", "web", "qemu")
     assert now.nodes["pve2"] == "online"  # "unknown" is not news either

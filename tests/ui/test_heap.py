@@ -18,7 +18,8 @@ def test_freezing_happens_once_per_process() -> None:
     frozen = gc.get_freeze_count()
     assert frozen > 0 and gc.get_threshold()[1:] == (BACKSTOP, BACKSTOP)
     assert freeze_startup() is False
-    assert gc.get_freeze_count() == frozen
+    # Not frozen again (no growth); a thread left by an earlier test may free a frozen object.
+    assert gc.get_freeze_count() <= frozen
     gc.unfreeze()
 
 

@@ -7,6 +7,7 @@ import dataclasses
 import time
 from pathlib import Path
 
+import msgspec
 from textual.widgets import Static
 
 from argus_tui.sim.scenario import FaultRule, Faults
@@ -97,7 +98,7 @@ async def test_guest_graph_falls_back_to_local_history(sim: Simulator, tmp_path:
     base = next(g for g in snapshot.guests if g.vmid == 102)
     now = time.time()
     for i in range(6):  # the last 50 minutes, one sample each 10 minutes
-        guest = dataclasses.replace(base, cpu=0.1 * (i + 1))
+        guest = msgspec.structs.replace(base, cpu=0.1 * (i + 1))
         store.record_snapshot(
             dataclasses.replace(snapshot, guests=(guest,)), "test", ts=now - 3000 + 600 * i
         )

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from tests.conftest import SHARED_PVE
 
@@ -225,7 +226,6 @@ def test_allowed_actions_follow_state_and_privilege() -> None:
 
 
 def test_locked_guests_take_no_power_action_except_a_hibernated_vm_start() -> None:
-    import dataclasses
 
     from argus_tui.domain.models import Guest
     from argus_tui.domain.permissions import valid_actions
@@ -239,10 +239,10 @@ def test_locked_guests_take_no_power_action_except_a_hibernated_vm_start() -> No
         "suspend",
         "hibernate",
     )
-    assert valid_actions(dataclasses.replace(running, lock="backup")) == ()
-    hibernated = dataclasses.replace(running, status="stopped", lock="suspended")
+    assert valid_actions(msgspec.structs.replace(running, lock="backup")) == ()
+    hibernated = msgspec.structs.replace(running, status="stopped", lock="suspended")
     assert valid_actions(hibernated) == ("start",)
-    ct = dataclasses.replace(running, type="lxc", lock="mounted", status="stopped")
+    ct = msgspec.structs.replace(running, type="lxc", lock="mounted", status="stopped")
     assert valid_actions(ct) == ()
 
 

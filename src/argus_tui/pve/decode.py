@@ -4,9 +4,10 @@ At 10,000 guests the body is 3.4 MB of JSON. Decoding it into dicts and mapping 
 field by field (pve/mapping.py) costs about 120 ms per refresh, some of it in single C
 calls that hold the GIL while the UI waits. Here msgspec decodes the bytes into `_Entry`
 structs whose field types are those PVE sends (so the decoder has already checked every
-value), a short loop settles what PVE leaves loose (`""` for none, 0/1 for booleans, tags
-as `a;b`), and msgspec builds the `Guest`s from the structs, a chunk at a time so that no
-single call holds the GIL for long. The structs are not tracked by the cyclic GC.
+value), and one loop settles what PVE leaves loose (`""` for none, 0/1 for booleans, tags
+as `a;b`) while it builds each `Guest` from positional arguments, in C. Neither the
+structs nor the guests are tracked by the cyclic GC, and the loop is plain Python, so the
+worker gives up the GIL at every switch interval.
 
 A body that does not fit those types (a string where a number belongs, an entry that is
 neither an object nor null, invalid UTF-8, a number out of range, ...) is refused:
@@ -18,9 +19,6 @@ ways give the same domain objects and the same problems.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -38,16 +36,14 @@ from argus_tui.pve.mapping import (
     storage_from,
 )
 
-CHUNK = 2000  # entries mapped and built at a time: about 2 ms of GIL per msgspec call
+CHUNK = 2000  # entries mapped at a time, then freed: the next guests reuse their memory
 
 
 class _Entry(msgspec.Struct, gc=False):
     """Every field of a node, guest or storage entry that Argus reads, as PVE types it.
 
     Fields whose absence differs from null for the mapping (`maxcpu` falls back to `cpus`,
-    a storage's `disk` to `used`) are UNSET when absent. Once `_Found.add` has settled a
-    guest's entry, its fields hold the values of `Guest` itself (tags a tuple, template a
-    bool).
+    a storage's `disk` to `used`) are UNSET when absent.
     """
 
     type: str | None = None
@@ -63,8 +59,8 @@ class _Entry(msgspec.Struct, gc=False):
     hastate: str | None = None
     qmpstatus: str | None = None
     cpu: float | None = None
-    maxcpu: int | float | UnsetType | None = UNSET
-    cpus: int | float | None = None
+    maxcpu: float | UnsetType | None = UNSET  # msgspec makes an int a float, as Guest has it
+    cpus: float | None = None
     mem: int | None = None
     maxmem: int | None = None
     disk: int | UnsetType | None = UNSET
@@ -95,33 +91,17 @@ _REFUSED = (msgspec.MsgspecError, ValueError, RecursionError)  # ValueError: bad
 def decode_resources(body: bytes) -> Resources | None:
     """The body of `/cluster/resources` mapped as `mapping.resources_from` would map its
     decoded JSON; None when the body does not fit the typed fast path."""
-    with _young_collections_after():
-        try:
-            entries = _DECODER.decode(body).data
-            found = _Found()
-            for start in range(0, len(entries), CHUNK):
-                chunk = entries[start : start + CHUNK]
-                entries[start : start + CHUNK] = [None] * len(chunk)
-                found.add(chunk)
-                del chunk  # its structs go now: the next chunk's guests reuse their memory
-            return Resources(found.nodes, found.guests, found.storages, found.problems)
-        except _REFUSED:
-            return None
-
-
-@contextlib.contextmanager
-def _young_collections_after() -> Iterator[None]:
-    """No automatic GC pass while the guests are built: every one of them survives it, so
-    the dozen young passes it would trigger each walk new guests for nothing; one pass
-    after the build walks each once. (Process-wide for 25 ms; a GC turned off by someone
-    else stays off.)"""
-    was_on = gc.isenabled()
-    gc.disable()
     try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
+        entries = _DECODER.decode(body).data
+    except _REFUSED:
+        return None
+    found = _Found()
+    for start in range(0, len(entries), CHUNK):
+        chunk = entries[start : start + CHUNK]
+        entries[start : start + CHUNK] = [None] * len(chunk)
+        found.add(chunk)
+        del chunk  # its structs go now: the next chunk's guests reuse their memory
+    return Resources(found.nodes, found.guests, found.storages, found.problems)
 
 
 class _Found:
@@ -135,9 +115,8 @@ class _Found:
         self.tags: dict[str, tuple[str, ...]] = {}  # clusters reuse a few tag sets
 
     def add(self, entries: list[_Entry | None]) -> None:
-        """Map a run of entries: guests settled here and built by msgspec at the end."""
-        pending: list[_Entry] = []
-        ready = pending.append
+        """Map the entries in order: guests here, what the loop cannot take in `slow`."""
+        guests = self.guests.append
         tags = self.tags
         for entry in entries:
             if entry is None:
@@ -146,7 +125,6 @@ class _Found:
             kind = entry.type
             if kind == "qemu" or kind == "lxc":
                 if entry.vmid is None or not entry.node:
-                    self.build(pending)  # keep the body's order
                     self.slow(entry)
                     continue
                 # What mapping.guest_from does, inline: this runs 10,000 times a refresh.
@@ -155,41 +133,44 @@ class _Found:
                     found = tags.get(raw)
                     if found is None:
                         found = tags[raw] = split_tags(raw)
-                    entry.tags = found
                 else:
-                    entry.tags = ()
+                    found = ()
                 flag = entry.template
-                entry.template = flag != 0 if flag.__class__ is int else as_bool(flag)
                 status = entry.status
                 if not status:
-                    entry.status = "unknown"
+                    status = "unknown"
                 elif status == "running" and entry.qmpstatus and entry.qmpstatus != "running":
-                    entry.status = entry.qmpstatus  # a paused VM says running; qmpstatus knows
-                if entry.maxcpu is UNSET:
-                    entry.maxcpu = entry.cpus
-                if entry.disk is UNSET:
-                    entry.disk = None
-                if entry.maxdisk is UNSET:
-                    entry.maxdisk = None
-                if not entry.name:
-                    entry.name = None
-                if not entry.pool:
-                    entry.pool = None
-                if not entry.lock:
-                    entry.lock = None
-                if not entry.hastate:
-                    entry.hastate = None
-                ready(entry)
+                    status = entry.qmpstatus  # a paused VM says running; qmpstatus knows
+                maxcpu = entry.maxcpu
+                disk = entry.disk
+                maxdisk = entry.maxdisk
+                guests(
+                    Guest(  # positional, in Guest's field order: built in C
+                        entry.vmid,
+                        kind,  # type: ignore[arg-type]  # "qemu" or "lxc", tested above
+                        entry.node,
+                        status,
+                        entry.name or None,
+                        flag != 0 if flag.__class__ is int else as_bool(flag),
+                        found,
+                        entry.pool or None,
+                        entry.lock or None,
+                        entry.hastate or None,
+                        entry.cpu,
+                        entry.cpus if maxcpu is UNSET else maxcpu,
+                        entry.mem,
+                        entry.maxmem,
+                        None if disk is UNSET else disk,
+                        None if maxdisk is UNSET else maxdisk,
+                        entry.uptime,
+                        entry.netin,
+                        entry.netout,
+                        entry.diskread,
+                        entry.diskwrite,
+                    )
+                )
             elif kind == "node" or kind == "storage":
                 self.slow(entry)
-        self.build(pending)
-
-    def build(self, pending: list[_Entry]) -> None:
-        """Build the pending guests in C: a frozen dataclass's own __init__ would take
-        three times as long."""
-        if pending:
-            self.guests.extend(msgspec.convert(pending, list[Guest], from_attributes=True))
-            pending.clear()
 
     def slow(self, entry: _Entry) -> None:
         """A node, a storage, or a guest the loop cannot take: pve/mapping.py maps it."""

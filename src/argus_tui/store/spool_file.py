@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from argus_tui.domain.models import ClusterInfo, ClusterSnapshot, Guest, Node, Privileges, Task
 from argus_tui.errors import StoreError, StoreUnavailable
 
@@ -210,8 +212,15 @@ def _known(cls: Any, data: Any) -> dict[str, Any]:
     """The fields of `cls` found in `data` (a newer Argus may have written more)."""
     if not isinstance(data, dict):
         raise ValueError(f"expected an object for {cls.__name__}")
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = set(_field_names(cls))
     return {k: v for k, v in data.items() if k in names}
+
+
+def _field_names(cls: Any) -> tuple[str, ...]:
+    """A record's field names: a dataclass's, or a struct's (Guest, domain/models.py)."""
+    if isinstance(cls, type) and issubclass(cls, msgspec.Struct):
+        return cls.__struct_fields__
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def action_of(entry: Entry) -> ActionRecord:
@@ -232,7 +241,7 @@ def snapshot_json(snapshot: ClusterSnapshot) -> dict[str, Any]:
         "fetched_at": snapshot.fetched_at,
         "cluster": dataclasses.asdict(snapshot.cluster),
         "nodes": [dataclasses.asdict(n) for n in snapshot.nodes],
-        "guests": [dataclasses.asdict(g) for g in snapshot.guests],
+        "guests": [msgspec.structs.asdict(g) for g in snapshot.guests],
     }
 
 
