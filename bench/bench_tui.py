@@ -297,10 +297,13 @@ def perturbed(snapshot: Any, step: int) -> Any:
     """The snapshot with every guest's CPU changed, as if the whole cluster got busier."""
     import dataclasses
 
-    guests = tuple(
-        msgspec.structs.replace(g, cpu=((g.cpu or 0) + 0.07 * (step + 1)) % 1)
-        for g in snapshot.guests
+    # A guest is a struct; in checkouts before it became one, a dataclass.
+    change = (
+        msgspec.structs.replace
+        if snapshot.guests and isinstance(snapshot.guests[0], msgspec.Struct)
+        else dataclasses.replace
     )
+    guests = tuple(change(g, cpu=((g.cpu or 0) + 0.07 * (step + 1)) % 1) for g in snapshot.guests)
     return dataclasses.replace(snapshot, guests=guests)
 
 

@@ -19,7 +19,7 @@ import yaml
 from tests.conftest import SHARED_PVE
 
 from argus_tui.pve.client import PveClient, decode_json
-from argus_tui.pve.decode import CHUNK, decode_resources
+from argus_tui.pve.decode import _DECODER, PIECE, _pieces, _spans, decode_resources
 from argus_tui.pve.mapping import Resources, resources_from
 from argus_tui.sim.demo import generated_scenario
 from argus_tui.sim.server import Simulator
@@ -66,13 +66,14 @@ def test_the_recorded_bodies_are_there() -> None:
 def test_a_generated_cluster_over_https_maps_the_same(
     make_sim: Callable[..., Simulator],
 ) -> None:
-    sim = make_sim(generated_scenario(nodes=7, guests=CHUNK * 2 + 345, seed=3))
+    sim = make_sim(generated_scenario(nodes=7, guests=4345, seed=3))
     client = _client(sim)
     body = client._send("GET", "/cluster/resources").content
+    assert len(_spans(body)) > 4  # parsed in pieces
     fast = decode_resources(body)
     assert fast is not None
     assert fast == tolerant(body) == client.cluster_resources()
-    assert len(fast.guests) == CHUNK * 2 + 345 and len(fast.nodes) == 7
+    assert len(fast.guests) == 4345 and len(fast.nodes) == 7
     assert any(g.tags for g in fast.guests) and fast.storages
 
 
@@ -231,16 +232,67 @@ def _same(a: Resources, b: Resources) -> bool:
     return repr(a) == repr(b)
 
 
-def test_order_and_problems_keep_the_bodys_order_across_chunks() -> None:
-    entries: list[Any] = [guest(vmid=i) for i in range(CHUNK + 10)]
-    entries[CHUNK - 5] = guest(vmid=DROP, id="qemu/999999")  # mapped one by one
+def many(count: int, **changes: Any) -> list[Any]:
+    """Enough guests for a body of several pieces (PIECE bytes each)."""
+    return [guest(**{"vmid": i, **changes}) for i in range(count)]
+
+
+def test_order_and_problems_keep_the_bodys_order_across_pieces() -> None:
+    entries: list[Any] = many(2000)
+    entries[1500] = guest(vmid=DROP, id="qemu/999999")  # mapped one by one
     entries[3] = guest(node=DROP)  # a problem
     entries.insert(7, None)
     body = body_of(*entries)
+    assert len(_spans(body)) >= 4
     found = decode_resources(body)
     assert found is not None and found == tolerant(body)
     assert 999999 in [g.vmid for g in found.guests]
     assert len(found.problems) == 2 and "no node" in found.problems[0]
+
+
+def test_the_pieces_hold_exactly_the_entries_of_the_whole_body() -> None:
+    body = json.dumps({"data": [NODE, *many(1500), STORAGE, None]}, indent=1).encode()
+    spans = _spans(body)
+    assert len(spans) >= 3 and spans[0][0] < 20 and len(body) - spans[-1][1] < 10
+    assert [e for piece in _pieces(body, spans) for e in piece] == _DECODER.decode(body).data
+
+
+# Large bodies whose cuts at `},{` may fall where no entry ends: each maps as parsed whole.
+CUT_BADLY: list[tuple[str, bytes]] = [
+    ("cuts inside names", body_of(*many(1500, name="a},{b}, {c},\n{d"))),
+    ("cuts inside tags", body_of(*many(1500, tags='x},{"type":"qemu","vmid":7},{y'))),
+    ("cuts inside nested lists", body_of(*many(1500, extra=[{"a": 1}, {"type": "lxc"}]))),
+    (
+        "a second key after data",
+        json.dumps({"data": many(3), "junk": many(1500, vmid=5)}).encode(),
+    ),
+    (
+        "a second key before data",
+        json.dumps({"junk": many(1500, vmid=5), "data": many(3)}).encode(),
+    ),
+    (
+        "data twice",
+        json.dumps({"data": many(3)}).encode()[:-1]
+        + b', "data": '
+        + json.dumps(many(1500))[:-1].encode()
+        + b"]}",
+    ),
+    ("data nested", json.dumps({"x": [{"data": many(1500)}]}).encode()),
+    ("another key only", json.dumps({"items": many(1500)}).encode()),
+    ("data holds an object", json.dumps({"data": {"list": many(1500)}}).encode()),
+    ("one huge entry", body_of(guest(name="n" * (3 * PIECE)), *many(3))),
+    ("trailing spaces", body_of(*many(1500)) + b" " * 100),
+]
+
+
+@pytest.mark.parametrize(("name", "body"), CUT_BADLY, ids=[c[0] for c in CUT_BADLY])
+def test_a_bad_cut_never_changes_the_result(name: str, body: bytes) -> None:
+    assert len(body) > 2 * PIECE, name
+    wanted = json.loads(body)
+    if isinstance(wanted.get("data"), list):
+        assert _same(either(body), tolerant(body))
+    else:
+        assert decode_resources(body) is None  # no `data` list: the client says so
 
 
 def test_guests_are_left_out_of_the_cyclic_gc_on_both_paths() -> None:

@@ -7,7 +7,10 @@ structs whose field types are those PVE sends (so the decoder has already checke
 value), and one loop settles what PVE leaves loose (`""` for none, 0/1 for booleans, tags
 as `a;b`) while it builds each `Guest` from positional arguments, in C. Neither the
 structs nor the guests are tracked by the cyclic GC, and the loop is plain Python, so the
-worker gives up the GIL at every switch interval.
+worker gives up the GIL at every switch interval. A large body is parsed in pieces of
+about 128 KB (cut between two entries, `_spans`), so that no single C call holds the GIL
+for the whole 3.4 MB either: a key pressed during a refresh waits for one piece, not for
+the body.
 
 A body that does not fit those types (a string where a number belongs, an entry that is
 neither an object nor null, invalid UTF-8, a number out of range, ...) is refused:
@@ -19,6 +22,8 @@ ways give the same domain objects and the same problems.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -35,8 +40,6 @@ from argus_tui.pve.mapping import (
     split_tags,
     storage_from,
 )
-
-CHUNK = 2000  # entries mapped at a time, then freed: the next guests reuse their memory
 
 
 class _Entry(msgspec.Struct, gc=False):
@@ -85,23 +88,78 @@ class _Body(msgspec.Struct, gc=False):
 
 
 _DECODER = msgspec.json.Decoder(_Body)
+_ENTRIES = msgspec.json.Decoder(list[_Entry | None])
 _REFUSED = (msgspec.MsgspecError, ValueError, RecursionError)  # ValueError: bad UTF-8
+
+PIECE = 128 * 1024  # bytes parsed per msgspec call: about 1 ms of GIL on a slow machine
+SLICE = 400  # entries mapped at a time when a body is parsed whole (about PIECE bytes)
+_HEAD = re.compile(rb'\s*\{\s*"data"\s*:\s*\[')  # the body opens its one key, `data`
+_TAIL = re.compile(rb"\]\s*\}\s*\Z")  # and closes it at its end
+_BETWEEN = re.compile(rb"\}\s*,\s*\{")  # one entry's end and the next one's start
 
 
 def decode_resources(body: bytes) -> Resources | None:
     """The body of `/cluster/resources` mapped as `mapping.resources_from` would map its
     decoded JSON; None when the body does not fit the typed fast path."""
+    spans = _spans(body)
+    if spans:
+        try:
+            return _mapped(_pieces(body, spans))
+        except _REFUSED:
+            pass  # a cut that was not between two entries: the body is parsed whole
     try:
-        entries = _DECODER.decode(body).data
+        return _mapped(_slices(_DECODER.decode(body).data))
     except _REFUSED:
         return None
+
+
+def _mapped(pieces: Iterator[list[_Entry | None]]) -> Resources:
     found = _Found()
-    for start in range(0, len(entries), CHUNK):
-        chunk = entries[start : start + CHUNK]
-        entries[start : start + CHUNK] = [None] * len(chunk)
-        found.add(chunk)
-        del chunk  # its structs go now: the next chunk's guests reuse their memory
+    for entries in pieces:
+        found.add(entries)
     return Resources(found.nodes, found.guests, found.storages, found.problems)
+
+
+def _spans(body: bytes) -> list[tuple[int, int]]:
+    """Where the pieces of a large `{"data": [...]}` lie: (start, end) of runs of whole
+    entries, about PIECE bytes each; none for a small body or any other shape.
+
+    Each piece is parsed as `[` + run + `]`. A cut is a guess (`},{` may sit inside a
+    string or a nested value), but a wrong one leaves a piece that is not a valid list (an
+    unterminated string, unbalanced brackets, a value after the list), so msgspec refuses
+    it and the body is parsed whole. If every piece is a valid list, the runs joined by
+    commas are a valid list too, and as the body opens `{"data": [` and ends `]}`, it is
+    exactly the object whose one key `data` holds that list: the pieces give what parsing
+    the body whole gives (tests/pve/test_decode.py, CUT_BADLY)."""
+    if len(body) < 2 * PIECE:
+        return []
+    head = _HEAD.match(body)
+    tail = _TAIL.search(body, len(body) - 64)
+    if head is None or tail is None:
+        return []
+    spans = []
+    start, end = head.end(), tail.start()
+    while (cut := _BETWEEN.search(body, start + PIECE, end)) is not None:
+        spans.append((start, cut.start() + 1))
+        start = cut.end() - 1
+    spans.append((start, end))
+    return spans if len(spans) > 1 else []
+
+
+def _pieces(body: bytes, spans: list[tuple[int, int]]) -> Iterator[list[_Entry | None]]:
+    """The entries of `data`, a piece at a time: no single call holds the GIL for the
+    whole body, and each piece's structs are freed before the next is parsed."""
+    view = memoryview(body)
+    for start, end in spans:
+        yield _ENTRIES.decode(b"".join((b"[", view[start:end], b"]")))
+
+
+def _slices(entries: list[_Entry | None]) -> Iterator[list[_Entry | None]]:
+    """A body parsed whole, a slice at a time, each slice's structs freed once mapped."""
+    for start in range(0, len(entries), SLICE):
+        piece = entries[start : start + SLICE]
+        entries[start : start + SLICE] = [None] * len(piece)
+        yield piece
 
 
 class _Found:
