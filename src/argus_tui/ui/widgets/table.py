@@ -134,6 +134,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._last_key: RowKey | None = None
         self.repaints = 0  # rows repainted by the last update, for tests and benchmarks
         self._column_layout: tuple[int, list[tuple[int, Column, int]]] | None = None
+        self._frame: tuple[Style, list[tuple[int, Column, int]]] | None = None  # render_lines
 
     # -- model ----------------------------------------------------------------------------
 
@@ -346,9 +347,19 @@ class VirtualTable(ScrollView, can_focus=True):
     def _total_width(self) -> int:
         return sum(size + 1 for _, _, size in self._layout()) + 2
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """One frame's lines: the widget's style (it walks the ancestors' styles) and the
+        column layout are worked out once for all of them, not once per line; a frame that
+        redraws every row is the longest the event loop is busy during a refresh
+        (docs/PERFORMANCE.md)."""
+        self._frame = (self.rich_style, self._layout())
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
     def render_line(self, y: int) -> Strip:
-        layout = self._layout()
-        base = self.rich_style
+        base, layout = self._frame or (self.rich_style, self._layout())
         if y == 0:
             return self._header(layout, base)
         index = y - 1 + int(self.scroll_offset.y)
