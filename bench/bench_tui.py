@@ -429,10 +429,11 @@ class InProcess:
         from argus_tui.services.session import Refresh
         from argus_tui.ui.messages import Refreshed
 
-        count = self.app.refreshes
+        shown = len(self.shows.calls)
         mark = time.perf_counter()
         self.app.post_message(Refreshed(self.app.session, Refresh(snapshot)))
-        await until(lambda: self.app.refreshes > count, 10, "the refresh")
+        # The screen shows a snapshot from its own queue, a step after the app took it.
+        await until(lambda: len(self.shows.calls) > shown, 10, "the refresh")
         return mark, await next_frame(self.probe, self.shows.calls[-1][1])
 
     async def refreshes(self) -> None:
@@ -499,13 +500,13 @@ class InProcess:
         """
         walls, stalls, pauses = [], [], []
         for _ in range(max(2, self.count // 2)):
-            count = self.app.refreshes
+            shown = len(self.shows.calls)
             ticker = asyncio.create_task(longest_gap())
             await asyncio.sleep(0.02)
             t0 = time.perf_counter()
             with GcPauses() as gcs:
                 self.app.action_refresh_now()
-                await until(lambda c=count: self.app.refreshes > c, 30, "ctrl+r")
+                await until(lambda c=shown: len(self.shows.calls) > c, 30, "ctrl+r")
                 frame = await next_frame(self.probe, self.shows.calls[-1][1])
             walls.append(frame[1] - t0)
             ticker.cancel()

@@ -43,6 +43,8 @@ class Column:
     max_width: int = 0  # a flexible column grows no wider than this (0: no limit)
 
 
+_PLAIN = Style()
+
 # Semantic cell styles; the widget maps them to theme-aware Rich styles.
 STYLES: dict[str, Style] = {
     "": Style(),
@@ -383,7 +385,7 @@ class VirtualTable(ScrollView, can_focus=True):
         cells = self._drawn_cells(key)
         for index, column, width in layout:
             content, style = cells[index] if index < len(cells) else ("", "")
-            cell_style = row_style + STYLES.get(style, Style())
+            cell_style = row_style + STYLES.get(style, _PLAIN)  # no Style() per cell
             if isinstance(content, Text):
                 segments.extend(self._styled(content, width, cell_style))
             else:
