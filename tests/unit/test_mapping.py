@@ -226,7 +226,6 @@ def test_allowed_actions_follow_state_and_privilege() -> None:
 
 
 def test_locked_guests_take_no_power_action_except_a_hibernated_vm_start() -> None:
-
     from argus_tui.domain.models import Guest
     from argus_tui.domain.permissions import valid_actions
 

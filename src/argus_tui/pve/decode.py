@@ -134,7 +134,7 @@ def _spans(body: bytes) -> list[tuple[int, int]]:
     if len(body) < 2 * PIECE:
         return []
     head = _HEAD.match(body)
-    tail = _TAIL.search(body, len(body) - 64)
+    tail = _TAIL.search(body, len(body) - 64)  # more trailing space than that: not cut
     if head is None or tail is None:
         return []
     spans = []

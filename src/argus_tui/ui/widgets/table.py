@@ -47,7 +47,7 @@ _PLAIN = Style()
 
 # Semantic cell styles; the widget maps them to theme-aware Rich styles.
 STYLES: dict[str, Style] = {
-    "": Style(),
+    "": _PLAIN,
     "ok": Style(color="green"),
     "warn": Style(color="yellow"),
     "bad": Style(color="red", bold=True),
